@@ -1,0 +1,3 @@
+from qwenvoice.cli import main
+
+raise SystemExit(main())

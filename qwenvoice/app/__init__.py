@@ -1,0 +1,1 @@
+"""qwenvoice.app"""
