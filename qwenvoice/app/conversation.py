@@ -1,0 +1,303 @@
+"""The conversation as data: turns with roles, text, timestamps and an interrupted flag.
+
+Qt-free. Every change is appended to ``transcript.jsonl`` in the conversation's folder as it happens
+(the last record of a turn wins when reading back), and the user and assistant audio go to two WAV
+tracks that stay valid after every block, so a crash loses nothing already heard.
+
+Folder layout (under the data dir, see :func:`data_dir`)::
+
+    conversations/<id>/transcript.jsonl   one JSON object per turn update
+    conversations/<id>/user.wav           16 kHz mono PCM16, aligned to wall-clock time
+    conversations/<id>/assistant.wav      24 kHz mono PCM16, aligned to wall-clock time
+    conversations/<id>/events.jsonl       every client/server event (audio elided)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from qwenvoice.app.wavtrack import WavTrack, read_wav_mono16, write_wav_mono16
+
+USER = "user"
+ASSISTANT = "assistant"
+USER_RATE = 16000
+ASSISTANT_RATE = 24000
+
+
+def data_dir() -> Path:
+    """The user data dir (``QWENVOICE_DATA_DIR`` overrides the platform default)."""
+    override = os.environ.get("QWENVOICE_DATA_DIR")
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("qwenvoice", appauthor=False))
+
+
+def conversations_dir(root: Path | None = None) -> Path:
+    return (root or data_dir()) / "conversations"
+
+
+@dataclass(slots=True)
+class Turn:
+    turn_id: str
+    role: str  # USER or ASSISTANT
+    text: str = ""
+    started_at: float = field(default_factory=time.time)  # epoch seconds
+    item_id: str | None = None
+    response_id: str | None = None
+    final: bool = False
+    interrupted: bool = False
+    # what the user had heard of an interrupted reply (characters of text at the cut)
+    heard_chars: int | None = None
+    source: str = "voice"  # "voice" or "text"
+    preview: str = ""  # tentative tail of a live transcription (not yet confirmed)
+
+    @property
+    def display_text(self) -> str:
+        return self.text + self.preview
+
+    def to_record(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Turn:
+        known = {k: record[k] for k in cls.__dataclass_fields__ if k in record}
+        return cls(**known)
+
+
+def new_conversation_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+
+
+class Conversation:
+    """Turns of one conversation, updated from transcript notifications and persisted as they change."""
+
+    def __init__(self, folder: Path | None = None, conversation_id: str | None = None) -> None:
+        self.conversation_id = conversation_id or new_conversation_id()
+        self.turns: list[Turn] = []
+        self.folder = folder
+        self._by_key: dict[tuple[str, str], int] = {}
+        self._transcript_file: Any = None
+        self.user_track: WavTrack | None = None
+        self.assistant_track: WavTrack | None = None
+        self.events_file: Any = None
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._transcript_file = open(folder / "transcript.jsonl", "a", encoding="utf-8")  # noqa: SIM115
+            origin = time.monotonic()
+            self.user_track = WavTrack(folder / "user.wav", USER_RATE, origin)
+            self.assistant_track = WavTrack(folder / "assistant.wav", ASSISTANT_RATE, origin)
+            self.events_file = open(folder / "events.jsonl", "a", encoding="utf-8")  # noqa: SIM115
+            meta = {"id": self.conversation_id, "started_at": time.time()}
+            (folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+
+    @classmethod
+    def create(cls, root: Path | None = None) -> Conversation:
+        conversation_id = new_conversation_id()
+        return cls(conversations_dir(root) / conversation_id, conversation_id)
+
+    # ----- updates (each returns the index of the changed turn) -----
+
+    def _persist(self, turn: Turn) -> None:
+        if self._transcript_file is not None and not self._transcript_file.closed:
+            self._transcript_file.write(json.dumps(turn.to_record(), ensure_ascii=False) + "\n")
+            self._transcript_file.flush()
+
+    def _turn_for(self, role: str, key: str, **fields: Any) -> tuple[int, bool]:
+        index = self._by_key.get((role, key))
+        if index is not None:
+            return index, False
+        turn = Turn(turn_id=uuid.uuid4().hex[:12], role=role, **fields)
+        self.turns.append(turn)
+        index = len(self.turns) - 1
+        self._by_key[(role, key)] = index
+        return index, True
+
+    def user_speech(self, item_id: str) -> int:
+        """The user started a spoken turn (bubble appears before any text)."""
+        index, created = self._turn_for(USER, item_id, item_id=item_id)
+        if created:
+            self._persist(self.turns[index])
+        return index
+
+    def user_transcript(self, item_id: str, text: str, final: bool, preview: str = "") -> int:
+        """Live (delta: confirmed ``text`` + tentative ``preview``) or final user transcript."""
+        index, _ = self._turn_for(USER, item_id, item_id=item_id)
+        turn = self.turns[index]
+        turn.text = text
+        turn.preview = "" if final else preview
+        turn.final = turn.final or final
+        self._persist(turn)
+        return index
+
+    def user_text(self, text: str) -> int:
+        """A typed message."""
+        key = "text-" + uuid.uuid4().hex
+        index, _ = self._turn_for(USER, key, text=text, final=True, source="text")
+        self._persist(self.turns[index])
+        return index
+
+    def assistant_delta(self, response_id: str, delta: str, item_id: str | None = None) -> int:
+        index, _ = self._turn_for(ASSISTANT, response_id, response_id=response_id, item_id=item_id)
+        turn = self.turns[index]
+        turn.text += delta
+        if item_id and not turn.item_id:
+            turn.item_id = item_id
+        self._persist(turn)
+        return index
+
+    def assistant_started(self, response_id: str) -> int:
+        index, created = self._turn_for(ASSISTANT, response_id, response_id=response_id)
+        if created:
+            self._persist(self.turns[index])
+        return index
+
+    def assistant_done(self, response_id: str, full_text: str | None = None) -> int | None:
+        index = self._by_key.get((ASSISTANT, response_id))
+        if index is None:
+            return None
+        turn = self.turns[index]
+        if full_text and not turn.interrupted and len(full_text) >= len(turn.text):
+            turn.text = full_text
+        turn.final = True
+        self._persist(turn)
+        return index
+
+    def mark_interrupted(self, response_id: str) -> int | None:
+        """The user cut in: keep the text so far and mark where the cut happened."""
+        index = self._by_key.get((ASSISTANT, response_id))
+        if index is None:
+            return None
+        turn = self.turns[index]
+        if not turn.interrupted:
+            turn.interrupted = True
+            turn.heard_chars = len(turn.text)
+            turn.final = True
+            self._persist(turn)
+        return index
+
+    def index_of_response(self, response_id: str) -> int | None:
+        return self._by_key.get((ASSISTANT, response_id))
+
+    # ----- audio -----
+
+    def append_user_audio(self, pcm16k: bytes) -> None:
+        if self.user_track is not None:
+            self.user_track.append(pcm16k)
+
+    def append_assistant_audio(self, pcm24k: bytes) -> None:
+        if self.assistant_track is not None:
+            self.assistant_track.append(pcm24k)
+
+    def log_event_line(self, line: str) -> None:
+        if self.events_file is not None and not self.events_file.closed:
+            self.events_file.write(line + "\n")
+
+    def close(self) -> None:
+        for track in (self.user_track, self.assistant_track):
+            if track is not None:
+                track.close()
+        for f in (self._transcript_file, self.events_file):
+            if f is not None and not f.closed:
+                f.close()
+
+    def as_text(self) -> str:
+        return "\n".join(f"{t.role}: {t.display_text}" for t in self.turns)
+
+
+# ----- reading back, history and export -----
+
+
+@dataclass(slots=True)
+class ConversationSummary:
+    conversation_id: str
+    folder: Path
+    started_at: float
+    title: str
+    turn_count: int
+
+
+def load_turns(folder: Path) -> list[Turn]:
+    """Read ``transcript.jsonl``; the last record of each turn wins; a torn last line is skipped."""
+    path = folder / "transcript.jsonl"
+    if not path.exists():
+        return []
+    latest: dict[str, Turn] = {}
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict) and "turn_id" in record:
+            latest[record["turn_id"]] = Turn.from_record(record)
+    return list(latest.values())  # dicts keep first-insertion order = turn order
+
+
+def _started_at(folder: Path) -> float:
+    try:
+        return float(json.loads((folder / "meta.json").read_text(encoding="utf-8"))["started_at"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return folder.stat().st_mtime
+
+
+def list_conversations(root: Path | None = None) -> list[ConversationSummary]:
+    base = conversations_dir(root)
+    if not base.is_dir():
+        return []
+    out: list[ConversationSummary] = []
+    for folder in base.iterdir():
+        if not folder.is_dir():
+            continue
+        turns = load_turns(folder)
+        first_user = next((t.display_text for t in turns if t.role == USER and t.display_text), "")
+        title = first_user.strip()[:80] or "(no words yet)"
+        out.append(ConversationSummary(folder.name, folder, _started_at(folder), title, len(turns)))
+    out.sort(key=lambda s: s.started_at, reverse=True)
+    return out
+
+
+def transcript_markdown(turns: list[Turn], title: str = "qwenvoice conversation") -> str:
+    lines = [f"# {title}", ""]
+    for t in turns:
+        stamp = datetime.fromtimestamp(t.started_at).strftime("%Y-%m-%d %H:%M:%S")
+        who = "You" if t.role == USER else "Assistant"
+        via = " (typed)" if t.source == "text" else ""
+        lines.append(f"**{who}**{via} · {stamp}")
+        lines.append("")
+        text = t.display_text.strip() or "_(no transcript)_"
+        if t.interrupted:
+            heard = t.heard_chars if t.heard_chars is not None else len(t.text)
+            text = text[:heard] + " — *[interrupted]*"
+        lines.append(text)
+        lines.append("")
+    return "\n".join(lines)
+
+
+def export_bundle(folder: Path, out_dir: Path) -> list[Path]:
+    """Markdown transcript, the two WAV tracks and the event log, copied into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    turns = load_turns(folder)
+    written: list[Path] = []
+    md = out_dir / "transcript.md"
+    md.write_text(transcript_markdown(turns, f"qwenvoice conversation {folder.name}"), encoding="utf-8")
+    written.append(md)
+    for name in ("user.wav", "assistant.wav"):
+        src = folder / name
+        if src.exists():
+            samples, rate = read_wav_mono16(src)  # rewrites a clean header even after a crash
+            dst = out_dir / name
+            write_wav_mono16(dst, samples, rate)
+            written.append(dst)
+    events = folder / "events.jsonl"
+    dst_events = out_dir / "events.jsonl"
+    dst_events.write_bytes(events.read_bytes() if events.exists() else b"")
+    written.append(dst_events)
+    return written

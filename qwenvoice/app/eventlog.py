@@ -1,0 +1,126 @@
+"""A bounded ring of client and server event records for the inspector and the session bundle.
+
+Audio payloads are never kept: base64 fields are replaced by a short note with their size, so the
+ring stays small while streaming (about 50 appends and 25-50 deltas per second).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+OUT = "out"  # client -> server
+IN = "in"  # server -> client
+
+# Fields that carry base64 audio or images in the realtime protocol.
+_BINARY_FIELDS = {"audio", "delta", "image"}
+_AUDIO_DELTA_TYPES = {"response.audio.delta"}
+
+
+def elide_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    """A copy of an event with base64 payloads replaced by ``"<base64: N bytes elided>"``."""
+    event_type = payload.get("type", "")
+    out: dict[str, Any] = {}
+    for key, value in payload.items():
+        is_binary = key in ("audio", "image") or (key == "delta" and event_type in _AUDIO_DELTA_TYPES)
+        if is_binary and isinstance(value, str):
+            out[key] = f"<base64: {len(value) * 3 // 4} bytes elided>"
+        elif is_binary and isinstance(value, bytes | bytearray):
+            out[key] = f"<audio: {len(value)} bytes elided>"
+        else:
+            out[key] = value
+    return out
+
+
+@dataclass(slots=True)
+class EventRecord:
+    seq: int
+    time: float  # epoch seconds
+    direction: str  # IN or OUT
+    type: str
+    size: int  # bytes on the wire (approximate for client events built locally)
+    payload: dict[str, Any]
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "seq": self.seq,
+                "time": round(self.time, 6),
+                "direction": self.direction,
+                "type": self.type,
+                "size": self.size,
+                "event": self.payload,
+            },
+            ensure_ascii=False,
+            default=str,
+        )
+
+
+class EventLog:
+    """Keeps the last ``capacity`` events; ``seq`` keeps counting so views can ask for what is new."""
+
+    def __init__(self, capacity: int = 5000) -> None:
+        self.capacity = capacity
+        self._records: deque[EventRecord] = deque(maxlen=capacity)
+        self._next_seq = 0
+        self.counts: dict[str, int] = {IN: 0, OUT: 0}
+        self.sink: Any = None  # optional text file that receives every record as one JSONL line
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    @property
+    def next_seq(self) -> int:
+        return self._next_seq
+
+    def add(self, direction: str, payload: dict[str, Any], size: int | None = None) -> EventRecord:
+        event_type = str(payload.get("type", "?"))
+        elided = elide_payload(payload)
+        if size is None:
+            size = len(json.dumps(payload, default=str)) if event_type not in _AUDIO_DELTA_TYPES else 0
+        record = EventRecord(self._next_seq, time.time(), direction, event_type, size, elided)
+        self._next_seq += 1
+        self.counts[direction] = self.counts.get(direction, 0) + 1
+        self._records.append(record)
+        if self.sink is not None and not getattr(self.sink, "closed", False):
+            self.sink.write(record.to_json() + "\n")
+        return record
+
+    def add_raw(self, direction: str, frame: str | bytes) -> EventRecord:
+        """Log a wire frame as received or sent (JSON text)."""
+        try:
+            payload = json.loads(frame)
+        except (ValueError, TypeError):
+            payload = {"type": "(not JSON)", "text": str(frame[:200])}
+        if not isinstance(payload, dict):
+            payload = {"type": "(not an object)", "value": payload}
+        return self.add(direction, payload, size=len(frame))
+
+    def since(self, seq: int) -> list[EventRecord]:
+        """Records with ``seq >= seq`` still in the ring."""
+        if not self._records or seq > self._records[-1].seq:
+            return []
+        first = self._records[0].seq
+        start = max(0, seq - first)
+        return list(self._records)[start:]
+
+    def records(self) -> list[EventRecord]:
+        return list(self._records)
+
+    def clear(self) -> None:
+        self._records.clear()
+
+    @staticmethod
+    def export_jsonl(records: Iterable[EventRecord], path: Path) -> int:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        n = 0
+        with open(path, "w", encoding="utf-8") as f:
+            for r in records:
+                f.write(r.to_json() + "\n")
+                n += 1
+        return n

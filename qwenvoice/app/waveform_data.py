@@ -1,0 +1,137 @@
+"""Recent audio on a wall-clock timeline, and the min/max-per-pixel envelope the waveform draws.
+
+Qt-free and allocation-light: one preallocated int16 ring per signal. Writers (on the loop) place each
+block at the current time position, padding gaps with silence, so the microphone and the assistant's
+voice share one time axis even though replies arrive faster than they play. The view pulls a window
+ending "now" at display rate and reduces it to one (min, max) pair per pixel column.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+
+class TimelineRing:
+    """The last ``capacity_s`` seconds of one mono int16 signal, indexed by absolute sample number."""
+
+    def __init__(
+        self,
+        sample_rate: int,
+        capacity_s: float = 40.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.sample_rate = sample_rate
+        self.capacity = int(capacity_s * sample_rate)
+        self._buf = np.zeros(self.capacity, dtype=np.int16)
+        self._clock = clock
+        self._origin = clock()
+        self.head = 0  # absolute index of the next sample to write
+        self.version = 0  # bumps on every write; views skip repaints when unchanged
+
+    def position_now(self) -> int:
+        return round((self._clock() - self._origin) * self.sample_rate)
+
+    def _zero(self, start: int, stop: int) -> None:
+        n = stop - start
+        if n <= 0:
+            return
+        if n >= self.capacity:
+            self._buf[:] = 0
+            return
+        a, b = start % self.capacity, stop % self.capacity
+        if a < b:
+            self._buf[a:b] = 0
+        else:
+            self._buf[a:] = 0
+            self._buf[:b] = 0
+
+    def write(self, samples: np.ndarray | bytes) -> None:
+        block = np.frombuffer(samples, dtype=np.int16) if isinstance(samples, bytes | bytearray) else samples
+        n = len(block)
+        if n == 0:
+            return
+        # A block that arrives now ends now: anything between head and its start is silence.
+        start = max(self.head, self.position_now() - n)
+        self._zero(self.head, start)
+        if n > self.capacity:
+            block = block[-self.capacity :]
+            start += n - self.capacity
+            n = self.capacity
+        a = start % self.capacity
+        first = min(n, self.capacity - a)
+        self._buf[a : a + first] = block[:first]
+        if first < n:
+            self._buf[: n - first] = block[first:]
+        self.head = start + n
+        self.version += 1
+
+    def clear_ahead(self) -> None:
+        """Drop samples placed after "now" (audio that will no longer be played, e.g. barge-in)."""
+        now = self.position_now()
+        if self.head > now:
+            self._zero(now, self.head)
+            self.head = now
+            self.version += 1
+
+    def window(self, seconds: float, end: int | None = None, out: np.ndarray | None = None) -> np.ndarray:
+        """The ``seconds`` of samples ending at ``end`` (default: now); unwritten parts are zeros."""
+        n = min(int(seconds * self.sample_rate), self.capacity)
+        end = self.position_now() if end is None else end
+        start = end - n
+        if out is None or len(out) != n:
+            out = np.zeros(n, dtype=np.int16)
+        else:
+            out[:] = 0
+        lo = max(start, self.head - self.capacity, 0)
+        hi = min(end, self.head)
+        if hi > lo:
+            a, count = lo % self.capacity, hi - lo
+            dst = lo - start
+            if a + count <= self.capacity:
+                out[dst : dst + count] = self._buf[a : a + count]
+            else:
+                first = self.capacity - a
+                out[dst : dst + first] = self._buf[a:]
+                out[dst + first : dst + count] = self._buf[: count - first]
+        return out
+
+    def level_dbfs(self, seconds: float = 0.05) -> float:
+        """RMS level of the most recent ``seconds`` that were actually written, in dBFS."""
+        n = int(seconds * self.sample_rate)
+        tail = self.window(n / self.sample_rate, end=min(self.head, self.position_now()))
+        return rms_dbfs(tail)
+
+
+def rms_dbfs(samples: np.ndarray) -> float:
+    if len(samples) == 0:
+        return -120.0
+    x = samples.astype(np.float32)
+    rms = math.sqrt(float(np.mean(x * x))) / 32768.0
+    return 20.0 * math.log10(rms) if rms > 1e-6 else -120.0
+
+
+def min_max_envelope(samples: np.ndarray, columns: int) -> tuple[np.ndarray, np.ndarray]:
+    """Reduce ``samples`` to ``columns`` (min, max) pairs, so that no peak is lost between pixels.
+
+    Returns two int16 arrays of length ``columns``. Samples that do not divide evenly are trimmed
+    from the oldest end (the newest sample always lands in the last column).
+    """
+    if columns <= 0:
+        empty = np.zeros(0, dtype=np.int16)
+        return empty, empty
+    n = len(samples)
+    per_column = n // columns
+    if per_column == 0:
+        # Fewer samples than pixels: stretch (nearest neighbour), min == max.
+        if n == 0:
+            zeros = np.zeros(columns, dtype=np.int16)
+            return zeros, zeros.copy()
+        idx = (np.arange(columns) * n) // columns
+        picked = samples[idx]
+        return picked.copy(), picked.copy()
+    used = samples[n - per_column * columns :].reshape(columns, per_column)
+    return used.min(axis=1), used.max(axis=1)
