@@ -39,9 +39,11 @@ class UsageTotals:
         """Add a protocol ``Usage`` record (or anything with the same attribute names)."""
         if usage is None:
             return
-        get = (lambda k: int(usage.get(k, 0) or 0)) if isinstance(usage, dict) else (
-            lambda k: int(getattr(usage, k, 0) or 0)
-        )
+
+        def get(name: str) -> int:
+            value = usage.get(name, 0) if isinstance(usage, dict) else getattr(usage, name, 0)
+            return int(value or 0)
+
         in_text, in_audio = get("input_text_tokens"), get("input_audio_tokens")
         out_text, out_audio = get("output_text_tokens"), get("output_audio_tokens")
         total = get("total_tokens") or (get("input_tokens") + get("output_tokens"))

@@ -65,12 +65,11 @@ class WavTrack:
     def append(self, pcm: bytes, align: bool = True) -> None:
         if self._file.closed or not pcm:
             return
-        if align:
+        if align and self.origin is not None:
             # Place this block so it ends no earlier than now; a burst arriving ahead of real time
             # (replies stream faster than they play) is simply written back to back.
-            if self.origin is not None:
-                block_s = (len(pcm) // 2) / self.sample_rate
-                self.pad_to_now(time.monotonic() - block_s)
+            block_s = (len(pcm) // 2) / self.sample_rate
+            self.pad_to_now(time.monotonic() - block_s)
         self._write_raw(pcm)
         self._patch_sizes()
 
