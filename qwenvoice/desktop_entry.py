@@ -26,7 +26,6 @@ APP_ID = "qwenvoice"
 DESKTOP_FILE_NAME = f"{APP_ID}.desktop"
 # Sizes the freedesktop icon theme spec lists for hicolor's fixed-size folders that menus look in.
 HICOLOR_SIZES = (16, 22, 24, 32, 48, 64, 96, 128, 192, 256, 512)
-_APP_ICON_PREFIXES = (APP_ID, "app")
 
 # Used when resources/ has no .desktop file of its own; Exec/TryExec/Icon are always rewritten.
 DEFAULT_DESKTOP_ENTRY = """[Desktop Entry]
@@ -138,20 +137,19 @@ def png_size(path: Path) -> tuple[int, int] | None:
 
 
 def _icon_rank(path: Path) -> int:
+    """0 for ``qwenvoice.*``/``qwenvoice-<size>.*``, 1 for a file in an ``apps`` folder, -1 otherwise."""
     stem = path.stem.lower()
-    for rank, prefix in enumerate(_APP_ICON_PREFIXES):
-        if stem.startswith(prefix):
-            return rank
-    parts = {p.lower() for p in path.parts}
-    if "apps" in parts:  # an icon already laid out as hicolor/<N>x<N>/apps/<name>.png
-        return len(_APP_ICON_PREFIXES)
+    if stem == APP_ID or stem.startswith((f"{APP_ID}-", f"{APP_ID}_")):
+        return 0
+    if "apps" in (p.lower() for p in path.parent.parts):  # laid out as hicolor/<N>x<N>/apps/<name>.png
+        return 1
     return -1
 
 
 def find_app_icons(resources: Path) -> tuple[dict[int, Path], Path | None]:
     """The app icon's PNGs by square size, and its SVG, found under ``resources``.
 
-    Only files named ``qwenvoice*`` or ``app*`` (or inside an ``apps`` folder) count, so toolbar
+    Only files named ``qwenvoice``/``qwenvoice-*`` (or inside an ``apps`` folder) count, so toolbar
     and status icons in the same folder are never installed as the application icon.
     """
     pngs: dict[int, tuple[int, Path]] = {}

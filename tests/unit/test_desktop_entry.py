@@ -202,3 +202,22 @@ def test_module_command_installs_into_xdg_data_home(tmp_path: Path, resources: P
     gone = subprocess.run([*run, "uninstall"], env=env, capture_output=True, text=True, timeout=60, check=False)
     assert gone.returncode == 0 and not entry_file.exists()
     assert desktop_entry.APP_ID in gone.stdout
+
+
+def test_lookalike_names_are_not_the_app_icon(tmp_path: Path) -> None:
+    res = tmp_path / "res"
+    write_png(res / "icons" / "appearance-32.png", 32, 32)
+    write_png(res / "icons" / "qwenvoicebar-32.png", 32, 32)
+    (res / "icons" / "appearance.svg").write_text("<svg/>")
+    write_png(res / "hicolor" / "64x64" / "apps" / "whatever.png", 64, 64)
+    pngs, svg = find_app_icons(res)
+    assert list(pngs) == [64] and svg is None
+
+
+def test_the_repository_resources_provide_a_usable_app_icon() -> None:
+    from qwenvoice.runtime import resource_path
+
+    pngs, svg = find_app_icons(resource_path("."))
+    assert svg is not None and svg.stem == "qwenvoice"
+    assert {16, 32, 48, 128, 256} <= set(pngs)
+    assert all(png_size(p) == (s, s) for s, p in pngs.items())
