@@ -1,0 +1,629 @@
+"""A scripted, fault-injecting realtime server on 127.0.0.1 for tests.
+
+It speaks enough of both realtime protocols (chosen by ``?model=``: a name containing "tts" gets
+Qwen-TTS-Realtime, anything else Qwen-Omni-Realtime) to drive a client through real turns, with the
+event order and field shapes of the published examples, and real PCM audio in the deltas (a sine tone
+by default, or any PCM you give it). Faults are switched on per test through ``Script``:
+
+=========================  =====================================================================
+``http_status``            refuse the handshake with this HTTP status (e.g. 401) and ``http_body``
+``drop_after_deltas``      abort the TCP connection (no close frame: 1006) after N audio deltas of
+                           a response, on the first ``drop_connections`` connections only
+``malformed_frames``       raw text frames sent right after ``session.created`` (bad JSON etc.)
+``unknown_events``         number of events of an unknown type sent after ``session.created``
+``error_events``           error payloads (see ``ERROR_*``) sent after ``session.updated``
+``reject_session_update``  answer ``session.update`` with this error instead of ``session.updated``
+``error_on_response``      answer each response trigger with this error instead of a response
+``delta_delay/_jitter``    seconds to sleep before every audio delta (slow server)
+``close_after_created``    (code, reason) close right after ``session.created``; a reason longer than
+                           123 bytes is written as a raw frame, like the service's free-tier 1007
+``idle_cut_after``         abort the connection after this many seconds without a client message
+=========================  =====================================================================
+
+Everything the server receives is recorded per connection (``server.connections[i].received``: the
+decoded JSON dicts) and handshakes are counted (``server.handshakes``), so tests can assert on what a
+client actually sent. Every loop is bounded in count and time (``max_session_seconds``).
+
+Use in an async test::
+
+    async with ScriptedServer(Script(reply_text="Hi there.")) as server:
+        ... connect to server.url ...
+
+or, from synchronous code, ``with ScriptedServer(...).in_thread() as server:``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import itertools
+import json
+import math
+import random
+import re
+import struct
+import threading
+import wave
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any
+
+import numpy as np
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.http11 import Request, Response
+
+PATH = "/api-ws/v1/realtime"
+
+# The documented error shapes.
+ERROR_SEED_INVALID_REQUEST: dict[str, Any] = {  # Omni server-events seed
+    "type": "invalid_request_error",
+    "code": "invalid_value",
+    "message": "Invalid modalities: ['audio']. Supported combinations are: ['text'] and ['audio', 'text'].",
+    "param": "session.modalities",
+}
+ERROR_TTS: dict[str, Any] = {  # TTS server events: no type, no param
+    "code": "invalid_value",
+    "message": "Session update error: session already started or finished or failed.",
+}
+ERROR_WITH_EVENT_ID: dict[str, Any] = {  # Chinese TTS doc: error.event_id names the rejected client event
+    "type": "invalid_request_error",
+    "code": "invalid_value",
+    "message": "Voice 'Nobody' is not supported.",
+    "param": "session.voice",
+    "event_id": "event_rejected_by_server",
+}
+FREE_TIER_REASON = (
+    "The free tier of the model has been exhausted. If you wish to continue access the model on a paid "
+    "basis, please disable the \"use free tier only\" mode in the management console."
+)
+
+
+def sine_pcm(seconds: float, rate: int = 24000, freq: float = 440.0, amplitude: float = 0.3) -> bytes:
+    """Mono 16-bit little-endian PCM of a sine tone."""
+    n = max(0, int(round(seconds * rate)))
+    t = np.arange(n, dtype=np.float64) / rate
+    return (np.sin(2 * math.pi * freq * t) * amplitude * 32767).astype("<i2").tobytes()
+
+
+def speech_like_pcm(rate: int = 16000, speech_s: float = 0.8, lead_s: float = 0.2, tail_s: float = 0.3) -> bytes:
+    """Silence, a voiced-sounding burst (harmonics with a syllable envelope), silence."""
+    n = int(speech_s * rate)
+    t = np.arange(n) / rate
+    tone = sum(np.sin(2 * math.pi * f * t) / k for k, f in enumerate((180.0, 360.0, 540.0, 900.0), start=1))
+    envelope = 0.55 + 0.45 * np.sin(2 * math.pi * 4.0 * t) ** 2
+    burst = (tone / 2.1 * envelope * 0.5 * 32767).astype("<i2").tobytes()
+    return bytes(int(lead_s * rate) * 2) + burst + bytes(int(tail_s * rate) * 2)
+
+
+def write_wav(path: Any, pcm: bytes, rate: int, channels: int = 1) -> None:
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(channels)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(pcm)
+
+
+def wav_header(rate: int, data_bytes: int = 0x7FFFFFF0, channels: int = 1) -> bytes:
+    """A 44-byte RIFF/WAVE header (streaming style: sizes unknown, set large)."""
+    block = channels * 2
+    return (
+        b"RIFF" + struct.pack("<I", min(data_bytes + 36, 0xFFFFFFFF)) + b"WAVEfmt "
+        + struct.pack("<IHHIIHH", 16, 1, channels, rate, rate * block, block, 16)
+        + b"data" + struct.pack("<I", data_bytes)
+    )
+
+
+@dataclass
+class Script:
+    """What the server says and which faults it injects. Defaults: a clean, fast session."""
+
+    user_transcript: str = "What is the weather like?"
+    reply_text: str = "It is sunny and warm today."
+    reply_seconds: float = 0.6  # Omni reply audio length
+    reply_pcm: bytes | None = None  # Omni reply audio (24 kHz mono int16); default: a sine of reply_seconds
+    tts_seconds_per_char: float = 0.02  # TTS audio length per character of text
+    delta_ms: int = 100  # audio per delta
+    vad_threshold: float = 0.02  # RMS (full scale = 1) above which an append counts as speech
+    vad_silence_ms: int = 300  # silence after speech that ends the turn
+    max_session_seconds: float = 30.0
+    wav_header_per_response: bool = True  # TTS response_format "wav": RIFF header in each response's first delta
+    # faults
+    http_status: int | None = None
+    http_body: str = "Unauthorized: invalid api key"
+    drop_after_deltas: int | None = None
+    drop_connections: int = 1
+    malformed_frames: list[str] = field(default_factory=list)
+    unknown_events: int = 0
+    error_events: list[dict[str, Any]] = field(default_factory=list)
+    reject_session_update: dict[str, Any] | None = None
+    close_after_reject: bool = False
+    error_on_response: dict[str, Any] | None = None
+    delta_delay: float = 0.0
+    delta_jitter: float = 0.0
+    close_after_created: tuple[int, str] | None = None
+    idle_cut_after: float | None = None
+    seed: int = 1234
+
+
+@dataclass
+class ConnectionLog:
+    path: str
+    model: str
+    authorization: str | None
+    received: list[dict[str, Any]] = field(default_factory=list)
+    sent_types: list[str] = field(default_factory=list)
+    appended_audio_bytes: int = 0
+    closed_by: str = ""
+
+    def types(self) -> list[str]:
+        return [str(m.get("type")) for m in self.received]
+
+
+class _Dropped(Exception):
+    """The script cut the connection on purpose."""
+
+
+class ScriptedServer:
+    def __init__(self, script: Script | None = None, *, token: str | None = None) -> None:
+        self.script = script or Script()
+        self.token = token
+        self.handshakes = 0
+        self.connections: list[ConnectionLog] = []
+        self._server: Server | None = None
+        self._ids = itertools.count(1)
+        self._rng = random.Random(self.script.seed)
+        self.port = 0
+
+    # ---------------------------------------------------------------- lifecycle
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}{PATH}"
+
+    async def start(self) -> ScriptedServer:
+        self._server = await serve(
+            self._handle,
+            "127.0.0.1",
+            0,
+            process_request=self._process_request,
+            compression=None,
+            max_size=16 * 2**20,
+            ping_interval=None,
+            close_timeout=1.0,
+        )
+        self.port = next(iter(self._server.sockets)).getsockname()[1]
+        return self
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 3.0)
+            self._server = None
+
+    async def __aenter__(self) -> ScriptedServer:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    @contextlib.contextmanager
+    def in_thread(self) -> Iterator[ScriptedServer]:
+        """Run the server on its own loop in a daemon thread (for synchronous tests)."""
+        loop = asyncio.new_event_loop()
+        started = threading.Event()
+        thread = threading.Thread(target=loop.run_forever, name="scripted-server", daemon=True)
+        thread.start()
+        try:
+            asyncio.run_coroutine_threadsafe(self.start(), loop).result(10)
+            started.set()
+            yield self
+        finally:
+            if started.is_set():
+                asyncio.run_coroutine_threadsafe(self.stop(), loop).result(10)
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(5)
+            loop.close()
+
+    # ---------------------------------------------------------------- queries
+
+    def received(self, event_type: str) -> list[dict[str, Any]]:
+        return [m for c in self.connections for m in c.received if m.get("type") == event_type]
+
+    # ---------------------------------------------------------------- handshake
+
+    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        self.handshakes += 1
+        if self.script.http_status is not None:
+            return connection.respond(HTTPStatus(self.script.http_status), self.script.http_body + "\n")
+        if not request.path.startswith(PATH):
+            return connection.respond(HTTPStatus.NOT_FOUND, "Not Found\n")
+        if self.token is not None and request.headers.get("Authorization") != f"Bearer {self.token}":
+            return connection.respond(HTTPStatus.UNAUTHORIZED, "Unauthorized\n")
+        return None
+
+    # ---------------------------------------------------------------- session
+
+    def _id(self, prefix: str) -> str:
+        return f"{prefix}_{next(self._ids):06d}"
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        request = ws.request
+        assert request is not None
+        query = dict(re.findall(r"[?&]([^=&]+)=([^&]*)", request.path))
+        model = query.get("model", "qwen3-omni-flash-realtime")
+        log = ConnectionLog(request.path, model, _auth_header(request.headers))
+        self.connections.append(log)
+        index = len(self.connections) - 1
+        session: _Session = (_TtsSession if "tts" in model else _OmniSession)(self, ws, log, index)
+        try:
+            await asyncio.wait_for(session.run(), self.script.max_session_seconds)
+        except _Dropped:
+            pass
+        except TimeoutError:
+            log.closed_by = "server: max session time"
+            await ws.close(1000, "session time limit")
+        except Exception as exc:  # a broken client must not take the test server down
+            log.closed_by = f"server error: {exc!r}"
+
+
+def _auth_header(headers: Headers) -> str | None:
+    return headers.get("Authorization")
+
+
+class _Session:
+    def __init__(self, server: ScriptedServer, ws: ServerConnection, log: ConnectionLog, index: int) -> None:
+        self.server = server
+        self.script = server.script
+        self.ws = ws
+        self.log = log
+        self.index = index
+        self.model = log.model
+        self.session: dict[str, Any] = {}
+        self.deltas_this_connection = 0
+
+    # -- sending
+
+    async def send(self, payload: dict[str, Any]) -> None:
+        payload = {"event_id": self.server._id("event"), **payload}
+        self.log.sent_types.append(payload["type"])
+        await self.ws.send(json.dumps(payload))
+
+    async def send_error(self, error: dict[str, Any]) -> None:
+        await self.send({"type": "error", "error": dict(error)})
+
+    def drop(self, why: str) -> None:
+        self.log.closed_by = f"server: {why}"
+        transport = self.ws.transport
+        transport.abort()
+        raise _Dropped(why)
+
+    async def close_raw(self, code: int, reason: str) -> None:
+        """Send a close frame even if its reason is longer than the protocol allows, then hang up."""
+        payload = struct.pack("!H", code) + reason.encode()
+        if len(payload) <= 125:
+            self.log.closed_by = f"server: close {code}"
+            await self.ws.close(code, reason)
+            raise _Dropped("closed")
+        header = b"\x88" + (bytes([126]) + struct.pack("!H", len(payload)) if len(payload) < 65536 else b"")
+        self.log.closed_by = f"server: raw close {code}"
+        self.ws.transport.write(header + payload)
+        self.ws.transport.close()  # flushes the frame, then hangs up (no reply is read)
+        raise _Dropped("raw close")
+
+    async def pace_delta(self) -> None:
+        s = self.script
+        if s.delta_delay or s.delta_jitter:
+            await asyncio.sleep(max(0.0, s.delta_delay + self.server._rng.uniform(-s.delta_jitter, s.delta_jitter)))
+
+    def count_delta(self) -> None:
+        self.deltas_this_connection += 1
+        s = self.script
+        if (
+            s.drop_after_deltas is not None
+            and self.index < s.drop_connections
+            and self.deltas_this_connection > s.drop_after_deltas
+        ):
+            self.drop(f"dropped after {s.drop_after_deltas} deltas")
+
+    # -- receiving
+
+    async def recv(self) -> dict[str, Any] | None:
+        timeout = self.script.idle_cut_after
+        try:
+            raw = await asyncio.wait_for(self.ws.recv(), timeout)
+        except TimeoutError:
+            self.drop(f"idle for {timeout} s")
+        except Exception:
+            return None
+        try:
+            message = json.loads(raw)
+        except ValueError:
+            message = {"type": "<invalid json>", "raw": str(raw)[:200]}
+        if not isinstance(message, dict):
+            message = {"type": "<not an object>"}
+        self.log.received.append(message)
+        return message
+
+    async def run(self) -> None:
+        await self.send({"type": "session.created", "session": self.session})
+        if self.script.close_after_created is not None:
+            await self.close_raw(*self.script.close_after_created)
+        for raw in self.script.malformed_frames:
+            self.log.sent_types.append("<malformed>")
+            await self.ws.send(raw)
+        for _ in range(self.script.unknown_events):
+            await self.send({"type": "response.future_event", "payload": {"x": 1}})
+        for _ in range(100_000):  # bounded: max_session_seconds also applies
+            message = await self.recv()
+            if message is None:
+                self.log.closed_by = self.log.closed_by or "client"
+                return
+            if not await self.on_message(message):
+                return
+
+    async def on_session_update(self, message: dict[str, Any]) -> None:
+        if self.script.reject_session_update is not None:
+            await self.send_error(self.script.reject_session_update)
+            if self.script.close_after_reject:
+                await self.close_raw(1000, "session rejected")
+            return
+        update = message.get("session")
+        if isinstance(update, dict):
+            self.session.update(update)
+        await self.send({"type": "session.updated", "session": self.session})
+        for error in self.script.error_events:
+            await self.send_error(error)
+
+    async def on_message(self, message: dict[str, Any]) -> bool:
+        raise NotImplementedError
+
+
+class _OmniSession(_Session):
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.session = {
+            "id": self.server._id("sess"),
+            "object": "realtime.session",
+            "model": self.model,
+            "modalities": ["text", "audio"],
+            "voice": "Cherry",
+            "input_audio_format": "pcm16",
+            "output_audio_format": "pcm24",
+            "input_audio_transcription": {"model": "gummy-realtime-v1"},
+            "turn_detection": {
+                "type": "server_vad",
+                "threshold": 0.5,
+                "prefix_padding_ms": 300,
+                "silence_duration_ms": 800,
+                "create_response": True,
+                "interrupt_response": True,
+            },
+            "tools": [],
+            "tool_choice": "auto",
+            "temperature": 0.8,
+        }
+        self.buffer_ms = 0.0  # audio in the input buffer
+        self.session_ms = 0.0  # audio since the session started
+        self.in_speech = False
+        self.silence_ms = 0.0
+        self.item_id: str | None = None
+        self.last_committed: str | None = None
+
+    @property
+    def vad(self) -> bool:
+        return self.session.get("turn_detection") is not None
+
+    async def on_message(self, message: dict[str, Any]) -> bool:
+        kind = message.get("type")
+        if kind == "session.update":
+            await self.on_session_update(message)
+        elif kind == "input_audio_buffer.append":
+            await self.on_append(message)
+        elif kind == "input_audio_buffer.commit":
+            if self.buffer_ms <= 0:
+                await self.send_error(
+                    {
+                        "type": "invalid_request_error",
+                        "code": "invalid_value",
+                        "message": "Error committing input audio buffer: the buffer is empty.",
+                        "param": None,
+                    }
+                )
+            else:
+                await self.commit_turn()
+        elif kind == "input_audio_buffer.clear":
+            self.buffer_ms = 0.0
+            await self.send({"type": "input_audio_buffer.cleared"})
+        elif kind == "response.create":
+            await self.respond()
+        elif kind == "session.finish":
+            await self.send({"type": "session.finished"})
+            self.log.closed_by = "server: finished"
+            await self.ws.close(1000, "session finished")
+            return False
+        return True
+
+    async def on_append(self, message: dict[str, Any]) -> None:
+        try:
+            pcm = base64.b64decode(str(message.get("audio", "")), validate=True)
+        except ValueError:
+            await self.send_error({"type": "invalid_request_error", "code": "invalid_value",
+                                   "message": "audio is not valid base64", "param": "audio"})
+            return
+        self.log.appended_audio_bytes += len(pcm)
+        chunk_ms = len(pcm) / 32.0  # 16 kHz mono int16: 32 bytes per ms
+        start_ms = self.session_ms
+        self.session_ms += chunk_ms
+        self.buffer_ms += chunk_ms
+        if not self.vad or not pcm:
+            return
+        samples = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype="<i2").astype(np.float64) / 32768.0
+        loud = samples.size > 0 and float(np.sqrt(np.mean(samples**2))) > self.script.vad_threshold
+        if loud and not self.in_speech:
+            self.in_speech = True
+            self.silence_ms = 0.0
+            self.item_id = self.server._id("item")
+            await self.send({"type": "input_audio_buffer.speech_started",
+                             "audio_start_ms": int(start_ms), "item_id": self.item_id})
+        elif self.in_speech and not loud:
+            self.silence_ms += chunk_ms
+            if self.silence_ms >= self.script.vad_silence_ms:
+                self.in_speech = False
+                await self.send({"type": "input_audio_buffer.speech_stopped",
+                                 "audio_end_ms": int(self.session_ms), "item_id": self.item_id})
+                await self.commit_turn()
+                create = (self.session.get("turn_detection") or {}).get("create_response", True)
+                if create:
+                    await self.respond()
+        elif loud:
+            self.silence_ms = 0.0
+
+    async def commit_turn(self) -> None:
+        item_id = self.item_id or self.server._id("item")
+        self.item_id = None
+        await self.send({"type": "input_audio_buffer.committed", "item_id": item_id,
+                         "previous_item_id": self.last_committed})
+        await self.send({"type": "conversation.item.created", "previous_item_id": self.last_committed,
+                         "item": {"id": item_id, "object": "realtime.item", "type": "message",
+                                  "status": "completed", "role": "user", "content": [{"type": "input_audio"}]}})
+        self.last_committed = item_id
+        self.buffer_ms = 0.0
+        await self.send({"type": "conversation.item.input_audio_transcription.completed", "item_id": item_id,
+                         "content_index": 0, "transcript": self.script.user_transcript})
+
+    async def respond(self) -> None:
+        s = self.script
+        if s.error_on_response is not None:
+            await self.send_error(s.error_on_response)
+            return
+        response_id = self.server._id("resp")
+        item_id = self.server._id("item")
+        base = {"response_id": response_id, "item_id": item_id, "output_index": 0, "content_index": 0}
+        response = {"id": response_id, "object": "realtime.response", "conversation_id": "conv_1",
+                    "status": "in_progress", "modalities": ["text", "audio"], "voice": self.session.get("voice"),
+                    "output_audio_format": "pcm24", "output": []}
+        await self.send({"type": "response.created", "response": response})
+        item = {"id": item_id, "object": "realtime.item", "type": "message", "status": "in_progress",
+                "role": "assistant", "content": []}
+        await self.send({"type": "response.output_item.added", "response_id": response_id, "output_index": 0,
+                         "item": item})
+        await self.send({"type": "conversation.item.created", "previous_item_id": self.last_committed, "item": item})
+        await self.send({"type": "response.content_part.added", **base, "part": {"type": "audio", "text": ""}})
+        pcm = s.reply_pcm if s.reply_pcm is not None else sine_pcm(s.reply_seconds, 24000, 330.0)
+        chunk = max(2, int(24000 * s.delta_ms / 1000) * 2)
+        chunks = [pcm[i : i + chunk] for i in range(0, len(pcm), chunk)]
+        words = re.findall(r"\S+\s*", s.reply_text)
+        for i in range(max(len(chunks), len(words))):
+            if i < len(words):
+                await self.send({"type": "response.audio_transcript.delta", **base, "delta": words[i]})
+            if i < len(chunks):
+                await self.pace_delta()
+                self.count_delta()
+                await self.send({"type": "response.audio.delta", **base,
+                                 "delta": base64.b64encode(chunks[i]).decode()})
+        await self.send({"type": "response.audio_transcript.done", **base, "transcript": s.reply_text})
+        await self.send({"type": "response.audio.done", **base})
+        await self.send({"type": "response.content_part.done", **base,
+                         "part": {"type": "audio", "transcript": s.reply_text}})
+        done_item = {**item, "status": "completed", "content": [{"type": "audio", "transcript": s.reply_text}]}
+        await self.send({"type": "response.output_item.done", "response_id": response_id, "output_index": 0,
+                         "item": done_item})
+        usage = {"total_tokens": 120, "input_tokens": 80, "output_tokens": 40,
+                 "input_tokens_details": {"text_tokens": 60, "audio_tokens": 20},
+                 "output_tokens_details": {"text_tokens": 10, "audio_tokens": 30}}
+        await self.send({"type": "response.done",
+                         "response": {**response, "status": "completed", "output": [done_item], "usage": usage}})
+
+
+class _TtsSession(_Session):
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.session = {
+            "id": self.server._id("sess"),
+            "object": "realtime.session",
+            "mode": "server_commit",
+            "model": self.model,
+            "voice": "Cherry",
+            "response_format": "pcm",
+            "sample_rate": 24000,
+        }
+        self.text = ""
+
+    async def on_message(self, message: dict[str, Any]) -> bool:
+        kind = message.get("type")
+        if kind == "session.update":
+            await self.on_session_update(message)
+        elif kind == "input_text_buffer.append":
+            self.text += str(message.get("text", ""))
+            if self.session.get("mode") == "server_commit":
+                # Synthesize whole sentences as they complete, like the service's own segmentation.
+                cut = max((m.end() for m in re.finditer(r"[.!?。！？]\s", self.text)), default=0)
+                if cut:
+                    sentence, self.text = self.text[:cut], self.text[cut:]
+                    await self.synthesize(sentence)
+        elif kind == "input_text_buffer.commit":
+            if not self.text.strip():
+                await self.send_error({"code": "invalid_value", "message": "Input text buffer is empty."})
+            else:
+                await self.send({"type": "input_text_buffer.committed", "item_id": ""})
+                text, self.text = self.text, ""
+                await self.synthesize(text)
+        elif kind == "input_text_buffer.clear":
+            self.text = ""
+            await self.send({"type": "input_text_buffer.cleared"})
+        elif kind == "session.finish":
+            if self.text.strip():
+                text, self.text = self.text, ""
+                await self.synthesize(text)
+            await self.send({"type": "session.finished"})
+            self.log.closed_by = "server: finished"
+            await self.ws.close(1000, "session finished")
+            return False
+        return True
+
+    async def synthesize(self, text: str) -> None:
+        s = self.script
+        if s.error_on_response is not None:
+            await self.send_error(s.error_on_response)
+            return
+        rate = int(self.session.get("sample_rate") or 24000)
+        response_id, item_id = self.server._id("resp"), self.server._id("item")
+        base = {"response_id": response_id, "item_id": item_id, "output_index": 0, "content_index": 0}
+        response = {"id": response_id, "object": "realtime.response", "conversation_id": "", "status": "in_progress",
+                    "voice": self.session.get("voice"), "output": []}
+        await self.send({"type": "response.created", "response": response})
+        item = {"id": item_id, "object": "realtime.item", "type": "message", "status": "in_progress",
+                "role": "assistant", "content": []}
+        await self.send({"type": "response.output_item.added", "response_id": response_id, "output_index": 0,
+                         "item": item})
+        await self.send({"type": "response.content_part.added", **base, "part": {"type": "audio", "text": ""}})
+        pcm = sine_pcm(max(0.05, len(text.strip()) * s.tts_seconds_per_char), rate, 220.0)
+        chunk = max(2, int(rate * s.delta_ms / 1000) * 2)
+        wav = self.session.get("response_format") == "wav"
+        for n, i in enumerate(range(0, len(pcm), chunk)):
+            data = pcm[i : i + chunk]
+            if wav and n == 0 and s.wav_header_per_response:
+                data = wav_header(rate) + data
+            await self.pace_delta()
+            self.count_delta()
+            await self.send({"type": "response.audio.delta", **base, "delta": base64.b64encode(data).decode()})
+        await self.send({"type": "response.audio.done", **base})
+        await self.send({"type": "response.content_part.done", **base, "part": {"type": "audio", "text": ""}})
+        done_item = {**item, "status": "completed", "content": [{"type": "audio", "text": ""}]}
+        await self.send({"type": "response.output_item.done", "response_id": response_id, "output_index": 0,
+                         "item": done_item})
+        await self.send({"type": "response.done", "response": {**response, "status": "completed",
+                                                               "output": [done_item],
+                                                               "usage": {"characters": len(text)}}})
+
+
+def read_wav(path: Any) -> tuple[int, int, bytes]:
+    """(rate, channels, frames) of a 16-bit WAV file."""
+    with wave.open(str(path), "rb") as w:
+        assert w.getsampwidth() == 2, "expected 16-bit PCM"
+        return w.getframerate(), w.getnchannels(), w.readframes(w.getnframes())
+
