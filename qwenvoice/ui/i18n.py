@@ -1,0 +1,117 @@
+"""UI languages: English (the source texts) and Simplified Chinese, via Qt translations (.ts → .qm).
+
+Texts are marked with ``QT_TRANSLATE_NOOP("Context", "text")`` or passed to
+``QCoreApplication.translate("Context", "text")`` so ``pyside6-lupdate`` finds them
+(resources/tools/update_translations.py runs lupdate + lrelease). A widget registers each visible
+text once with a :class:`Retranslator`; on ``QEvent.LanguageChange`` it calls ``retranslate()`` and
+every label, tooltip and item text is set again in the new language, without rebuilding the widget.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QObject, QTranslator, Signal
+
+from qwenvoice.ui.theme import resource_path
+
+UI_LANGUAGES = ("en", "zh_CN")
+LANGUAGE_CHOICES = ("system", "en", "zh_CN")
+# Each language's own name, so a user can always find their language in the list.
+LANGUAGE_NATIVE_NAMES = {"en": "English", "zh_CN": "简体中文"}
+
+
+def resolve_language(choice: str, system_locale: str | None = None) -> str:
+    """Map a settings choice ("system" | "en" | "zh_CN") to a shipped UI language."""
+    if choice in UI_LANGUAGES:
+        return choice
+    name = system_locale if system_locale is not None else QLocale.system().name()
+    # zh_CN, zh_SG and bare zh use Simplified script; zh_TW/zh_HK fall back to English for now.
+    if name == "zh" or name.startswith(("zh_CN", "zh_SG", "zh_Hans")):
+        return "zh_CN"
+    return "en"
+
+
+def translate(context: str, source: str, *args: object) -> str:
+    """Translate and fill Qt-style %1, %2 … placeholders."""
+    text = QCoreApplication.translate(context, source)
+    # Highest index first, so %1 does not eat the start of %10.
+    for index in range(len(args), 0, -1):
+        text = text.replace(f"%{index}", str(args[index - 1]))
+    return text
+
+
+class LanguageManager(QObject):
+    """Installs the app's and Qt's own translators for one language at a time."""
+
+    languageChanged = Signal(str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._language = "en"
+        self._translators: list[QTranslator] = []
+
+    @property
+    def language(self) -> str:
+        return self._language
+
+    def apply(self, choice: str) -> str:
+        language = resolve_language(choice)
+        app = QCoreApplication.instance()
+        if app is None:
+            return language
+        for translator in self._translators:
+            app.removeTranslator(translator)
+        self._translators.clear()
+        if language != "en":
+            ours = QTranslator(self)
+            if ours.load(str(resource_path("translations", f"qwenvoice_{language}.qm"))):
+                self._translators.append(ours)
+            qt_dir = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
+            qtbase = QTranslator(self)
+            if qtbase.load(f"qtbase_{language}", qt_dir):  # standard buttons, context menus
+                self._translators.append(qtbase)
+            for translator in self._translators:
+                app.installTranslator(translator)
+        changed = language != self._language
+        self._language = language
+        QLocale.setDefault(QLocale(language))
+        if changed:
+            self.languageChanged.emit(language)
+        return language
+
+
+@dataclass(slots=True)
+class _Binding:
+    setter: Callable[[str], object]
+    context: str
+    source: str
+    args: tuple[object, ...]
+
+
+class Retranslator:
+    """Remembers (setter, context, source) triples and re-applies them after a language change."""
+
+    def __init__(self) -> None:
+        self._bindings: list[_Binding] = []
+
+    def bind(self, setter: Callable[[str], object], context: str, source: str, *args: object) -> str:
+        binding = _Binding(setter, context, source, args)
+        self._bindings.append(binding)
+        text = translate(context, source, *args)
+        setter(text)
+        return text
+
+    def retranslate(self) -> None:
+        alive: list[_Binding] = []
+        for binding in self._bindings:
+            try:
+                binding.setter(translate(binding.context, binding.source, *binding.args))
+            except RuntimeError:  # the C++ widget behind the setter is gone
+                continue
+            alive.append(binding)
+        self._bindings = alive
+
+    def clear(self) -> None:
+        self._bindings.clear()

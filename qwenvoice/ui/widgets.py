@@ -1,0 +1,250 @@
+"""Small shared widgets: a number field that refuses bad input inline, notice bars, a level meter.
+
+``NumberField`` is a line edit (not a spin box) on purpose: a spin box silently clamps an
+out-of-range value, while the settings panel must *refuse* it and say what is allowed. The field
+parses the text, asks a validator callback (which wraps qwenvoice.protocol.config, so ranges are not
+duplicated here) and shows the error under the field with a red border until the value is fixed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from qwenvoice.ui.i18n import translate
+from qwenvoice.ui.theme import icon, repolish
+
+Number = int | float
+# Returns a user-facing error message, or None when the value is acceptable.
+NumberValidator = Callable[[Number | None], str | None]
+
+
+def set_invalid(widget: QWidget, invalid: bool) -> None:
+    """Mark a widget for the stylesheet's red border (``[invalid="true"]``)."""
+    if bool(widget.property("invalid")) != invalid:
+        widget.setProperty("invalid", invalid)
+        repolish(widget)
+
+
+def format_number(value: Number | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if math.isfinite(value) and value == int(value) and abs(value) < 1e15:
+            return f"{value:.1f}"
+        return f"{value:.10g}"
+    return str(value)
+
+
+class ErrorLabel(QLabel):
+    """A wrapped, red message under a field; hidden while there is nothing to say."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setProperty("role", "error")
+        self.setWordWrap(True)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        self.hide()
+
+    def show_message(self, message: str | None) -> None:
+        self.setText(message or "")
+        self.setVisible(bool(message))
+
+
+class NumberField(QWidget):
+    """Text entry for an int or float, optionally empty (= "not set"), validated as the user types.
+
+    ``value()`` is the last *valid* value; ``is_valid()`` tells whether the current text is acceptable.
+    """
+
+    valueChanged = Signal(object)  # int | float | None, only when the text is valid
+    validityChanged = Signal(bool)
+
+    def __init__(
+        self,
+        kind: type[int] | type[float],
+        *,
+        optional: bool = False,
+        validator: NumberValidator | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._kind = kind
+        self._optional = optional
+        self._validator = validator
+        self._value: Number | None = None
+        self._valid = True
+        self._error: str | None = None
+        self.edit = QLineEdit(self)
+        self.edit.setClearButtonEnabled(optional)
+        self.edit.setMinimumWidth(110)
+        self.error_label = ErrorLabel(self)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.edit)
+        layout.addWidget(self.error_label)
+        self.edit.textChanged.connect(self._on_text_changed)
+        self.setFocusProxy(self.edit)
+
+    def setValidator(self, validator: NumberValidator | None) -> None:  # noqa: N802 (Qt naming)
+        self._validator = validator
+        self.revalidate()
+
+    def setPlaceholderText(self, text: str) -> None:  # noqa: N802
+        self.edit.setPlaceholderText(text)
+
+    def setToolTip(self, text: str) -> None:  # noqa: N802
+        super().setToolTip(text)
+        self.edit.setToolTip(text)
+
+    def setValue(self, value: Number | None) -> None:  # noqa: N802
+        self.edit.setText(format_number(value))
+        self.revalidate()
+
+    def value(self) -> Number | None:
+        return self._value
+
+    def text(self) -> str:
+        return self.edit.text()
+
+    def setText(self, text: str) -> None:  # noqa: N802
+        self.edit.setText(text)
+
+    def is_valid(self) -> bool:
+        return self._valid or not self.isEnabled()
+
+    def error(self) -> str | None:
+        return self._error if self.isEnabled() else None
+
+    def revalidate(self) -> None:
+        self._on_text_changed(self.edit.text())
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.EnabledChange:
+            # A disabled field is not used, so it cannot be "wrong"; show that.
+            self._show(None if not self.isEnabled() else self._error)
+        elif event.type() == QEvent.Type.LanguageChange:
+            self.revalidate()
+
+    def _parse(self, text: str) -> tuple[Number | None, str | None]:
+        cleaned = text.strip().replace(",", ".")
+        if not cleaned:
+            if self._optional:
+                return None, None
+            return None, translate("Widgets", "A value is required.")
+        try:
+            if self._kind is int:
+                as_float = float(cleaned)
+                if not as_float.is_integer():
+                    return None, translate("Widgets", "Enter a whole number, not %1.", text.strip())
+                return int(as_float), None
+            number = float(cleaned)
+        except ValueError:
+            return None, translate("Widgets", "%1 is not a number.", text.strip())
+        if not math.isfinite(number):
+            return None, translate("Widgets", "%1 is not a number.", text.strip())
+        return number, None
+
+    def _on_text_changed(self, text: str) -> None:
+        value, error = self._parse(text)
+        if error is None and self._validator is not None:
+            error = self._validator(value)
+        was_valid = self._valid
+        self._valid = error is None
+        self._error = error
+        self._show(error)
+        if self._valid and value != self._value:
+            self._value = value
+            self.valueChanged.emit(value)
+        elif self._valid:
+            self._value = value
+        if was_valid != self._valid:
+            self.validityChanged.emit(self._valid)
+
+    def _show(self, error: str | None) -> None:
+        set_invalid(self.edit, error is not None)
+        self.error_label.show_message(error)
+
+
+class NoticeBar(QFrame):
+    """An inline banner (info / warning / error / ok) with an icon and wrapped text."""
+
+    SEVERITY_ICONS = {"info": "info", "warning": "warning", "error": "error", "ok": "check"}
+
+    def __init__(self, parent: QWidget | None = None, *, closable: bool = False) -> None:
+        super().__init__(parent)
+        self.setProperty("role", "notice")
+        self._severity = "info"
+        self.icon_label = QLabel(self)
+        self.icon_label.setFixedSize(QSize(18, 18))
+        self.text_label = QLabel(self)
+        self.text_label.setWordWrap(True)
+        self.text_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 6, 8, 6)
+        layout.addWidget(self.icon_label, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addWidget(self.text_label, 1)
+        if closable:
+            close = QToolButton(self)
+            close.setAutoRaise(True)
+            close.setText("×")
+            close.clicked.connect(self.hide)
+            layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
+        self.hide()
+
+    def severity(self) -> str:
+        return self._severity
+
+    def text(self) -> str:
+        return self.text_label.text()
+
+    def show_notice(self, text: str, severity: str = "info") -> None:
+        self._severity = severity if severity in self.SEVERITY_ICONS else "info"
+        self.setProperty("severity", self._severity)
+        repolish(self)
+        self.icon_label.setPixmap(icon(self.SEVERITY_ICONS[self._severity]).pixmap(16, 16))
+        self.text_label.setText(text)
+        self.show()
+
+    def clear(self) -> None:
+        self.text_label.clear()
+        self.hide()
+
+
+class LevelMeter(QProgressBar):
+    """A horizontal level meter fed with dBFS values (-60 … 0)."""
+
+    FLOOR_DB = -60.0
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("micLevel")
+        self.setRange(0, 1000)
+        self.setTextVisible(False)
+        self.setFixedHeight(10)
+        self._db = self.FLOOR_DB
+
+    def set_level_db(self, db: float) -> None:
+        if not math.isfinite(db):
+            db = self.FLOOR_DB
+        self._db = max(self.FLOOR_DB, min(0.0, db))
+        self.setValue(int(round((self._db - self.FLOOR_DB) / -self.FLOOR_DB * 1000)))
+
+    def level_db(self) -> float:
+        return self._db
