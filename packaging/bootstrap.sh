@@ -14,7 +14,7 @@ if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
 if command -v apt-get >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   APT="$SUDO apt-get -o DPkg::Lock::Timeout=600 -qq"
-  PKGS="libportaudio2 espeak-ng libespeak-ng1 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 \
+  PKGS="libportaudio2 libspeexdsp1 espeak-ng libespeak-ng1 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 \
     libxcb-image0 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xkb1 libxkbcommon-x11-0 \
     libegl1 libgl1 libfontconfig1 libdbus-1-3 fonts-dejavu-core fonts-wqy-microhei"
   if [ "$WITH_TEST_SYSTEM" = 1 ]; then

@@ -1,0 +1,566 @@
+"""Echo cancellation on the capture path: the assistant must not hear itself on speakers.
+
+Pieces, all working on 16 kHz mono int16 and 10 ms frames (160 samples), all run on the asyncio loop
+(never in a PortAudio callback):
+
+- `EchoCanceller` — the backend interface (`process(mic_frame, reference_frame) -> cleaned_frame`), with
+  WebRTC AEC3 (`pywebrtc-audio`, Apache-2.0), SpeexDSP (`libspeexdsp`, BSD, see `echo_speex`) and a
+  pass-through. `create_canceller()` falls back to the next backend, and finally to pass-through with a
+  notice, when one cannot start.
+- `estimate_delay()` / `ReferenceAligner` — GCC-PHAT over the last second of mic vs played audio finds
+  the echo delay, and the aligner hands each mic frame the reference that was playing when its echo left
+  the speaker.
+- `CapturePathProcessor` — what the audio engine calls: `feed_playback()` with exactly what the output
+  stream played, `process_capture()` with captured blocks of any size.
+- `HalfDuplexGate` — when echo is too strong to cancel: the mic is muted while the assistant speaks.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Final, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+SAMPLE_RATE: Final = 16000
+FRAME_SAMPLES: Final = 160  # 10 ms at 16 kHz, the frame every backend works on
+
+Int16Array = npt.NDArray[np.int16]
+
+BACKEND_WEBRTC: Final = "webrtc"  # AEC3 only: strongest suppression
+BACKEND_WEBRTC_NS: Final = "webrtc+ns"  # AEC3 + noise suppression
+BACKEND_SPEEX: Final = "speex"  # MDF filter only: keeps double talk, leaves residual
+BACKEND_SPEEX_PRE: Final = "speex+preprocess"  # MDF + residual-echo suppression
+BACKEND_HYBRID: Final = "hybrid"  # AEC3 while speex converges, then speex+preprocess
+BACKEND_OFF: Final = "off"
+BACKEND_AUTO: Final = "auto"
+BACKENDS: Final = (BACKEND_HYBRID, BACKEND_WEBRTC, BACKEND_WEBRTC_NS, BACKEND_SPEEX, BACKEND_SPEEX_PRE, BACKEND_OFF)
+# Measured on the simulated room (tests/benchmarks/bench_echo.py): speex+preprocess keeps the user's words
+# during double talk where AEC3 garbles them, but needs ~2 s of reply to converge; AEC3 covers that.
+DEFAULT_BACKEND: Final = BACKEND_HYBRID
+# Which backend takes over when the chosen one cannot start.
+_FALLBACK_ORDER: Final = (BACKEND_HYBRID, BACKEND_WEBRTC, BACKEND_SPEEX_PRE, BACKEND_OFF)
+
+
+class EchoCanceller(Protocol):
+    """One acoustic echo canceller instance; not thread-safe, owned by the loop."""
+
+    name: str
+
+    def process(self, mic_frame: Int16Array, reference_frame: Int16Array) -> Int16Array:
+        """Cleaned 10 ms frame: `mic_frame` minus the echo of the time-aligned `reference_frame`."""
+        ...
+
+    def reset(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class PassThroughCanceller:
+    """Returns the mic unchanged: the bypass when no canceller can run, or AEC is switched off."""
+
+    name = BACKEND_OFF
+
+    def process(self, mic_frame: Int16Array, reference_frame: Int16Array) -> Int16Array:
+        return mic_frame
+
+    def reset(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class WebRtcCanceller:
+    """WebRTC audio processing (AEC3, high-pass filter, optional noise suppression)."""
+
+    def __init__(self, *, noise_suppression: bool = False, stream_delay_ms: int = 0) -> None:
+        import pywebrtc_audio
+
+        self.name = BACKEND_WEBRTC_NS if noise_suppression else BACKEND_WEBRTC
+        self._noise_suppression = noise_suppression
+        self._processor = pywebrtc_audio.AudioProcessor(
+            sample_rate=SAMPLE_RATE,
+            num_channels=1,
+            echo_cancellation=True,
+            noise_suppression=noise_suppression,
+            high_pass_filter=True,
+            stream_delay_ms=stream_delay_ms,
+        )
+
+    def process(self, mic_frame: Int16Array, reference_frame: Int16Array) -> Int16Array:
+        cleaned: Int16Array = self._processor.process(
+            np.ascontiguousarray(mic_frame, dtype=np.int16), np.ascontiguousarray(reference_frame, dtype=np.int16)
+        )
+        return cleaned
+
+    def reset(self) -> None:
+        self._processor.reset()
+
+    def close(self) -> None:
+        pass
+
+
+class WarmStartCanceller:
+    """Runs a fast-converging canceller (AEC3) beside a slow one (speex) and outputs the fast one until
+    the slow one has adapted on `warmup_ms` of audible reference; then only the slow one runs."""
+
+    def __init__(
+        self,
+        main: EchoCanceller,
+        warmup_factory: Callable[[], EchoCanceller],
+        *,
+        warmup_ms: float = 3000.0,
+        audible_rms: float = 100.0,
+    ) -> None:
+        self.name = BACKEND_HYBRID
+        self._main = main
+        self._warmup_factory = warmup_factory
+        self._warmup: EchoCanceller | None = warmup_factory()
+        self._warmup_frames = int(warmup_ms * SAMPLE_RATE / 1000) // FRAME_SAMPLES
+        self._audible_power = audible_rms**2 * FRAME_SAMPLES
+        self.audible_frames = 0
+
+    @property
+    def warming_up(self) -> bool:
+        return self._warmup is not None
+
+    def process(self, mic_frame: Int16Array, reference_frame: Int16Array) -> Int16Array:
+        cleaned = self._main.process(mic_frame, reference_frame)
+        if self._warmup is None:
+            return cleaned
+        if float(np.dot(reference_frame.astype(np.float64), reference_frame.astype(np.float64))) > self._audible_power:
+            self.audible_frames += 1
+        fast = self._warmup.process(mic_frame, reference_frame)
+        if self.audible_frames >= self._warmup_frames:
+            self._warmup.close()
+            self._warmup = None
+        return fast
+
+    def reset(self) -> None:
+        self._main.reset()
+        self.audible_frames = 0
+        if self._warmup is None:
+            try:
+                self._warmup = self._warmup_factory()
+            except Exception:
+                self._warmup = None  # the main canceller still works; it just converges slower
+        else:
+            self._warmup.reset()
+
+    def close(self) -> None:
+        self._main.close()
+        if self._warmup is not None:
+            self._warmup.close()
+            self._warmup = None
+
+
+def _make_backend(backend: str) -> EchoCanceller:
+    if backend == BACKEND_HYBRID:
+        from qwenvoice.audio.echo_speex import SpeexEchoCanceller
+
+        return WarmStartCanceller(SpeexEchoCanceller(preprocess=True), WebRtcCanceller)
+    if backend == BACKEND_WEBRTC:
+        return WebRtcCanceller()
+    if backend == BACKEND_WEBRTC_NS:
+        return WebRtcCanceller(noise_suppression=True)
+    if backend in (BACKEND_SPEEX, BACKEND_SPEEX_PRE):
+        from qwenvoice.audio.echo_speex import SpeexEchoCanceller
+
+        return SpeexEchoCanceller(preprocess=backend == BACKEND_SPEEX_PRE)
+    if backend == BACKEND_OFF:
+        return PassThroughCanceller()
+    raise ValueError(f"unknown echo canceller backend {backend!r}; one of: {', '.join((BACKEND_AUTO, *BACKENDS))}")
+
+
+def create_canceller(backend: str = BACKEND_AUTO) -> tuple[EchoCanceller, str | None]:
+    """The requested canceller, or the first that starts after it; the notice says what was bypassed.
+
+    Never raises for a backend that fails to start (missing wheel or library): the capture path must keep
+    working, so the worst case is pass-through plus a notice the UI shows.
+    """
+    if backend != BACKEND_AUTO and backend not in BACKENDS:
+        raise ValueError(f"unknown echo canceller backend {backend!r}; one of: {', '.join((BACKEND_AUTO, *BACKENDS))}")
+    wanted = DEFAULT_BACKEND if backend == BACKEND_AUTO else backend
+    order = [wanted, *(b for b in _FALLBACK_ORDER if b != wanted)]
+    failures: list[str] = []
+    for name in order:
+        try:
+            canceller = _make_backend(name)
+        except Exception as exc:  # ImportError, OSError, RuntimeError from native code
+            failures.append(f"{name}: {type(exc).__name__}: {exc}")
+            continue
+        if not failures:
+            return canceller, None
+        if canceller.name == BACKEND_OFF and wanted != BACKEND_OFF:
+            notice = "Echo cancellation is off: it could not start (" + "; ".join(failures) + "). Use headphones."
+        else:
+            notice = f"Echo cancellation uses {canceller.name}: " + "; ".join(failures)
+        return canceller, notice
+    raise AssertionError("pass-through canceller cannot fail")  # pragma: no cover
+
+
+# --------------------------------------------------------------------------------------------- delay
+
+
+@dataclass(slots=True, frozen=True)
+class DelayEstimate:
+    """Echo delay in samples (mic index minus reference index of the direct path) and how sure we are."""
+
+    delay_samples: int
+    confidence: float  # correlation peak over the RMS of the searched lags; ~3 for noise, >8 for clear echo
+
+    @property
+    def delay_ms(self) -> float:
+        return 1000.0 * self.delay_samples / SAMPLE_RATE
+
+
+def estimate_delay(
+    mic: npt.NDArray[np.floating] | Int16Array,
+    reference: npt.NDArray[np.floating] | Int16Array,
+    max_delay_samples: int,
+) -> DelayEstimate:
+    """GCC-PHAT delay of `mic` against `reference`.
+
+    `reference` holds `max_delay_samples` more samples than `mic`, ending at the same instant: reference
+    index `i + max_delay_samples` was played at the moment mic index `i` was captured. The result `d` in
+    [0, max_delay_samples] says mic[i] carries the echo of reference[i + max_delay_samples - d].
+    """
+    mic_f = np.asarray(mic, dtype=np.float64)
+    ref_f = np.asarray(reference, dtype=np.float64)
+    if ref_f.size != mic_f.size + max_delay_samples:
+        raise ValueError("reference must be max_delay_samples longer than mic")
+    nfft = 1 << int(np.ceil(np.log2(ref_f.size + mic_f.size)))
+    mic_spec = np.fft.rfft(mic_f, nfft)
+    ref_spec = np.fft.rfft(ref_f, nfft)
+    cross = np.conj(mic_spec) * ref_spec
+    # PHAT: keep only phase, so the strongest (direct) path wins over the room's colouring.
+    cross /= np.abs(cross) + 1e-9 * (np.abs(cross).max() + 1e-30)
+    correlation = np.fft.irfft(cross, nfft)[: max_delay_samples + 1]
+    # correlation[j] pairs mic[i] with reference[i + j]; delay d = max_delay_samples - j.
+    peak_index = int(np.argmax(correlation))
+    rms = float(np.sqrt(np.mean(correlation**2))) + 1e-12
+    return DelayEstimate(delay_samples=max_delay_samples - peak_index, confidence=float(correlation[peak_index]) / rms)
+
+
+class _SampleRing:
+    """Preallocated int16 history addressed by absolute sample index; reads outside it are zeros."""
+
+    def __init__(self, capacity: int) -> None:
+        self._buffer = np.zeros(capacity, dtype=np.int16)
+        self._capacity = capacity
+        self.written = 0  # absolute index one past the newest sample
+
+    def write(self, samples: Int16Array) -> None:
+        n = samples.size
+        if n >= self._capacity:
+            samples = samples[-self._capacity :]
+            self.written += n - self._capacity
+            n = self._capacity
+        start = self.written % self._capacity
+        first = min(n, self._capacity - start)
+        self._buffer[start : start + first] = samples[:first]
+        self._buffer[: n - first] = samples[first:]
+        self.written += n
+
+    def write_zeros(self, n: int) -> None:
+        self.write(np.zeros(min(n, self._capacity), dtype=np.int16)) if n <= self._capacity else self._skip(n)
+
+    def _skip(self, n: int) -> None:
+        self._buffer[:] = 0
+        self.written += n
+
+    def read(self, start: int, n: int, out: Int16Array | None = None) -> Int16Array:
+        result = np.zeros(n, dtype=np.int16) if out is None else out
+        if out is not None:
+            result[:] = 0
+        oldest = self.written - self._capacity
+        lo = max(start, oldest, 0)
+        hi = min(start + n, self.written)
+        if hi <= lo:
+            return result
+        pos = lo
+        while pos < hi:
+            ring_pos = pos % self._capacity
+            run = min(hi - pos, self._capacity - ring_pos)
+            result[pos - start : pos - start + run] = self._buffer[ring_pos : ring_pos + run]
+            pos += run
+        return result
+
+
+@dataclass(slots=True)
+class AlignerStats:
+    estimates: int = 0  # estimations run
+    accepted: int = 0  # confident estimates
+    realignments: int = 0  # times the reference alignment moved
+    reference_gaps: int = 0  # output fell silent (not fed) and was padded with zeros
+    resyncs: int = 0  # reference ran far ahead of the mic; clocks re-anchored
+    reference_missing_frames: int = 0  # mic frames whose reference had not arrived yet
+
+
+class ReferenceAligner:
+    """Time-aligns the played 16 kHz downmix with the mic stream and tracks the echo delay.
+
+    Both streams are counted in samples. At the first mic frame the newest played sample is anchored to
+    mic index 0; from then on mic index `m` lines up with reference index `origin + m`, and the echo of
+    reference index `r` shows up `delay` samples later. Feed the reference continuously (the output stream
+    plays silence when it has nothing; feed that too). If it is not fed for a while the gap is padded with
+    zeros, so the two clocks stay in step.
+    """
+
+    def __init__(
+        self,
+        *,
+        initial_delay_ms: float = 100.0,
+        max_delay_ms: float = 500.0,
+        window_ms: float = 1000.0,
+        estimate_every_ms: float = 500.0,
+        margin_ms: float = 5.0,
+        max_lead_ms: float = 60.0,
+        min_confidence: float = 8.0,
+        gap_slack_ms: float = 200.0,
+    ) -> None:
+        ms = SAMPLE_RATE // 1000
+        self.max_delay_samples = int(max_delay_ms * ms)
+        self.window_samples = int(window_ms * ms)
+        self._estimate_every = int(estimate_every_ms * ms)
+        self._margin = int(margin_ms * ms)
+        self._max_lead = int(max_lead_ms * ms)
+        self._min_confidence = min_confidence
+        self._gap_slack = int(gap_slack_ms * ms)
+        history = self.window_samples + self.max_delay_samples + SAMPLE_RATE
+        self._reference = _SampleRing(history)
+        self._mic = _SampleRing(self.window_samples + SAMPLE_RATE)
+        self._origin: int | None = None
+        self.delay_samples = int(initial_delay_ms * ms)
+        self.last_estimate: DelayEstimate | None = None
+        self._pending: DelayEstimate | None = None
+        self._since_estimate = 0
+        self.stats = AlignerStats()
+        self._frame_out = np.zeros(FRAME_SAMPLES, dtype=np.int16)
+
+    @property
+    def delay_ms(self) -> float:
+        return 1000.0 * self.delay_samples / SAMPLE_RATE
+
+    @property
+    def anchored(self) -> bool:
+        return self._origin is not None
+
+    def push_reference(self, samples: Int16Array) -> None:
+        """Append what the speaker played (16 kHz mono int16), in order."""
+        self._reference.write(samples)
+
+    def reference_for_next_mic_frame(self, n: int = FRAME_SAMPLES) -> Int16Array:
+        """Reference samples aligned with the next `n` mic samples (call before `push_mic`)."""
+        mic_index = self._mic.written
+        if self._origin is None:
+            self._origin = self._reference.written - mic_index
+        expected = self._origin + mic_index
+        if self._reference.written < expected - self._gap_slack:
+            self.stats.reference_gaps += 1
+            self._reference.write_zeros(expected - self._reference.written)
+        elif self._reference.written > expected + self.window_samples:
+            # The reference ran a second ahead of the mic (a burst, or the mic stalled): re-anchor.
+            self.stats.resyncs += 1
+            self._origin = self._reference.written - mic_index
+            expected = self._origin + mic_index
+        start = expected - max(self.delay_samples - self._margin, 0)
+        if start + n > self._reference.written:
+            self.stats.reference_missing_frames += 1
+        return self._reference.read(start, n)
+
+    def push_mic(self, frame: Int16Array) -> DelayEstimate | None:
+        """Record the raw mic frame; every `estimate_every_ms` re-estimate the delay. Returns a new
+        accepted estimate when the delay changed."""
+        self._mic.write(frame)
+        self._since_estimate += frame.size
+        if self._since_estimate < self._estimate_every or self._mic.written < self.window_samples:
+            return None
+        self._since_estimate = 0
+        return self.update_estimate()
+
+    def update_estimate(self) -> DelayEstimate | None:
+        if self._origin is None:
+            return None
+        mic_end = self._mic.written
+        mic = self._mic.read(mic_end - self.window_samples, self.window_samples)
+        ref_end = self._origin + mic_end
+        reference = self._reference.read(ref_end - self.window_samples - self.max_delay_samples,
+                                         self.window_samples + self.max_delay_samples)
+        # Nothing to learn from silence: need played audio and something at the mic.
+        if _rms(reference[-self.window_samples :]) < 30.0 or _rms(mic) < 3.0:
+            return None
+        self.stats.estimates += 1
+        estimate = estimate_delay(mic, reference, self.max_delay_samples)
+        self.last_estimate = estimate
+        if estimate.confidence < self._min_confidence:
+            return None
+        if self.stats.accepted > 0 and self._fits_current_alignment(estimate.delay_samples):
+            self._pending = None
+            return None
+        tolerance = 2 * SAMPLE_RATE // 1000  # 2 ms
+        # The first estimate is taken at once; a change needs two agreeing estimates in a row.
+        if self.stats.accepted == 0 or (
+            self._pending is not None and abs(self._pending.delay_samples - estimate.delay_samples) <= tolerance
+        ):
+            changed = not self._fits_current_alignment(estimate.delay_samples)
+            self.stats.accepted += 1
+            self._pending = None
+            if not changed:
+                return None
+            self.delay_samples = estimate.delay_samples
+            self.stats.realignments += 1
+            return estimate
+        self._pending = estimate
+        return None
+
+    def _fits_current_alignment(self, delay: int) -> bool:
+        """Whether the cancellers can keep the alignment in use: every jump in the reference makes them
+        re-converge, so realign only when the echo would come before its reference (non-causal) or too
+        late for the filter's tail."""
+        lead = delay - (self.delay_samples - self._margin)  # how far the echo trails its reference
+        return 0 <= lead <= self._max_lead
+
+
+def _rms(samples: Int16Array) -> float:
+    return float(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))) if samples.size else 0.0
+
+
+# ------------------------------------------------------------------------------------ capture path
+
+
+@dataclass(slots=True)
+class CaptureStats:
+    frames: int = 0  # 10 ms frames processed
+    cancelled_frames: int = 0  # frames that went through the canceller
+    delay_changes: int = 0
+    cpu_us: list[float] = field(default_factory=list)  # recent per-frame canceller times (bounded)
+
+    def cpu_percentiles(self) -> tuple[float, float]:
+        if not self.cpu_us:
+            return (0.0, 0.0)
+        values = np.asarray(self.cpu_us)
+        return (float(np.percentile(values, 50)), float(np.percentile(values, 95)))
+
+
+class CapturePathProcessor:
+    """Echo cancellation for the capture path, called on the loop with blocks of any size.
+
+    - `feed_playback(pcm)` with exactly what the output callback played (16 kHz mono int16 downmix),
+      including its silence, in order;
+    - `process_capture(block)` with captured 16 kHz mono int16 audio; returns the cleaned audio of the
+      complete 10 ms frames so far (up to 159 samples wait for the next block).
+    `enabled` switches cancellation at run time; when off, audio passes unchanged (still framed).
+    """
+
+    _CPU_HISTORY: Final = 2000
+
+    def __init__(
+        self,
+        backend: str = BACKEND_AUTO,
+        *,
+        enabled: bool = True,
+        initial_delay_ms: float = 100.0,
+        canceller_factory: Callable[[str], tuple[EchoCanceller, str | None]] = create_canceller,
+        aligner: ReferenceAligner | None = None,
+    ) -> None:
+        self.canceller, self.notice = canceller_factory(backend)
+        self.requested_backend = backend
+        self.enabled = enabled
+        self.aligner = aligner if aligner is not None else ReferenceAligner(initial_delay_ms=initial_delay_ms)
+        self.stats = CaptureStats()
+        self._pending = np.zeros(0, dtype=np.int16)
+        self._perf = time.perf_counter
+
+    @property
+    def backend_name(self) -> str:
+        return self.canceller.name
+
+    @property
+    def active(self) -> bool:
+        """True when frames are really being cancelled (enabled and not bypassed)."""
+        return self.enabled and self.canceller.name != BACKEND_OFF
+
+    def feed_playback(self, pcm: Int16Array) -> None:
+        self.aligner.push_reference(np.asarray(pcm, dtype=np.int16).reshape(-1))
+
+    def process_capture(self, block: Int16Array) -> Int16Array:
+        samples = np.asarray(block, dtype=np.int16).reshape(-1)
+        if self._pending.size:
+            samples = np.concatenate((self._pending, samples))
+        whole = samples.size - samples.size % FRAME_SAMPLES
+        self._pending = samples[whole:].copy()
+        if whole == 0:
+            return np.zeros(0, dtype=np.int16)
+        out = np.empty(whole, dtype=np.int16)
+        for start in range(0, whole, FRAME_SAMPLES):
+            out[start : start + FRAME_SAMPLES] = self._process_frame(samples[start : start + FRAME_SAMPLES])
+        return out
+
+    def _process_frame(self, mic_frame: Int16Array) -> Int16Array:
+        reference = self.aligner.reference_for_next_mic_frame(FRAME_SAMPLES)
+        if self.aligner.push_mic(mic_frame) is not None:
+            # The reference jumped: a clean restart converges faster than adapting to the shift.
+            self.stats.delay_changes += 1
+            self.canceller.reset()
+        self.stats.frames += 1
+        if not self.active:
+            return mic_frame
+        began = self._perf()
+        cleaned = self.canceller.process(mic_frame, reference)
+        elapsed_us = (self._perf() - began) * 1e6
+        cpu = self.stats.cpu_us
+        if len(cpu) >= self._CPU_HISTORY:
+            del cpu[: self._CPU_HISTORY // 2]
+        cpu.append(elapsed_us)
+        self.stats.cancelled_frames += 1
+        return cleaned
+
+    def reset(self) -> None:
+        self.canceller.reset()
+        self._pending = np.zeros(0, dtype=np.int16)
+
+    def close(self) -> None:
+        self.canceller.close()
+
+
+# ------------------------------------------------------------------------------------ half duplex
+
+
+class HalfDuplexGate:
+    """Mutes the mic while the assistant is audible and for `hang_ms` after, for rooms where echo is
+    too strong to cancel. Barge-in then works only by key/button (the controller calls `force_open`)."""
+
+    def __init__(self, *, hang_ms: float = 300.0, enabled: bool = True) -> None:
+        self.hang_s = hang_ms / 1000.0
+        self.enabled = enabled
+        self._playing = False
+        self._closed_until = 0.0
+        self.muted_samples = 0
+
+    def set_playing(self, playing: bool, now: float) -> None:
+        """Feed from the playback state (samples being played / buffer drained)."""
+        if self._playing and not playing:
+            self._closed_until = now + self.hang_s
+        self._playing = playing
+
+    def force_open(self) -> None:
+        """Manual barge-in: the controller flushes playback; open at once, no hang time."""
+        self._playing = False
+        self._closed_until = 0.0
+
+    def is_open(self, now: float) -> bool:
+        if not self.enabled:
+            return True
+        return not self._playing and now >= self._closed_until
+
+    def apply(self, block: Int16Array, now: float) -> Int16Array:
+        """The block itself when open, silence of the same length when muted (the stream keeps time)."""
+        if self.is_open(now):
+            return block
+        self.muted_samples += block.size
+        return np.zeros_like(block)
