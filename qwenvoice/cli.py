@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     speak.add_argument("--pitch-rate", type=float)
     speak.add_argument("--instructions")
     speak.add_argument("--sample-rate", type=int)
+    speak.add_argument("--format", dest="response_format", choices=["pcm", "wav"], help="audio format on the wire")
     speak.add_argument("--mode", choices=["server_commit", "commit"], default="server_commit")
     speak.add_argument("--play", action="store_true", help="also play the audio as it streams")
     speak.add_argument("--output-device")

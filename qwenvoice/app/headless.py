@@ -1,0 +1,623 @@
+"""Headless commands: ``qwenvoice speak`` (Qwen-TTS-Realtime) and ``qwenvoice ask`` (one Omni turn).
+
+They reuse the same core as the app (protocol codec and config, the net client) without Qt.
+
+Exit codes (both commands):
+  0  done
+  1  the server answered with an ``error`` event
+  2  bad arguments or options (the message names the option), or a feature not available
+  3  the connection failed or was lost (what arrived is still saved)
+  4  authentication failed (HTTP 401/403): no retry
+  5  no reply within the time limit
+
+The API key comes from ``DASHSCOPE_API_KEY`` or the OS keyring (service "qwenvoice", user
+"dashscope-api-key"); it is registered with the log redactor and never printed. Without a key and
+without ``--url``, or with ``--offline``, the offline server is started as a child process.
+
+Audio devices are pluggable: ``--play`` needs a ``PcmSink`` and ``--mic`` a ``PcmSource``, looked up in
+``qwenvoice.audio.headless`` (``open_player(rate, device)`` / ``open_microphone(rate, device)``). Until
+that module exists these options report "not available yet".
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import re
+import struct
+import sys
+import time
+import wave
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from qwenvoice.logsetup import register_secret
+from qwenvoice.net.backoff import NO_RECONNECT
+from qwenvoice.net.client import ConnectionState, ConnectionStatus, ConnectOptions, RealtimeClient
+from qwenvoice.net.endpoints import REGION_ENDPOINTS, EndpointError
+from qwenvoice.net.errors import FailureKind, FatalConnectionError
+from qwenvoice.protocol.events import (
+    ErrorEvent,
+    InputAudioBufferAppend,
+    InputAudioBufferCommit,
+    InputAudioBufferCommitted,
+    InputAudioTranscriptionCompleted,
+    InputTextBufferAppend,
+    InputTextBufferCommit,
+    ResponseAudioDelta,
+    ResponseAudioTranscriptDelta,
+    ResponseAudioTranscriptDone,
+    ResponseCreate,
+    ResponseCreated,
+    ResponseDone,
+    ResponseTextDelta,
+    SessionFinish,
+    SessionFinished,
+    SessionUpdate,
+    SpeechStopped,
+)
+
+log = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_SERVER_ERROR, EXIT_USAGE, EXIT_CONNECTION, EXIT_AUTH, EXIT_TIMEOUT = 0, 1, 2, 3, 4, 5
+
+DEFAULT_TTS_MODEL = "qwen3-tts-flash-realtime"
+DEFAULT_OMNI_MODEL = "qwen3-omni-flash-realtime"
+KEYRING_SERVICE, KEYRING_USER = "qwenvoice", "dashscope-api-key"
+OMNI_INPUT_RATE, OMNI_OUTPUT_RATE = 16000, 24000
+ASK_CHUNK_MS = 40
+SPEAK_IDLE_TIMEOUT = 60.0  # seconds without any server event before speak gives up
+
+# CLI flag for a session field named in a ConfigError.
+_FLAG_FOR_FIELD = {
+    "language_type": "--language",
+    "speech_rate": "--speech-rate",
+    "pitch_rate": "--pitch-rate",
+    "sample_rate": "--sample-rate",
+    "response_format": "--format",
+    "turn_detection": "--manual",
+}
+
+
+class CommandError(Exception):
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+# ---------------------------------------------------------------------------------------- plug points
+
+
+class PcmSink(Protocol):
+    """Plays 16-bit mono PCM at the rate it was opened with."""
+
+    def write(self, pcm: bytes) -> None: ...
+
+    async def drain(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class PcmSource(Protocol):
+    """Yields 16 kHz mono 16-bit PCM blocks until closed."""
+
+    def blocks(self) -> AsyncIterator[bytes]: ...
+
+    def close(self) -> None: ...
+
+
+def _audio_hook(name: str, option: str) -> Callable[..., Any]:
+    try:
+        import qwenvoice.audio.headless as audio_headless  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        raise CommandError(f"{option} is not available yet", EXIT_USAGE) from None
+    hook = getattr(audio_headless, name, None)
+    if hook is None:
+        raise CommandError(f"{option} is not available yet", EXIT_USAGE)
+    return hook  # type: ignore[no-any-return]
+
+
+def open_player(rate: int, device: str | None) -> PcmSink:
+    return _audio_hook("open_player", "--play")(rate, device)  # type: ignore[no-any-return]
+
+
+def open_microphone(device: str | None) -> PcmSource:
+    return _audio_hook("open_microphone", "--mic")(OMNI_INPUT_RATE, device)  # type: ignore[no-any-return]
+
+
+# ---------------------------------------------------------------------------------------- shared helpers
+
+
+def load_api_key() -> str | None:
+    """``DASHSCOPE_API_KEY``, else the keyring entry; None when neither has one. Never printed."""
+    key = os.environ.get("DASHSCOPE_API_KEY", "").strip() or None
+    if key is None:
+        try:
+            import keyring
+
+            key = keyring.get_password(KEYRING_SERVICE, KEYRING_USER) or None
+        except Exception as exc:  # no backend, locked keychain, D-Bus down...: carry on without
+            log.info("keyring unavailable: %s", type(exc).__name__)
+            key = None
+    register_secret(key)
+    return key
+
+
+@dataclass
+class Target:
+    url: str
+    api_key: str | None
+    offline: Any = None  # OfflineServer when we started one
+
+
+async def open_target(args: argparse.Namespace) -> Target:
+    key = load_api_key()
+    if getattr(args, "offline", False) or (key is None and not args.url):
+        from qwenvoice.app.offline_server import OfflineServer, OfflineServerError
+
+        if not args.offline:
+            print("no API key found: using the offline server", file=sys.stderr)
+        server = OfflineServer()
+        try:
+            url = await server.start()
+        except OfflineServerError as exc:
+            raise CommandError(f"offline server: {exc}", EXIT_CONNECTION) from None
+        return Target(url=url, api_key=server.token, offline=server)
+    return Target(url=args.url or REGION_ENDPOINTS["beijing"], api_key=key)
+
+
+async def close_target(target: Target) -> None:
+    if target.offline is not None:
+        with contextlib.suppress(Exception):
+            await target.offline.stop()
+
+
+def flag_for(field_name: str) -> str:
+    last = field_name.rsplit(".", 1)[-1]
+    return _FLAG_FOR_FIELD.get(last, "--" + last.replace("_", "-"))
+
+
+def config_error_text(exc: Exception) -> str:
+    field_name = str(getattr(exc, "field", "") or "")
+    return f"invalid {flag_for(field_name)}: {exc}" if field_name else f"invalid option: {exc}"
+
+
+def fatal_exit_code(error: FatalConnectionError) -> int:
+    return EXIT_AUTH if error.kind is FailureKind.AUTH else EXIT_CONNECTION
+
+
+def error_text(event: ErrorEvent) -> str:
+    err = event.error
+    parts = [err.message or "(no message)"]
+    extra = [f"{name}={value}" for name, value in (("type", err.type), ("code", err.code), ("param", err.param))
+             if value]
+    if extra:
+        parts.append("(" + ", ".join(extra) + ")")
+    return "server error: " + " ".join(parts)
+
+
+def write_wav(path: str | Path, pcm: bytes, rate: int) -> None:
+    path = Path(path)
+    if path.parent and not path.parent.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(pcm[: len(pcm) // 2 * 2])
+
+
+def split_wav_header(data: bytes) -> tuple[bytes, int | None]:
+    """If ``data`` starts with a RIFF/WAVE header, return (the PCM after it, its sample rate)."""
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        return data, None
+    pos, rate = 12, None
+    while pos + 8 <= len(data):
+        chunk_id = data[pos : pos + 4]
+        (size,) = struct.unpack_from("<I", data, pos + 4)
+        if chunk_id == b"fmt " and pos + 16 <= len(data):
+            (rate,) = struct.unpack_from("<I", data, pos + 12)
+        if chunk_id == b"data":
+            return data[pos + 8 :], rate
+        pos += 8 + size + (size & 1)
+    return b"", rate
+
+
+def text_chunks(text: str, words_per_chunk: int = 3) -> list[str]:
+    """Small word groups with their spacing kept, as a typing user would send them."""
+    words = re.findall(r"\S+\s*", text)
+    if not words:
+        return []
+    lead = text[: len(text) - len(text.lstrip())]
+    chunks = ["".join(words[i : i + words_per_chunk]) for i in range(0, len(words), words_per_chunk)]
+    chunks[0] = lead + chunks[0]
+    return chunks
+
+
+def sentences(text: str) -> list[str]:
+    parts = re.findall(r"[^.!?。！？]+(?:[.!?。！？]+|$)\s*", text)
+    return [p for p in parts if p.strip()] or ([text] if text.strip() else [])
+
+
+def _env_float(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+def _run(coro_factory: Callable[[], Any]) -> int:
+    try:
+        return int(asyncio.run(coro_factory()))
+    except CommandError as exc:
+        print(f"qwenvoice: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+# ---------------------------------------------------------------------------------------- speak
+
+
+def build_tts_session(args: argparse.Namespace, model: str) -> dict[str, Any]:
+    from qwenvoice.protocol.config import ConfigError, TtsSessionConfig
+
+    options: dict[str, Any] = {"mode": args.mode}
+    for name in ("voice", "language_type", "speech_rate", "volume", "pitch_rate", "instructions", "sample_rate"):
+        value = getattr(args, name, None)
+        if value is not None:
+            options[name] = value
+    if getattr(args, "response_format", None):
+        options["response_format"] = args.response_format
+    try:
+        return TtsSessionConfig(**options).to_session(model)
+    except ConfigError as exc:
+        raise CommandError(config_error_text(exc), EXIT_USAGE) from None
+
+
+@dataclass
+class SpeakResult:
+    pcm: bytearray = field(default_factory=bytearray)
+    rate: int = 24000
+    first_audio_ms: float | None = None
+    responses: int = 0
+    finished: bool = False
+
+
+async def speak(args: argparse.Namespace) -> int:
+    model = args.model or DEFAULT_TTS_MODEL
+    session = build_tts_session(args, model)
+    player = open_player(int(session.get("sample_rate", 24000)), args.output_device) if args.play else None
+    target = await open_target(args)
+    try:
+        return await _speak_session(args, model, session, target, player)
+    finally:
+        if player is not None:
+            player.close()
+        await close_target(target)
+
+
+async def _speak_session(
+    args: argparse.Namespace, model: str, session: dict[str, Any], target: Target, player: PcmSink | None
+) -> int:
+    try:
+        client = RealtimeClient(
+            target.url, target.api_key, model=model,
+            session_update=lambda: SessionUpdate(session=dict(session)),
+            policy=NO_RECONNECT, options=ConnectOptions(),
+        )
+    except EndpointError as exc:
+        raise CommandError(str(exc), EXIT_USAGE) from None
+    result = SpeakResult(rate=int(session.get("sample_rate", 24000)))
+    wav_format = session.get("response_format") == "wav"
+    try:
+        await client.start()
+    except FatalConnectionError as exc:
+        print(f"qwenvoice: {exc.message}", file=sys.stderr)
+        return fatal_exit_code(exc)
+
+    pace = _env_float("QWENVOICE_SPEAK_PACE", 0.02)
+    started: list[float] = []
+
+    async def send_text() -> None:
+        groups = [text_chunks(s) for s in sentences(args.text)] if args.mode == "commit" else [text_chunks(args.text)]
+        for group in groups:
+            for chunk in group:
+                if not started:
+                    started.append(time.perf_counter())
+                client.send(InputTextBufferAppend(text=chunk))
+                if pace > 0:
+                    await asyncio.sleep(pace)
+            if args.mode == "commit" and group:
+                client.send(InputTextBufferCommit())
+        client.send(SessionFinish())
+
+    sender = asyncio.create_task(send_text(), name="qwenvoice-speak-sender")
+    exit_code = EXIT_OK
+    try:
+        items = client.incoming()
+        while True:
+            try:
+                async with asyncio.timeout(SPEAK_IDLE_TIMEOUT):
+                    item = await anext(items)
+            except TimeoutError:
+                print(f"qwenvoice: no answer from the server for {SPEAK_IDLE_TIMEOUT:.0f} s", file=sys.stderr)
+                exit_code = EXIT_TIMEOUT
+                break
+            except StopAsyncIteration:
+                break
+            if isinstance(item, ConnectionStatus):
+                if not item.terminal:
+                    continue
+                if not result.finished:
+                    reason = item.error.message if item.error else item.reason
+                    print(f"qwenvoice: connection lost: {reason}", file=sys.stderr)
+                    exit_code = fatal_exit_code(item.error) if item.error else EXIT_CONNECTION
+                break
+            if isinstance(item, ResponseAudioDelta):
+                data = item.audio
+                if wav_format:
+                    data, header_rate = split_wav_header(data)
+                    if header_rate:
+                        result.rate = header_rate
+                if result.first_audio_ms is None and started:
+                    result.first_audio_ms = (time.perf_counter() - started[0]) * 1000.0
+                result.pcm += data
+                if player is not None:
+                    player.write(data)
+            elif isinstance(item, ResponseDone):
+                result.responses += 1
+            elif isinstance(item, ErrorEvent):
+                print(f"qwenvoice: {error_text(item)}", file=sys.stderr)
+                exit_code = EXIT_SERVER_ERROR
+                break
+            elif isinstance(item, SessionFinished):
+                result.finished = True
+    finally:
+        sender.cancel()
+        with contextlib.suppress(BaseException):
+            await sender
+        await client.close()
+    if player is not None and exit_code == EXIT_OK:
+        await player.drain()
+    write_wav(args.out, bytes(result.pcm), result.rate)
+    seconds = len(result.pcm) / 2 / result.rate
+    if result.first_audio_ms is not None:
+        print(f"first audio after {result.first_audio_ms:.0f} ms")
+    print(f"wrote {args.out}: {seconds:.2f} s of audio at {result.rate} Hz in {result.responses} response(s)")
+    if exit_code == EXIT_OK and not result.pcm:
+        print("qwenvoice: the server sent no audio", file=sys.stderr)
+        exit_code = EXIT_SERVER_ERROR
+    return exit_code
+
+
+def run_speak(args: argparse.Namespace) -> int:
+    return _run(lambda: speak(args))
+
+
+# ---------------------------------------------------------------------------------------- ask
+
+
+def read_wav_16k_mono(path: str | Path) -> bytes:
+    """Any-rate, any-channel 16-bit PCM WAV -> 16 kHz mono int16 bytes."""
+    try:
+        with wave.open(str(path), "rb") as w:
+            width, channels, rate = w.getsampwidth(), w.getnchannels(), w.getframerate()
+            frames = w.readframes(w.getnframes())
+    except (OSError, wave.Error, EOFError) as exc:
+        raise CommandError(f"cannot read --wav {path}: {exc}", EXIT_USAGE) from None
+    if width != 2:
+        raise CommandError(f"--wav {path}: only 16-bit PCM WAV is supported (got {8 * width}-bit)", EXIT_USAGE)
+    samples = np.frombuffer(frames[: len(frames) // (2 * channels) * 2 * channels], dtype="<i2")
+    mono = samples.reshape(-1, channels).astype(np.float32).mean(axis=1) / 32768.0
+    if rate != OMNI_INPUT_RATE and mono.size:
+        import soxr
+
+        mono = soxr.resample(mono, rate, OMNI_INPUT_RATE, quality="HQ")
+    return bytes((np.clip(mono, -1.0, 32767 / 32768) * 32768.0).astype("<i2").tobytes())
+
+
+def build_omni_session(args: argparse.Namespace, model: str) -> dict[str, Any]:
+    from qwenvoice.protocol.config import ConfigError, OmniSessionConfig
+
+    options: dict[str, Any] = {}
+    if args.voice:
+        options["voice"] = args.voice
+    if args.instructions:
+        options["instructions"] = args.instructions
+    if args.manual:
+        options["turn_detection"] = None
+    try:
+        return OmniSessionConfig(**options).to_session(model)
+    except ConfigError as exc:
+        raise CommandError(config_error_text(exc), EXIT_USAGE) from None
+
+
+@dataclass
+class AskState:
+    reply_pcm: bytearray = field(default_factory=bytearray)
+    user_text: str | None = None
+    assistant_text: str = ""
+    assistant_line_open: bool = False
+    response_active: bool = False
+    response_done: bool = False
+    committed_item: str | None = None
+    turn_committed: asyncio.Event = field(default_factory=asyncio.Event)
+    transcript_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    usage: Any = None
+
+
+async def ask(args: argparse.Namespace) -> int:
+    model = args.model or DEFAULT_OMNI_MODEL
+    session = build_omni_session(args, model)
+    pcm = b"" if args.mic else read_wav_16k_mono(args.wav)
+    source = open_microphone(args.input_device) if args.mic else None
+    player = open_player(OMNI_OUTPUT_RATE, args.output_device) if args.play else None
+    target = await open_target(args)
+    try:
+        return await _ask_session(args, model, session, pcm, source, player, target)
+    finally:
+        if player is not None:
+            player.close()
+        if source is not None:
+            source.close()
+        await close_target(target)
+
+
+async def _ask_session(
+    args: argparse.Namespace,
+    model: str,
+    session: dict[str, Any],
+    pcm: bytes,
+    source: PcmSource | None,
+    player: PcmSink | None,
+    target: Target,
+) -> int:
+    try:
+        client = RealtimeClient(
+            target.url, target.api_key, model=model,
+            session_update=lambda: SessionUpdate(session=dict(session)),
+            policy=NO_RECONNECT, options=ConnectOptions(),
+        )
+    except EndpointError as exc:
+        raise CommandError(str(exc), EXIT_USAGE) from None
+    try:
+        await client.start()
+    except FatalConnectionError as exc:
+        print(f"qwenvoice: {exc.message}", file=sys.stderr)
+        return fatal_exit_code(exc)
+
+    state = AskState()
+    pace = _env_float("QWENVOICE_ASK_PACE", 1.0)
+    chunk_bytes = OMNI_INPUT_RATE * 2 * ASK_CHUNK_MS // 1000
+    chunk_seconds = ASK_CHUNK_MS / 1000.0
+
+    async def paced(blocks: AsyncIterator[bytes]) -> None:
+        start = time.monotonic()
+        sent_s = 0.0
+        async for block in blocks:
+            client.send(InputAudioBufferAppend(audio=block))
+            sent_s += len(block) / (2 * OMNI_INPUT_RATE)
+            delay = start + sent_s * pace - time.monotonic()
+            await asyncio.sleep(max(0.0, delay))
+
+    async def wav_blocks() -> AsyncIterator[bytes]:
+        for i in range(0, len(pcm), chunk_bytes):
+            yield pcm[i : i + chunk_bytes]
+
+    async def silence_blocks(limit_s: float) -> AsyncIterator[bytes]:
+        # VAD only ends a turn after it hears silence: keep the line "open" until the turn is committed.
+        silence = bytes(chunk_bytes)
+        for _ in range(int(limit_s / chunk_seconds) + 1):
+            if state.turn_committed.is_set() or state.response_done:
+                return
+            yield silence
+
+    async def send_turn() -> None:
+        if source is not None:
+            await paced(source.blocks())
+        else:
+            await paced(wav_blocks())
+        if args.manual:
+            client.send(InputAudioBufferCommit())
+            await state.turn_committed.wait()
+            # Some models drop a response.create sent before the user's transcription is done; others
+            # never send that transcription after a manual commit: wait for it, but not for long.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(state.transcript_ready.wait(), 1.5)
+            client.send(ResponseCreate())
+        else:
+            await paced(silence_blocks(args.timeout))
+
+    sender = asyncio.create_task(send_turn(), name="qwenvoice-ask-sender")
+    exit_code = EXIT_OK
+    lost_reason: str | None = None
+    try:
+        items = client.incoming()
+        deadline = time.monotonic() + args.timeout + (len(pcm) / (2 * OMNI_INPUT_RATE)) * pace
+        while True:
+            try:
+                async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
+                    item = await anext(items)
+            except TimeoutError:
+                _close_assistant_line(state)
+                print(f"qwenvoice: no complete reply within {args.timeout:.0f} s", file=sys.stderr)
+                exit_code = EXIT_TIMEOUT
+                break
+            except StopAsyncIteration:
+                break
+            if isinstance(item, ConnectionStatus):
+                if item.state is ConnectionState.RECONNECTING or item.terminal:
+                    lost_reason = item.error.message if item.error else item.reason
+                    exit_code = fatal_exit_code(item.error) if item.error else EXIT_CONNECTION
+                    break
+                continue
+            if isinstance(item, InputAudioBufferCommitted):
+                state.committed_item = item.item_id
+                state.turn_committed.set()
+            elif isinstance(item, SpeechStopped):
+                pass
+            elif isinstance(item, InputAudioTranscriptionCompleted):
+                state.user_text = item.transcript
+                state.transcript_ready.set()
+                _close_assistant_line(state)
+                print(f"you: {item.transcript}", flush=True)
+            elif isinstance(item, ResponseCreated):
+                state.response_active = True
+            elif isinstance(item, ResponseAudioTranscriptDelta | ResponseTextDelta):
+                if not state.assistant_line_open:
+                    print("assistant: ", end="", flush=True)
+                    state.assistant_line_open = True
+                state.assistant_text += item.delta
+                print(item.delta, end="", flush=True)
+            elif isinstance(item, ResponseAudioTranscriptDone):
+                if not state.assistant_text and item.transcript:
+                    print(f"assistant: {item.transcript}", end="", flush=True)
+                    state.assistant_text = item.transcript
+                    state.assistant_line_open = True
+            elif isinstance(item, ResponseAudioDelta):
+                state.reply_pcm += item.audio
+                if player is not None:
+                    player.write(item.audio)
+            elif isinstance(item, ResponseDone):
+                state.response_done = True
+                state.usage = item.usage
+                break
+            elif isinstance(item, ErrorEvent):
+                _close_assistant_line(state)
+                print(f"qwenvoice: {error_text(item)}", file=sys.stderr)
+                exit_code = EXIT_SERVER_ERROR
+                break
+    finally:
+        sender.cancel()
+        with contextlib.suppress(BaseException):
+            await sender
+        await client.close()
+    _close_assistant_line(state)
+    if lost_reason is not None:
+        where = "during the reply" if state.response_active and not state.response_done else ""
+        print(f"qwenvoice: connection lost{' ' + where if where else ''}: {lost_reason}", file=sys.stderr)
+    if player is not None and exit_code == EXIT_OK:
+        await player.drain()
+    if args.out:
+        write_wav(args.out, bytes(state.reply_pcm), OMNI_OUTPUT_RATE)
+        print(f"wrote {args.out}: {len(state.reply_pcm) / 2 / OMNI_OUTPUT_RATE:.2f} s of reply audio")
+    return exit_code
+
+
+def _close_assistant_line(state: AskState) -> None:
+    if state.assistant_line_open:
+        print(flush=True)
+        state.assistant_line_open = False
+
+
+def run_ask(args: argparse.Namespace) -> int:
+    return _run(lambda: ask(args))
