@@ -1,0 +1,117 @@
+"""Lenient reading of a settings dataclass from JSON: a bad or missing value falls back to the default.
+
+A settings file is edited by hand now and then, and written by older or newer versions of the app.
+Reading never raises: each field that cannot be used is replaced by its default and reported as a
+:class:`LoadNotice`, so the app starts and tells the user what it ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass
+from typing import Any, TypeVar, Union
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class LoadNotice:
+    field: str  # dotted settings path, e.g. "omni.temperature"
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+class _Invalid(Exception):
+    pass
+
+
+def _coerce(value: Any, hint: Any) -> Any:
+    origin = typing.get_origin(hint)
+    if origin in (Union, types.UnionType):
+        args = typing.get_args(hint)
+        if value is None and type(None) in args:
+            return None
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg)
+            except _Invalid:
+                continue
+        raise _Invalid
+    if origin is tuple:
+        item_type = typing.get_args(hint)[0]
+        if not isinstance(value, list | tuple):
+            raise _Invalid
+        return tuple(_coerce(v, item_type) for v in value)
+    if origin is list:
+        if not isinstance(value, list):
+            raise _Invalid
+        return list(value)
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise _Invalid
+        return dict(value)
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        raise _Invalid
+    if hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise _Invalid
+    if hint is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        raise _Invalid
+    if hint is str:
+        if isinstance(value, str):
+            return value
+        raise _Invalid
+    if hint is Any:
+        return value
+    raise _Invalid
+
+
+def from_mapping(cls: type[T], data: Any, prefix: str, notices: list[LoadNotice]) -> T:
+    """Build dataclass ``cls`` from ``data``; nested dataclass fields are read recursively."""
+    default = cls()
+    if not isinstance(data, dict):
+        if data is not None:
+            notices.append(LoadNotice(prefix, "not an object; defaults used"))
+        return default
+    hints = typing.get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for field in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if not field.init:
+            continue
+        path = f"{prefix}.{field.name}" if prefix else field.name
+        hint = hints[field.name]
+        if field.name not in data:
+            continue
+        raw = data[field.name]
+        if dataclasses.is_dataclass(hint) and isinstance(hint, type):
+            values[field.name] = from_mapping(hint, raw, path, notices)
+            continue
+        try:
+            values[field.name] = _coerce(raw, hint)
+        except _Invalid:
+            notices.append(LoadNotice(path, f"{raw!r} has the wrong type; the default is used"))
+    return dataclasses.replace(default, **values)  # type: ignore[type-var]
+
+
+def to_mapping(obj: Any) -> Any:
+    """Plain JSON-ready data (tuples become lists)."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_mapping(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, tuple | list):
+        return [to_mapping(v) for v in obj]
+    if isinstance(obj, dict):
+        return {str(k): to_mapping(v) for k, v in obj.items()}
+    return obj
