@@ -1,0 +1,119 @@
+"""Pieces both protocol sessions share: the outgoing side of a connection, errors, ids, PCM framing."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import struct
+import time
+import uuid
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+from qwenvoice.localserver.responder import Responder
+from qwenvoice.localserver.speech import SpeechModels
+from qwenvoice.protocol.codec import encode_event, new_event_id
+from qwenvoice.protocol.events import ErrorDetail, ErrorEvent, Event
+
+log = logging.getLogger(__name__)
+
+# The cloud streams faster than real time; so do we: a short burst, then twice real time. The client's
+# jitter buffer absorbs it, and a cancel still has audio left to stop.
+PACE_BURST_SECONDS = 1.0
+PACE_SPEED = 2.0
+CHUNK_SECONDS = 0.1
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:22]}"
+
+
+@dataclass
+class ServerContext:
+    """What every session of one server process shares."""
+
+    models: SpeechModels
+    executor: Executor
+    responder: Responder = field(default_factory=Responder)
+    sessions: set[Any] = field(default_factory=set)
+
+
+class Outbox:
+    """Sends events on one connection; after the peer is gone every send is a no-op."""
+
+    def __init__(self, connection: ServerConnection) -> None:
+        self.connection = connection
+        self.closed = False
+        self.sent_types: list[str] = []
+
+    async def send(self, event: Event) -> bool:
+        if self.closed:
+            return False
+        if event.event_id is None:
+            event.event_id = new_event_id()
+        try:
+            await self.connection.send(encode_event(event))
+        except ConnectionClosed:
+            self.closed = True
+            return False
+        return True
+
+    async def error(
+        self,
+        message: str,
+        *,
+        code: str = "invalid_value",
+        param: str | None = None,
+        error_type: str = "invalid_request_error",
+        client_event_id: str | None = None,
+    ) -> None:
+        detail = ErrorDetail(type=error_type, code=code, message=message, param=param, event_id=client_event_id)
+        await self.send(ErrorEvent(error=detail))
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        self.closed = True
+        try:
+            await self.connection.close(code, reason)
+        except ConnectionClosed:
+            pass
+
+
+class Pacer:
+    """Sleeps so that audio goes out at most ``PACE_SPEED`` times real time after a short burst."""
+
+    def __init__(self) -> None:
+        self._start: float | None = None
+        self._sent_seconds = 0.0
+
+    async def before_sending(self, seconds: float) -> None:
+        if self._start is None:
+            self._start = time.monotonic()  # the clock starts with the first chunk, not the synthesis
+        due = self._start + max(0.0, self._sent_seconds - PACE_BURST_SECONDS) / PACE_SPEED
+        delay = due - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        self._sent_seconds += seconds
+
+
+def pcm_chunks(samples: np.ndarray, rate: int) -> list[bytes]:
+    step = max(1, int(rate * CHUNK_SECONDS))
+    return [samples[i : i + step].tobytes() for i in range(0, samples.size, step)]
+
+
+def streaming_wav_header(rate: int, channels: int = 1, bits: int = 16) -> bytes:
+    """A RIFF header for a stream of unknown length (sizes set to the maximum, as streamers do)."""
+    block = channels * bits // 8
+    unknown = 0xFFFFFFFF
+    return (
+        b"RIFF"
+        + struct.pack("<I", unknown)
+        + b"WAVEfmt "
+        + struct.pack("<IHHIIHH", 16, 1, channels, rate, rate * block, block, bits)
+        + b"data"
+        + struct.pack("<I", unknown)
+    )

@@ -1,0 +1,176 @@
+"""``qwenvoice serve``: the offline realtime server on loopback.
+
+One WebSocket endpoint, ``/api-ws/v1/realtime?model=...``, like the cloud: a model name containing
+"tts" speaks the Qwen-TTS-Realtime protocol, any other the Qwen-Omni-Realtime protocol. With a token,
+the handshake requires ``Authorization: Bearer <token>`` (401 otherwise). The speech models load in the
+background so that the server is listening at once; the first turn waits for them if it must.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from qwenvoice.localserver.common import Outbox, ServerContext
+from qwenvoice.localserver.speech import SpeechModels
+from qwenvoice.protocol.models import is_tts_model
+
+log = logging.getLogger(__name__)
+
+PATH = "/api-ws/v1/realtime"
+MAX_MESSAGE_BYTES = 32 * 1024 * 1024  # a whole recording may come in one append, as the docs' sample does
+SPEECH_WORKERS = 2
+
+
+@dataclass(frozen=True, slots=True)
+class ServeOptions:
+    host: str = "127.0.0.1"
+    port: int = 0
+    token: str | None = None
+
+
+def request_model(path: str) -> str | None:
+    values = parse_qs(urlsplit(path).query).get("model")
+    model = values[0].strip() if values else ""
+    return model or None
+
+
+class RealtimeServer:
+    def __init__(self, options: ServeOptions, models: SpeechModels | None = None) -> None:
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        self.options = options
+        self.models = models or SpeechModels()
+        self.executor = ThreadPoolExecutor(max_workers=SPEECH_WORKERS, thread_name_prefix="qwenvoice-speech")
+        self.ctx = ServerContext(models=self.models, executor=self.executor)
+        self._server: Server | None = None
+        self.connections = 0
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        host, port = self._server.sockets[0].getsockname()[:2]
+        shown = f"[{host}]" if ":" in host else host
+        return f"ws://{shown}:{port}{PATH}"
+
+    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        if urlsplit(request.path).path.rstrip("/") != PATH:
+            return connection.respond(HTTPStatus.NOT_FOUND, f"Not found; the endpoint is {PATH}?model=...\n")
+        if self.options.token is not None:
+            expected = f"Bearer {self.options.token}".encode()
+            given = (request.headers.get("Authorization") or "").encode()
+            if not hmac.compare_digest(given, expected):
+                return connection.respond(HTTPStatus.UNAUTHORIZED, "Invalid or missing API key.\n")
+        if request_model(request.path) is None:
+            return connection.respond(HTTPStatus.BAD_REQUEST, "Missing query parameter 'model'.\n")
+        return None
+
+    async def _handle(self, connection: ServerConnection) -> None:
+        from qwenvoice.localserver.omni import OmniSession
+        from qwenvoice.localserver.tts import TtsSession
+
+        assert connection.request is not None
+        model = request_model(connection.request.path) or ""
+        outbox = Outbox(connection)
+        session: Any = (
+            TtsSession(outbox, model, self.ctx) if is_tts_model(model) else OmniSession(outbox, model, self.ctx)
+        )
+        self.connections += 1
+        self.ctx.sessions.add(session)
+        log.info("session %s opened (%s)", session.session_id, model)
+        try:
+            await session.run()
+        except ConnectionClosed:
+            pass
+        except Exception:
+            log.exception("session %s failed", session.session_id)
+            await outbox.close(1011, "internal error")
+        finally:
+            self.ctx.sessions.discard(session)
+            log.info("session %s closed", session.session_id)
+
+    async def start(self) -> str:
+        self.models.start_loading()
+        self._server = await serve(
+            self._handle,
+            self.options.host,
+            self.options.port,
+            process_request=self._process_request,
+            compression=None,  # base64 audio barely compresses and deflate costs a lot of CPU
+            max_size=MAX_MESSAGE_BYTES,
+            ping_interval=20,
+            ping_timeout=60,
+            close_timeout=2,
+        )
+        return self.url
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 5)
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[str]:
+        url = await self.start()
+        try:
+            yield url
+        finally:
+            await self.stop()
+
+
+async def serve_until_stopped(options: ServeOptions, ready_out: Any = None) -> None:
+    server = RealtimeServer(options)
+    started = time.perf_counter()
+    url = await server.start()
+    out = ready_out or sys.stdout
+    print(f"qwenvoice offline server ready at {url}", file=out, flush=True)
+    log.info("listening after %.2f s; speech models load in the background", time.perf_counter() - started)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        log.info("stopping")
+        await server.stop()
+
+
+def run_serve(args: Any) -> int:
+    """Entry point for ``qwenvoice serve`` (args: host, port, token, verbose)."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    token = getattr(args, "token", None)
+    if token:
+        try:
+            from qwenvoice.logsetup import register_secret
+
+            register_secret(token)
+        except ImportError:
+            pass
+    options = ServeOptions(host=args.host or "127.0.0.1", port=int(args.port or 0), token=token or None)
+    try:
+        asyncio.run(serve_until_stopped(options))
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        print(f"qwenvoice serve: cannot listen on {options.host}:{options.port}: {exc}", file=sys.stderr)
+        return 1
+    return 0

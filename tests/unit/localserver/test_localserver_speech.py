@@ -1,0 +1,121 @@
+"""Speech parts: sentence cutting, language choice, voices, model hashes, espeak-ng Mandarin, synthesis."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qwenvoice.localserver.espeak import shared_engine
+from qwenvoice.localserver.speech import (
+    WHISPER_MODEL_SHA256,
+    ModelIntegrityError,
+    SpeechStyle,
+    SpeechSynthesizer,
+    detect_language,
+    split_sentences,
+    take_complete_sentences,
+    verify_model_dir,
+    voice_style,
+    whisper_model_dir,
+)
+
+
+def test_split_sentences() -> None:
+    assert split_sentences("Hello there. How are you? Fine!") == ["Hello there.", "How are you?", "Fine!"]
+    assert split_sentences("你好。今天天气很好！") == ["你好。", "今天天气很好！"]
+    assert split_sentences("  ") == []
+
+
+def test_streamed_text_waits_for_what_follows_a_full_stop() -> None:
+    assert take_complete_sentences("It costs 3.") == ([], "It costs 3.")
+    assert take_complete_sentences("It costs 3.5 euros. And then") == (["It costs 3.5 euros."], "And then")
+    assert take_complete_sentences("你好。再") == (["你好。"], "再")
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Hello", "english"),
+        ("你好", "chinese"),
+        ("こんにちは", "japanese"),
+        ("안녕하세요", "korean"),
+        ("Привет", "russian"),
+    ],
+)
+def test_detect_language(text: str, language: str) -> None:
+    assert detect_language(text) == language
+
+
+def test_voices_differ_audibly_in_pitch() -> None:
+    assert voice_style("Cherry").pitch > voice_style("Ethan").pitch > voice_style("Arthur").pitch
+
+
+def test_whisper_model_matches_pinned_hashes() -> None:
+    verify_model_dir(whisper_model_dir(), WHISPER_MODEL_SHA256)
+
+
+def test_tampered_model_is_refused(tmp_path: Path) -> None:
+    for name in WHISPER_MODEL_SHA256:
+        (tmp_path / name).write_bytes(b"not the model")
+    with pytest.raises(ModelIntegrityError, match="sha256"):
+        verify_model_dir(tmp_path, WHISPER_MODEL_SHA256)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ModelIntegrityError, match="missing"):
+        verify_model_dir(empty, WHISPER_MODEL_SHA256)
+
+
+def test_mandarin_is_read_as_mandarin_not_english_digits() -> None:
+    engine = shared_engine()
+    phonemes = engine.phonemes("你好，现在几点了？", engine.mandarin_voice)
+    assert "(en)" not in phonemes  # no switch to English
+    assert "Tr'i:" not in phonemes  # "three" for a tone digit
+    assert "214" in phonemes  # a real third tone
+
+
+def test_debian_library_falls_back_to_the_pinyin_voice() -> None:
+    # In a child process: two libespeak-ng copies in one process would share nothing but confusion.
+    script = (
+        "from qwenvoice.localserver.espeak import EspeakEngine, EspeakLibrary\n"
+        "import ctypes.util\n"
+        "path = ctypes.util.find_library('espeak-ng')\n"
+        "e = EspeakEngine(EspeakLibrary(path, None, 'system'))\n"
+        "print(e.version, e.mandarin_voice, e.phonemes('你好', e.mandarin_voice))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    if "not found" in done.stderr or "NoneType" in done.stderr:
+        pytest.skip("Debian's libespeak-ng is not installed")
+    assert done.returncode == 0, done.stderr
+    version, voice, phonemes = done.stdout.split(maxsplit=2)
+    if version.startswith("1.51"):
+        assert voice == "cmn-latn-pinyin"
+    assert "(en)" not in phonemes and "Tr'i:" not in phonemes
+
+
+def _rms(a: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(a.astype(np.float64) ** 2)))
+
+
+def test_espeak_synthesis_obeys_rate_volume_and_output_rate() -> None:
+    synth = SpeechSynthesizer(piper=None)
+    german = SpeechStyle(language_type="German")
+    normal = synth.synthesize("Guten Tag, wie geht es Ihnen heute?", german, 24000)
+    fast = synth.synthesize(
+        "Guten Tag, wie geht es Ihnen heute?", SpeechStyle(language_type="German", speech_rate=2.0), 24000
+    )
+    quiet = synth.synthesize(
+        "Guten Tag, wie geht es Ihnen heute?", SpeechStyle(language_type="German", volume=0.2), 24000
+    )
+    at_8k = synth.synthesize("Guten Tag, wie geht es Ihnen heute?", german, 8000)
+    assert normal.dtype == np.int16 and normal.size > 24000
+    assert fast.size < normal.size * 0.7
+    assert _rms(quiet) < _rms(normal) * 0.3
+    assert abs(at_8k.size * 3 - normal.size) < 300
+
+
+def test_nothing_speakable_is_silence() -> None:
+    assert SpeechSynthesizer(piper=None).synthesize(" ... ", SpeechStyle(), 24000).size == 0
