@@ -15,4 +15,7 @@ def pytest_asyncio_loop_factories(config, item):  # pytest-asyncio >= 1.4
         from PySide6.QtWidgets import QApplication
 
         return {"qasync": lambda: qasync.QEventLoop(QApplication.instance() or QApplication([]))}
-    return None
+    # pytest-asyncio 1.5 rejects None here: name the stock loop explicitly.
+    import asyncio
+
+    return {"asyncio": asyncio.new_event_loop}
