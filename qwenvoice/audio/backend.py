@@ -1,0 +1,107 @@
+"""The one place that loads PortAudio (through sounddevice), lazily.
+
+Importing sounddevice fails on Linux when `libportaudio2` is missing; the rest of the app (text,
+TTS to a file) must keep working, so nothing imports sounddevice at module import time and every
+failure becomes an `AudioUnavailable` with a message meant for the user.
+
+All calls that enumerate devices, open or close streams, or re-initialise PortAudio go through
+`PORTAUDIO_LOCK`: PortAudio is not safe against concurrent re-initialisation.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import ModuleType
+from typing import Any
+
+PORTAUDIO_LOCK = threading.RLock()
+_module: ModuleType | None = None
+_open_streams = 0
+
+
+class AudioUnavailable(RuntimeError):
+    """No usable audio system: the message says what is missing and what still works."""
+
+
+def sounddevice() -> ModuleType:
+    global _module
+    if _module is not None:
+        return _module
+    try:
+        import sounddevice as sd
+    except OSError as exc:  # the PortAudio shared library is missing
+        raise AudioUnavailable(
+            "PortAudio is not installed, so there is no microphone or speaker "
+            f"({exc}). On Debian/Ubuntu: sudo apt-get install libportaudio2. "
+            "Text conversations and speech to a file still work."
+        ) from exc
+    except ImportError as exc:
+        raise AudioUnavailable(f"the sounddevice package is missing ({exc})") from exc
+    _module = sd
+    return _module
+
+
+def portaudio_error_types() -> tuple[type[BaseException], ...]:
+    try:
+        sd = sounddevice()
+    except AudioUnavailable:
+        return (OSError,)
+    error: type[BaseException] = sd.PortAudioError
+    return (error, OSError, ValueError)
+
+
+def open_stream_count() -> int:
+    return _open_streams
+
+
+def note_stream_opened() -> None:
+    global _open_streams
+    with PORTAUDIO_LOCK:
+        _open_streams += 1
+
+
+def note_stream_closed() -> None:
+    global _open_streams
+    with PORTAUDIO_LOCK:
+        _open_streams = max(0, _open_streams - 1)
+
+
+def reinitialize() -> bool:
+    """Make PortAudio re-read the device list. Only safe with no stream open; False if skipped."""
+    sd = sounddevice()
+    with PORTAUDIO_LOCK:
+        if _open_streams:
+            return False
+        sd._terminate()
+        sd._initialize()
+        return True
+
+
+@contextmanager
+def environment(overrides: dict[str, str]) -> Iterator[None]:
+    """Set environment variables for the duration of a stream open (PULSE_SINK / PULSE_SOURCE are
+    read by the ALSA PulseAudio plugin when the device is opened)."""
+    with PORTAUDIO_LOCK:
+        saved = {key: os.environ.get(key) for key in overrides}
+        os.environ.update(overrides)
+        try:
+            yield
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+
+def query_devices() -> tuple[list[dict[str, Any]], list[dict[str, Any]], tuple[int, int]]:
+    """(devices, host APIs, (default input index, default output index)) as PortAudio reports them."""
+    sd = sounddevice()
+    with PORTAUDIO_LOCK:
+        devices = [dict(d) for d in sd.query_devices()]
+        hostapis = [dict(h) for h in sd.query_hostapis()]
+        default_in, default_out = sd.default.device
+    return devices, hostapis, (int(default_in), int(default_out))

@@ -1,0 +1,92 @@
+"""`AudioEngine`: the Qt-free facade the GUI controller and the terminal commands use.
+
+It owns the capture stream, the playback stream and the device monitor, and keeps working without
+audio: when there is no PortAudio or no device, `start_*` return False after a notice that says so,
+and the caller carries on with text only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from qwenvoice.audio.backend import AudioUnavailable
+from qwenvoice.audio.capture import Capture
+from qwenvoice.audio.devices import DeviceInfo, DeviceMonitor, safe_list_devices
+from qwenvoice.audio.playback import Player
+from qwenvoice.audio.stream import AudioDeviceError, AudioNotice, NoticeHandler
+
+log = logging.getLogger(__name__)
+
+DevicesHandler = Callable[[list[DeviceInfo]], None]
+
+
+class AudioEngine:
+    def __init__(
+        self,
+        input_device: str | None = None,
+        output_device: str | None = None,
+        *,
+        on_notice: NoticeHandler | None = None,
+        target_ms: float = 80.0,
+        output_latency: float | str = 0.04,
+        input_latency: float | str = 0.02,
+        monitor_interval: float = 1.0,
+    ) -> None:
+        self.notices: list[AudioNotice] = []
+        self._on_notice = on_notice
+        self.capture = Capture(input_device, latency=input_latency, on_notice=self._notice)
+        self.player = Player(output_device, target_ms=target_ms, latency=output_latency, on_notice=self._notice)
+        self.monitor = DeviceMonitor(self._devices_changed, interval=monitor_interval)
+        self.on_devices_changed: list[DevicesHandler] = []
+
+    def _notice(self, notice: AudioNotice) -> None:
+        self.notices.append(notice)
+        del self.notices[:-100]
+        if self._on_notice is not None:
+            self._on_notice(notice)
+
+    def _devices_changed(self, devices: list[DeviceInfo], appeared: list[DeviceInfo],
+                         vanished: list[DeviceInfo]) -> None:
+        for d in appeared:
+            log.info("audio device appeared: %s (%s)", d.identity, d.kind)
+        for d in vanished:
+            log.info("audio device vanished: %s (%s)", d.identity, d.kind)
+        self.capture.device_list_changed(devices, appeared, vanished)
+        self.player.device_list_changed(devices, appeared, vanished)
+        for handler in list(self.on_devices_changed):
+            handler(devices)
+
+    @staticmethod
+    def devices() -> tuple[list[DeviceInfo], str | None]:
+        return safe_list_devices()
+
+    def start_monitoring(self) -> None:
+        self.monitor.start()
+
+    async def start_playback(self) -> bool:
+        return await self._start(self.player)
+
+    async def start_capture(self) -> bool:
+        return await self._start(self.capture)
+
+    async def _start(self, stream: Capture | Player) -> bool:
+        if stream.running:
+            return True
+        try:
+            await stream.start()
+        except (AudioUnavailable, AudioDeviceError) as exc:
+            self._notice(AudioNotice(stream.kind, str(exc), error=True))
+            await stream.stop_watching()
+            return False
+        if self.monitor._task is None:
+            with contextlib.suppress(RuntimeError):
+                await self.monitor.refresh()  # the baseline against which changes are seen
+                self.monitor.start()
+        return True
+
+    async def aclose(self) -> None:
+        await self.monitor.stop()
+        await asyncio.gather(self.capture.aclose(), self.player.aclose())
