@@ -1,0 +1,931 @@
+"""The controller: the one place where Qt meets the core.
+
+It owns the settings, the offline server child process, the realtime client, the audio engine, the
+conversation (persisted as it happens), the event log and the metrics, and exposes Qt signals to the
+views. Views call its methods and read its plain-data attributes; they never touch the network or
+audio themselves.
+
+Everything here runs on the Qt main thread, which is also the asyncio loop (qasync). The audio
+engine's capture callback reaches us through ``loop.call_soon_threadsafe`` once per block; the UI
+pulls waveform rings and meters on its own timers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from qwenvoice.app import status as st
+from qwenvoice.app.conversation import ASSISTANT_RATE, USER_RATE, Conversation, data_dir
+from qwenvoice.app.eventlog import IN, OUT, EventLog
+from qwenvoice.app.metrics import CaptureClock, SessionMetrics
+from qwenvoice.app.offline_server import OfflineServer, OfflineServerError
+from qwenvoice.app.waveform_data import TimelineRing
+from qwenvoice.app.wavtrack import write_wav_mono16
+from qwenvoice.protocol import events as ev
+
+log = logging.getLogger(__name__)
+
+OFFLINE_BANNER = (
+    "Offline mode: you are talking to the built-in local server. It understands English only and its "
+    "replies are simple. Add a DashScope API key in Settings to talk to Qwen."
+)
+
+
+@dataclass(slots=True)
+class RunOptions:
+    """Per-run overrides from the command line (never saved)."""
+
+    offline: bool = False
+    url: str | None = None
+    model: str | None = None
+    mode: str | None = None
+    data_root: Path | None = None  # default: the user data dir (QWENVOICE_DATA_DIR overrides)
+    config_dir: Path | None = None  # default: the user config dir (QWENVOICE_CONFIG_DIR overrides)
+    audio: bool = True  # open the sound devices (off: no capture or playback, e.g. a text-only run)
+    server_start_timeout: float = 180.0
+
+
+def event_payload(event: Any) -> tuple[dict[str, Any], int]:
+    """A JSON-able dict of a typed event with binary payloads replaced by their size, and the
+    approximate size of the event on the wire."""
+    if isinstance(event, ev.UnknownEvent):
+        return dict(event.raw), len(str(event.raw))
+    if isinstance(event, ev.MalformedEvent):
+        return {"type": "<malformed>", "reason": event.reason, "raw": event.raw[:200]}, len(event.raw)
+    payload: dict[str, Any] = {"type": getattr(event, "TYPE", type(event).__name__)}
+    size = 40
+    for f in dataclasses.fields(event):
+        value = getattr(event, f.name)
+        if value is None and f.name == "event_id":
+            continue
+        if isinstance(value, bytes | bytearray):
+            payload[f.name] = f"<audio: {len(value)} bytes elided>"
+            size += (len(value) + 2) // 3 * 4
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            payload[f.name] = dataclasses.asdict(value)
+            size += 80
+        else:
+            payload[f.name] = value
+            size += len(str(value)) + len(f.name) + 4
+    return payload, size
+
+
+def split_segments(text: str) -> list[str]:
+    """Sentences (or paragraphs) to send one by one in the studio's commit mode."""
+    parts = re.split(r"(?<=[.!?。！？])\s+|\n\s*\n", text.strip())
+    return [p.strip() for p in parts if p and p.strip()]
+
+
+class Controller(QObject):
+    connection_changed = Signal(object)  # ConnectionInfo
+    turn_changed = Signal(int)  # index into conversation.turns (added or updated)
+    conversation_reset = Signal()
+    notice = Signal(str, str, str)  # level, text, action
+    metrics_updated = Signal()
+    mode_changed = Signal(str)
+    talking_changed = Signal(bool)
+    response_active_changed = Signal(bool)
+    tts_progress = Signal(int, int)  # segments done, segments expected
+    tts_state_changed = Signal(str, str)  # idle|connecting|speaking|done|stopped|failed, detail
+    settings_changed = Signal(object)  # AppSettings
+
+    def __init__(self, options: RunOptions | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.options = options or RunOptions()
+        self.data_root = self.options.data_root or data_dir()
+        self.settings: Any = None
+        self._store: Any = None
+        self._key_store: Any = None
+        self.mode = self.options.mode or "vad"
+        self.talking = False
+        self.response_active = False
+        self.connection = st.ConnectionInfo()
+        self.eventlog = EventLog()
+        self.metrics = SessionMetrics()
+        self.capture_clock = CaptureClock(USER_RATE)
+        # Both lanes at 16 kHz: the assistant lane is fed what the speaker actually played.
+        self.mic_ring = TimelineRing(USER_RATE, capacity_s=40)
+        self.assistant_ring = TimelineRing(USER_RATE, capacity_s=40)
+        self.conversation = Conversation(None)
+        self.server: OfflineServer | None = None
+        self.client: Any = None
+        self.audio: Any = None  # the AudioEngine while running
+        self.api_key: str | None = None
+        self.url: str | None = None
+        self.model: str = ""
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._consumer: asyncio.Task[None] | None = None
+        self._active_response: str | None = None
+        self._cancelled: set[str] = set()
+        self._received_ms: dict[str, float] = {}
+        self._create_after_commit = False
+        self._ptt_samples = 0
+        self._session_ready = False
+        self._shutting_down = False
+        self._started = False
+        self.dropped_late_deltas = 0
+        self.mic_blocks = 0
+        self._volume = 1.0
+        # studio
+        self._tts_client: Any = None
+        self._tts_task: asyncio.Task[None] | None = None
+        self._tts_audio: list[bytes] = []
+        self._tts_rate = 24000
+        self._tts_response_ids: set[str] = set()
+        self._flushed_at = 0.0
+
+    # ------------------------------------------------------------------ helpers
+
+    def _spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
+        task = asyncio.get_event_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            log.error("task %s failed", task.get_name(), exc_info=exc)
+            self.notice.emit(st.ERROR, f"Something went wrong: {exc}", st.ACTION_NONE)
+
+    def _set_connection(self, **changes: Any) -> None:
+        self.connection = dataclasses.replace(self.connection, **changes)
+        self.connection_changed.emit(self.connection)
+
+    def _say(self, level: str, text: str, action: str = st.ACTION_NONE) -> None:
+        log.log(logging.ERROR if level == st.ERROR else logging.WARNING if level == st.WARNING else logging.INFO,
+                "notice: %s", text)
+        self.notice.emit(level, text, action)
+
+    # ------------------------------------------------------------------ settings
+
+    def load_settings(self) -> None:
+        from qwenvoice.settings.store import SettingsStore
+
+        self._store = SettingsStore(self.options.config_dir) if self.options.config_dir else SettingsStore()
+        result = self._store.load()
+        self.settings = result.settings
+        for notice in result.notices:
+            self._say(st.WARNING, f"Settings: {notice}", st.ACTION_OPEN_SETTINGS)
+        if self.options.mode is None:
+            self.mode = self.settings.ui.turn_mode
+        self._volume = self.settings.audio.output_volume / 100.0
+
+    def key_store(self) -> Any:
+        if self._key_store is None:
+            from qwenvoice.settings.secrets import ApiKeyStore
+
+            self._key_store = ApiKeyStore(config_dir=self._store.config_dir)
+        return self._key_store
+
+    def _lookup_key(self) -> str | None:
+        try:
+            key: str | None = self.key_store().get()
+            return key
+        except Exception as exc:  # a broken keyring must not stop the app; env still works
+            log.warning("API key lookup failed: %s", exc)
+            return os.environ.get("DASHSCOPE_API_KEY") or None
+
+    def apply_settings(self, settings: Any) -> None:
+        """New settings from the settings panel: save them and update the live session."""
+        old = self.settings
+        self.settings = settings
+        if self._store is not None:
+            try:
+                self._store.save(settings)
+            except Exception as exc:
+                self._say(st.ERROR, f"Settings could not be saved: {exc}", st.ACTION_OPEN_SETTINGS)
+        self.set_volume(settings.audio.output_volume / 100.0)
+        if settings.ui.turn_mode != self.mode:
+            self.set_mode(settings.ui.turn_mode)
+        else:
+            self._send_session_update()
+        self.settings_changed.emit(settings)
+        if old is not None and (
+            old.connection.region != settings.connection.region
+            or old.connection.custom_url != settings.connection.custom_url
+            or old.connection.omni_model != settings.connection.omni_model
+        ) and not self.options.url and not self.options.offline:
+            self._say(st.INFO, "Connection settings changed: reconnecting.")
+            self.reconnect()
+
+    # ------------------------------------------------------------------ start / stop
+
+    async def start(self) -> None:
+        """Load settings, start the offline server if needed, connect, open the audio devices."""
+        if self._started:
+            return
+        self._started = True
+        if self.settings is None:
+            self.load_settings()
+        self.mode_changed.emit(self.mode)
+        self.new_conversation()
+        if self.options.audio:
+            await self._start_audio()
+        await self._connect()
+
+    def _choose_endpoint(self) -> tuple[str | None, str | None, str, bool]:
+        """(url, key, region label, offline?) for this run; url None = start the offline server."""
+        conn = self.settings.connection
+        if self.options.url:
+            return self.options.url, self._lookup_key(), "custom", False
+        if self.options.offline or conn.region == "offline":
+            return None, None, "offline", True
+        key = self._lookup_key()
+        if not key:
+            return None, None, "offline", True
+        return conn.endpoint_url(), key, conn.region, False
+
+    async def _connect(self) -> None:
+        from qwenvoice.net.client import RealtimeClient
+        from qwenvoice.net.errors import FatalConnectionError
+
+        url, key, region, offline = self._choose_endpoint()
+        self.model = self.options.model or self.settings.connection.omni_model
+        self.metrics.model, self.metrics.region = self.model, region
+        if offline:
+            self._set_connection(state=st.STARTING_SERVER, model=self.model, region=region, offline=True, detail="")
+            reason = "" if (self.options.offline or self.settings.connection.region == "offline") else (
+                " No API key was found (keyring or DASHSCOPE_API_KEY)."
+            )
+            self._say(st.INFO, OFFLINE_BANNER + reason, st.ACTION_ADD_KEY)
+            try:
+                url = await self._ensure_server()
+            except OfflineServerError as exc:
+                self._set_connection(state=st.FAILED, detail=str(exc))
+                self._say(st.ERROR, f"The offline server could not start: {exc}", st.ACTION_RECONNECT)
+                return
+            key = self.server.token if self.server else None
+        assert url is not None
+        self.url, self.api_key = url, key
+        self._set_connection(state=st.CONNECTING, model=self.model, region=region, url=url, offline=offline,
+                             detail="", retry_at=None)
+        try:
+            self.client = RealtimeClient(url, key, model=self.model, session_update=self._session_update_event)
+        except Exception as exc:  # a refused URL (e.g. ws:// to a remote host)
+            self._set_connection(state=st.FAILED, detail=str(exc))
+            self._say(st.ERROR, f"Cannot use this endpoint: {exc}", st.ACTION_OPEN_SETTINGS)
+            return
+        client = self.client
+        self._consumer = self._spawn(self._consume(client), "qwenvoice-session-consumer")
+        try:
+            await client.start()
+        except FatalConnectionError as exc:
+            # The consumer reports the FAILED status with what to do.
+            log.info("connect failed: %s", exc)
+        except Exception as exc:
+            self._set_connection(state=st.FAILED, detail=str(exc))
+            self._say(st.ERROR, f"Could not connect: {exc}", st.ACTION_RECONNECT)
+
+    async def _ensure_server(self) -> str:
+        if self.server is not None and self.server.running and self.server.url:
+            return self.server.url
+        if self.server is not None:
+            await self.server.stop()
+        self.server = OfflineServer(log_file=self._log_dir() / "offline-server.log",
+                                    start_timeout=self.options.server_start_timeout)
+        return await self.server.start()
+
+    def _log_dir(self) -> Path:
+        try:
+            import platformdirs
+
+            return Path(platformdirs.user_log_dir("qwenvoice", appauthor=False))
+        except Exception:
+            return self.data_root / "logs"
+
+    def reconnect(self) -> None:
+        """Drop the current connection and connect again (also after settings changed)."""
+        if self._shutting_down:
+            return
+
+        async def again() -> None:
+            await self._disconnect()
+            await self._connect()
+
+        self._spawn(again(), "qwenvoice-reconnect")
+
+    async def _disconnect(self) -> None:
+        client, self.client = self.client, None
+        self._session_ready = False
+        self._end_response_state()
+        if client is not None:
+            with contextlib.suppress(Exception):
+                await client.close()
+        consumer, self._consumer = self._consumer, None
+        if consumer is not None and not consumer.done():
+            consumer.cancel()
+            with contextlib.suppress(BaseException):
+                await consumer
+
+    async def shutdown(self) -> None:
+        """Close the session, stop the audio streams and the offline server; leaves nothing running."""
+        if self._shutting_down:
+            return
+        self._shutting_down = True
+        await self.stop_speaking_async()
+        await self._disconnect()
+        await self._stop_audio()
+        if self.server is not None:
+            await self.server.stop()
+        for task in list(self._tasks):
+            if task is not asyncio.current_task():
+                task.cancel()
+        for task in list(self._tasks):
+            if task is not asyncio.current_task():
+                with contextlib.suppress(BaseException):
+                    await task
+        self.conversation.close()
+        self._set_connection(state=st.DISCONNECTED, detail="closed")
+
+    # ------------------------------------------------------------------ audio
+
+    async def _start_audio(self) -> None:
+        try:
+            from qwenvoice.audio.engine import AudioEngine
+        except Exception as exc:  # no PortAudio at all: text still works
+            self._say(st.ERROR, f"Audio is not available: {exc}. Typing still works.", st.ACTION_AUDIO_SETTINGS)
+            return
+        a = self.settings.audio
+        engine = AudioEngine(a.input_device, a.output_device, on_notice=self._on_audio_notice)
+        engine.capture.gate.continuous = self.mode == "vad"
+        engine.capture.subscribe_all(self._mic_block)
+        engine.capture.subscribe(self._send_mic)
+        engine.player.subscribe_played(self._played_block)
+        engine.player.on_item_started.append(self._on_item_started)
+        engine.player.volume = self._volume
+        self.audio = engine
+        playing = await engine.start_playback()
+        capturing = await engine.start_capture()
+        if not (playing or capturing):
+            self._say(st.ERROR, "No sound devices could be opened. Check them in Settings → Audio; typing "
+                      "still works.", st.ACTION_AUDIO_SETTINGS)
+
+    def _on_audio_notice(self, notice: Any) -> None:
+        level = st.ERROR if notice.error else st.INFO
+        where = "Microphone" if notice.kind == "input" else "Speaker"
+        action = st.ACTION_AUDIO_SETTINGS if notice.error else st.ACTION_NONE
+        self._say(level, f"{where}: {notice.message}", action)
+
+    async def _stop_audio(self) -> None:
+        engine, self.audio = self.audio, None
+        if engine is not None:
+            try:
+                await engine.aclose()
+            except Exception:
+                log.exception("stopping audio failed")
+
+    def _mic_block(self, pcm: np.ndarray) -> None:
+        """Every captured block (int16, 16 kHz mono): the waveform and the level meter."""
+        self.mic_blocks += 1
+        self.mic_ring.write(pcm)
+
+    def _send_mic(self, pcm: np.ndarray) -> None:
+        """Captured audio that passed the gate (always in VAD mode, while held in push-to-talk)."""
+        if not (self._session_ready and self.client is not None):
+            return  # audio from an outage is never queued for later
+        if self.mode == "ptt" and not self.talking:
+            return
+        data = pcm.tobytes()
+        self.capture_clock.sent(len(pcm))
+        if self.talking:
+            self._ptt_samples += len(pcm)
+        self.conversation.append_user_audio(data)
+        self._send(ev.InputAudioBufferAppend(audio=data))
+
+    def feed_mic(self, pcm: np.ndarray | bytes) -> None:
+        """A captured block from elsewhere than the engine (runs without sound devices)."""
+        block = np.frombuffer(pcm, dtype=np.int16) if isinstance(pcm, bytes | bytearray) else pcm
+        self._mic_block(block)
+        if self.mode == "vad" or self.talking:
+            self._send_mic(block)
+
+    def _played_block(self, pcm: np.ndarray) -> None:
+        """What actually went to the speaker (16 kHz), so the assistant lane lines up with the sound."""
+        self.assistant_ring.write(pcm)
+
+    def _on_item_started(self, event: Any) -> None:
+        if event.response_id in self._tts_response_ids:
+            return
+        latency = self.metrics.first_sample_played(event.at)
+        if latency is not None:
+            log.info("turn latency at the speaker: %.0f ms", latency * 1000)
+            self.metrics_updated.emit()
+
+    def set_volume(self, volume: float) -> None:
+        self._volume = max(0.0, min(1.0, volume))
+        if self.audio is not None:
+            self.audio.player.volume = self._volume
+
+    def mic_level_dbfs(self) -> float:
+        return self.mic_ring.level_dbfs(0.05)
+
+    def playback_status(self) -> st.PlaybackStatus:
+        if self.audio is None:
+            return st.PlaybackStatus(volume=self._volume, dropped_deltas=self.dropped_late_deltas)
+        m = self.audio.player.metrics()
+        state = m.state
+        if state == "idle" and self._flushed_at > time.monotonic() - 1.5:
+            state = st.FLUSHED
+        return st.PlaybackStatus(
+            state=state,
+            depth_ms=m.buffered_ms,
+            target_ms=m.target_ms,
+            underruns=m.underruns,
+            volume=self._volume,
+            played_ms=m.played_ms_total,
+            dropped_deltas=self.dropped_late_deltas + m.dropped_stale_chunks,
+        )
+
+    def _play(self, response_id: str, item_id: str, pcm: bytes, rate: int = ASSISTANT_RATE) -> None:
+        if self.audio is None or self.audio.player.buffer is None:
+            # No speaker: still show the reply on the assistant lane (16 kHz, nearest sample).
+            samples = np.frombuffer(pcm, dtype=np.int16)
+            step = rate / USER_RATE
+            self.assistant_ring.write(samples[(np.arange(int(len(samples) / step)) * step).astype(np.int64)])
+            return
+        player = self.audio.player
+        if player.source_rate != rate:
+            player.source_rate = rate
+        player.push(pcm, response_id, item_id or response_id)
+
+    def _end_of_response_audio(self, response_id: str) -> None:
+        if self.audio is not None:
+            self.audio.player.end_of_response(response_id)
+
+    def _flush_playback(self, cancel_response_id: str | None) -> float | None:
+        """Silence the speaker now; returns ms of the cut response that were played (if known)."""
+        self.assistant_ring.clear_ahead()
+        self._flushed_at = time.monotonic()
+        if self.audio is None:
+            return None
+        report = self.audio.player.flush(cancel_response_id)
+        return float(report.played_ms) if report.response_id == cancel_response_id else None
+
+    # ------------------------------------------------------------------ session
+
+    def _session_config(self) -> Any:
+        return self.settings.omni.to_config(self.model or self.settings.connection.omni_model, self.mode)
+
+    def _session_update_event(self) -> ev.SessionUpdate | None:
+        try:
+            cfg = self._session_config()
+            return ev.SessionUpdate(session=cfg.to_session(self.model))
+        except Exception as exc:
+            self._say(st.ERROR, f"The session settings are not valid: {exc}", st.ACTION_OPEN_SETTINGS)
+            return None
+
+    def _send_session_update(self) -> None:
+        if self.client is None:
+            return
+        update = self._session_update_event()
+        if update is not None:
+            self._send(update)
+
+    def _send(self, event: Any) -> None:
+        client = self.client
+        if client is None:
+            return
+        payload, size = event_payload(event)
+        self.eventlog.add(OUT, payload, size=size)
+        client.send(event)
+
+    async def _consume(self, client: Any) -> None:
+        from qwenvoice.net.client import ConnectionStatus
+
+        async for item in client.incoming():
+            if client is not self.client:
+                break
+            try:
+                if isinstance(item, ConnectionStatus):
+                    self._on_status(item)
+                else:
+                    payload, size = event_payload(item)
+                    record = self.eventlog.add(IN, payload, size=size)
+                    self.conversation.log_event_line(record.to_json())
+                    self._on_event(item)
+            except Exception:
+                log.exception("handling %r failed", type(item).__name__)
+
+    def _on_status(self, s: Any) -> None:
+        from qwenvoice.net.client import ConnectionState
+
+        if s.state is ConnectionState.CONNECTED:
+            self._session_ready = True
+            self._set_connection(state=st.READY, detail="", retry_at=None)
+        elif s.state is ConnectionState.CONNECTING:
+            self._set_connection(state=st.CONNECTING, detail="")
+        elif s.state is ConnectionState.RECONNECTING:
+            self._session_ready = False
+            self._end_response_state()
+            self._flush_playback(None)
+            self._set_connection(state=st.RECONNECTING, detail=s.reason, retry_at=time.monotonic() + s.delay)
+            if s.attempt <= 1:
+                self._say(st.WARNING, f"Connection lost ({s.reason}). Reconnecting; what you say meanwhile is "
+                          "not sent.")
+        elif s.state is ConnectionState.FAILED:
+            self._session_ready = False
+            self._end_response_state()
+            self._set_connection(state=st.FAILED, detail=s.reason, retry_at=None)
+            self._say(st.ERROR, f"Connection failed: {s.reason}. {self._failure_advice(s)}", self._failure_action(s))
+        elif s.state is ConnectionState.CLOSED:
+            self._session_ready = False
+            self._end_response_state()
+            if not self._shutting_down:
+                self._set_connection(state=st.DISCONNECTED, detail=s.reason, retry_at=None)
+                self._say(st.WARNING, f"Disconnected: {s.reason}.", st.ACTION_RECONNECT)
+
+    def _failure_advice(self, s: Any) -> str:
+        kind = str(getattr(getattr(s, "error", None), "kind", "")).lower()
+        if "auth" in kind or s.code in (401, 403) or "401" in s.reason or "403" in s.reason:
+            return "Check the API key and that it belongs to the chosen region (Settings → Connection)."
+        if "config" in kind:
+            return "Check the session settings."
+        return "Check your network, then press Reconnect."
+
+    def _failure_action(self, s: Any) -> str:
+        advice = self._failure_advice(s)
+        return st.ACTION_RECONNECT if advice.startswith("Check your network") else st.ACTION_OPEN_SETTINGS
+
+    # ----- server events -----
+
+    def _on_event(self, e: Any) -> None:  # noqa: C901 - one dispatch on the event type
+        if isinstance(e, ev.SpeechStarted):
+            if self.response_active or self._playing():
+                self._barge_in()
+            self._turn(self.conversation.user_speech(e.item_id))
+        elif isinstance(e, ev.SpeechStopped):
+            t = self.capture_clock.time_of_ms(e.audio_end_ms)
+            self.metrics.speech_ended(t if t is not None else time.monotonic())
+        elif isinstance(e, ev.InputAudioBufferCommitted):
+            if e.item_id:
+                self._turn(self.conversation.user_speech(e.item_id))
+            if self._create_after_commit:
+                self._create_after_commit = False
+                self._send(ev.ResponseCreate())
+        elif isinstance(e, ev.ConversationItemCreated):
+            if e.role == "user" and e.item_id and not self._is_text_item(e.item):
+                self._turn(self.conversation.user_speech(e.item_id))
+        elif isinstance(e, ev.InputAudioTranscriptionDelta):
+            self._turn(self.conversation.user_transcript(e.item_id, e.text, final=False, preview=e.stash))
+        elif isinstance(e, ev.InputAudioTranscriptionCompleted):
+            self._turn(self.conversation.user_transcript(e.item_id, e.transcript, final=True))
+        elif isinstance(e, ev.InputAudioTranscriptionFailed):
+            self._say(st.WARNING, "Your words could not be transcribed for this turn.")
+        elif isinstance(e, ev.ResponseCreated):
+            rid = e.response_id
+            self._active_response = rid
+            self._received_ms[rid] = 0.0
+            if not self.response_active:
+                self.response_active = True
+                self.response_active_changed.emit(True)
+            self._turn(self.conversation.assistant_started(rid))
+        elif isinstance(e, ev.ResponseAudioTranscriptDelta | ev.ResponseTextDelta):
+            if e.response_id in self._cancelled:
+                return
+            self._turn(self.conversation.assistant_delta(e.response_id, e.delta, e.item_id))
+        elif isinstance(e, ev.ResponseAudioDelta):
+            if e.response_id in self._cancelled:
+                self.dropped_late_deltas += 1
+                return
+            self._received_ms[e.response_id] = self._received_ms.get(e.response_id, 0.0) + len(e.audio) / 48.0
+            self.conversation.append_assistant_audio(e.audio)
+            self._play(e.response_id, e.item_id, e.audio)
+        elif isinstance(e, ev.ResponseAudioDone):
+            if e.response_id not in self._cancelled:
+                self._end_of_response_audio(e.response_id)
+        elif isinstance(e, ev.ResponseAudioTranscriptDone | ev.ResponseTextDone):
+            if e.response_id not in self._cancelled:
+                text = e.transcript if isinstance(e, ev.ResponseAudioTranscriptDone) else e.text
+                self._turn_opt(self.conversation.assistant_done(e.response_id, text))
+        elif isinstance(e, ev.ResponseDone):
+            rid = e.response_id
+            self.metrics.usage.add(e.usage)
+            if e.status in ("cancelled", "incomplete") and rid not in self._cancelled and self._playing():
+                # the server cut the reply (its own VAD heard the user): stop what is still buffered
+                self._barge_in()
+            self._turn_opt(self.conversation.assistant_done(rid))
+            if rid == self._active_response:
+                self._end_response_state()
+            self.metrics_updated.emit()
+        elif isinstance(e, ev.ErrorEvent):
+            self._on_error(e)
+
+    @staticmethod
+    def _is_text_item(item: dict[str, Any]) -> bool:
+        content = item.get("content")
+        return isinstance(content, list) and any(
+            isinstance(c, dict) and c.get("type") == "input_text" for c in content
+        )
+
+    def _on_error(self, e: ev.ErrorEvent) -> None:
+        err = e.error
+        text = err.message or err.code or err.type
+        if err.param:
+            text += f" (setting: {err.param})"
+        lowered = (err.message or "").lower()
+        if "cancel" in lowered and ("no active" in lowered or "not" in lowered and "response" in lowered):
+            log.info("harmless: %s", text)  # a cancel that raced with the end of the response
+            return
+        action = st.ACTION_OPEN_SETTINGS if err.param or err.type == "invalid_request_error" else st.ACTION_NONE
+        advice = " Check this setting in Settings." if err.param else ""
+        self._say(st.ERROR, f"The server reported an error: {text}.{advice}", action)
+
+    def _turn(self, index: int) -> None:
+        self.turn_changed.emit(index)
+
+    def _turn_opt(self, index: int | None) -> None:
+        if index is not None:
+            self.turn_changed.emit(index)
+
+    def _playing(self) -> bool:
+        if self.audio is None or self.audio.player.buffer is None:
+            return self.assistant_ring.head > self.assistant_ring.position_now()
+        return not self.audio.player.is_idle()
+
+    def _end_response_state(self) -> None:
+        self._active_response = None
+        if self.response_active:
+            self.response_active = False
+            self.response_active_changed.emit(False)
+
+    def _barge_in(self) -> None:
+        """Stop playback at once, cancel the active response, mark where the user cut in."""
+        rid = self._active_response
+        played_ms = self._flush_playback(rid)
+        if rid is not None:
+            self._cancelled.add(rid)
+            self._send(ev.ResponseCancel())
+            index = self.conversation.index_of_response(rid)
+            if index is not None:
+                self.conversation.mark_interrupted(rid)
+                turn = self.conversation.turns[index]
+                received = self._received_ms.get(rid, 0.0)
+                if played_ms is not None and received > 0:
+                    # The text streams ahead of the audio: keep roughly the share that was heard.
+                    share = max(0.0, min(1.0, played_ms / received))
+                    turn.heard_chars = int(len(turn.text) * share)
+                self._turn(index)
+            self._end_response_state()
+        else:
+            # A reply whose response already ended may still be playing: mark the latest assistant turn.
+            for index in range(len(self.conversation.turns) - 1, -1, -1):
+                turn = self.conversation.turns[index]
+                if turn.role == "assistant" and turn.response_id and self._playing_recently(turn.response_id):
+                    self.conversation.mark_interrupted(turn.response_id)
+                    self._turn(index)
+                    break
+
+    def _playing_recently(self, response_id: str) -> bool:
+        return response_id in self._received_ms and self._received_ms[response_id] > 0
+
+    # ------------------------------------------------------------------ user actions
+
+    def set_mode(self, mode: str) -> None:
+        if mode not in ("vad", "ptt"):
+            return
+        if self.talking and mode == "vad":
+            if self.audio is not None:
+                self.audio.capture.release()
+            self._set_talking(False)
+        changed = mode != self.mode
+        self.mode = mode
+        if self.audio is not None:
+            self.audio.capture.gate.continuous = mode == "vad"
+        if self.settings is not None and self.settings.ui.turn_mode != mode:
+            self.settings.ui.turn_mode = mode
+            if self._store is not None and self.options.mode is None:
+                with contextlib.suppress(Exception):
+                    self._store.save(self.settings)
+        if changed:
+            self._send_session_update()  # live: turn detection on or off
+        self.mode_changed.emit(mode)
+
+    def _set_talking(self, talking: bool) -> None:
+        if talking != self.talking:
+            self.talking = talking
+            self.talking_changed.emit(talking)
+
+    def press_talk(self) -> None:
+        """Talk button / Space pressed: cut any reply; in push-to-talk, start sending the microphone."""
+        if self.response_active or self._playing():
+            self._barge_in()
+        if self.mode != "ptt":
+            return
+        if not self._session_ready:
+            self._say(st.WARNING, "Not connected yet: wait for “ready” in the status bar.")
+            return
+        self._ptt_samples = 0
+        self._send(ev.InputAudioBufferClear())
+        self._set_talking(True)
+        if self.audio is not None:
+            self.audio.capture.press()  # sends the pre-roll (the first syllable) right away
+
+    def release_talk(self) -> None:
+        """Talk released: commit the turn and ask for a reply (push-to-talk)."""
+        if not self.talking:
+            return
+        if self.audio is not None:
+            self.audio.capture.release()
+        self._set_talking(False)
+        self.metrics.speech_ended(time.monotonic())
+        if self._ptt_samples < USER_RATE // 10:
+            self._say(st.INFO, "That was too short to send: hold the button (or Space) while you speak.")
+            self._send(ev.InputAudioBufferClear())
+            return
+        self._create_after_commit = True
+        self._send(ev.InputAudioBufferCommit())
+
+    def stop(self) -> None:
+        """Stop button / Esc: silence the reply now and cancel it."""
+        if self.talking:
+            if self.audio is not None:
+                self.audio.capture.release()
+            self._set_talking(False)
+            self._send(ev.InputAudioBufferClear())
+        self._barge_in()
+
+    def send_text(self, text: str) -> None:
+        text = text.strip()
+        if not text:
+            return
+        if not self._session_ready:
+            self._say(st.WARNING, "Not connected: the message was not sent.", st.ACTION_RECONNECT)
+            return
+        if self.response_active or self._playing():
+            self._barge_in()
+        self._turn(self.conversation.user_text(text))
+        self.metrics.speech_ended(time.monotonic())
+        item = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
+        self._send(ev.ConversationItemCreate(item=item))
+        self._send(ev.ResponseCreate())
+
+    def new_conversation(self) -> None:
+        self.conversation.close()
+        try:
+            self.conversation = Conversation.create(self.data_root)
+        except OSError as exc:
+            self._say(st.ERROR, f"Conversations cannot be saved ({exc}); this one is kept in memory only.")
+            self.conversation = Conversation(None)
+        self._received_ms.clear()
+        self.conversation_reset.emit()
+
+    # ------------------------------------------------------------------ speech studio (TTS)
+
+    def tts_description(self) -> str:
+        if self.settings is None:
+            return ""
+        t = self.settings.tts
+        return f"voice {t.voice} · {t.language_type} · {self.settings.connection.tts_model}"
+
+    def speech_duration_s(self) -> float:
+        return sum(len(b) for b in self._tts_audio) / 2 / self._tts_rate
+
+    def speak(self, text: str, mode: str = "server_commit") -> None:
+        if self._tts_task is not None and not self._tts_task.done():
+            self._say(st.INFO, "Already speaking: stop it first.")
+            return
+        self._tts_task = self._spawn(self._speak(text, mode), "qwenvoice-tts")
+
+    async def _tts_endpoint(self) -> tuple[str, str | None, str]:
+        model = self.settings.connection.tts_model
+        if self.connection.offline or self.url is None:
+            url = await self._ensure_server()
+            return url, self.server.token if self.server else None, model
+        if self.options.url:
+            return self.options.url, self.api_key, model
+        return self.settings.connection.endpoint_url() or self.url, self.api_key, model
+
+    async def _speak(self, text: str, mode: str) -> None:
+        from qwenvoice.net.client import ConnectionStatus, RealtimeClient
+
+        self._tts_audio = []
+        self._tts_response_ids = set()
+        segments = split_segments(text) or [text]
+        expected = len(segments)
+        done = 0
+        self.tts_progress.emit(0, expected)
+        self.tts_state_changed.emit("connecting", "")
+        try:
+            url, key, model = await self._tts_endpoint()
+            cfg = self.settings.tts.to_config(model)
+            cfg = dataclasses.replace(cfg, mode=mode, response_format="pcm")
+            self._tts_rate = cfg.sample_rate
+            session = cfg.to_session(model)
+            client = RealtimeClient(url, key, model=model, session_update=lambda: ev.SessionUpdate(session=session))
+            self._tts_client = client
+            await client.start()
+        except Exception as exc:
+            self.tts_state_changed.emit("failed", str(exc))
+            self._say(st.ERROR, f"Speech studio could not connect: {exc}", st.ACTION_OPEN_SETTINGS)
+            return
+        self.tts_state_changed.emit("speaking", "")
+
+        def send(event: Any) -> None:
+            payload, size = event_payload(event)
+            self.eventlog.add(OUT, payload, size=size)
+            client.send(event)
+
+        if mode == "commit":
+            for seg in segments:
+                send(ev.InputTextBufferAppend(text=seg))
+                send(ev.InputTextBufferCommit())
+        else:
+            for seg in segments:
+                send(ev.InputTextBufferAppend(text=seg + " "))
+        send(ev.SessionFinish())
+        failed = ""
+        try:
+            async for item in client.incoming():
+                if isinstance(item, ConnectionStatus):
+                    if item.terminal:
+                        if item.state.value == "failed":
+                            failed = item.reason
+                        break
+                    continue
+                payload, size = event_payload(item)
+                self.eventlog.add(IN, payload, size=size)
+                if isinstance(item, ev.ResponseCreated):
+                    self._tts_response_ids.add(item.response_id)
+                elif isinstance(item, ev.ResponseAudioDelta):
+                    self._tts_response_ids.add(item.response_id)
+                    self._tts_audio.append(item.audio)
+                    self._play(item.response_id, item.item_id or "tts", item.audio, rate=self._tts_rate)
+                elif isinstance(item, ev.ResponseAudioDone):
+                    self._end_of_response_audio(item.response_id)
+                elif isinstance(item, ev.ResponseDone):
+                    done += 1
+                    expected = max(expected, done)
+                    self.tts_progress.emit(done, expected)
+                elif isinstance(item, ev.ErrorEvent):
+                    failed = item.error.message
+                    self._say(st.ERROR, f"Speech studio: {item.error.message}", st.ACTION_OPEN_SETTINGS)
+                elif isinstance(item, ev.SessionFinished):
+                    break
+        finally:
+            self._tts_client = None
+            with contextlib.suppress(Exception):
+                await client.close()
+        self.tts_progress.emit(expected if not failed else done, expected)
+        self.tts_state_changed.emit("failed" if failed else "done", failed or f"{self.speech_duration_s():.1f} s")
+
+    def stop_speaking(self) -> None:
+        self._spawn(self.stop_speaking_async(), "qwenvoice-tts-stop")
+
+    async def stop_speaking_async(self) -> None:
+        task = self._tts_task
+        if task is None or task.done():
+            return
+        for rid in list(self._tts_response_ids):
+            self._flush_playback(rid)
+        self._flush_playback(None)
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+        client, self._tts_client = self._tts_client, None
+        if client is not None:
+            with contextlib.suppress(Exception):
+                await client.close()
+        self.tts_state_changed.emit("stopped", f"{self.speech_duration_s():.1f} s")
+
+    def save_speech(self, path: Path) -> Path:
+        write_wav_mono16(path, b"".join(self._tts_audio), self._tts_rate)
+        self._say(st.INFO, f"Saved {self.speech_duration_s():.1f} s of speech to {path}")
+        return path
+
+    # ------------------------------------------------------------------ settings panel interface
+
+    def device_lists(self) -> tuple[list[Any], list[Any]]:
+        from qwenvoice.audio.devices import safe_list_devices
+
+        devices, _error = safe_list_devices()
+        return [d for d in devices if getattr(d, "kind", "") == "input"], [
+            d for d in devices if getattr(d, "kind", "") == "output"
+        ]
+
+    def on_close_requested(self, done: Callable[[], None]) -> None:
+        """Window closed: shut down, then call ``done`` (which quits the application)."""
+
+        async def close() -> None:
+            try:
+                await self.shutdown()
+            finally:
+                done()
+
+        self._closer = asyncio.get_event_loop().create_task(close(), name="qwenvoice-close")

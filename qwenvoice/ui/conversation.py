@@ -1,0 +1,173 @@
+"""The transcript: one bubble per turn, updated in place as text streams in."""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from qwenvoice.app.conversation import USER, Turn
+
+
+def turn_html(turn: Turn) -> str:
+    """The bubble text: heard part, then a marker where the user cut in; live preview in grey."""
+    if turn.interrupted:
+        heard = turn.text[: turn.heard_chars if turn.heard_chars is not None else len(turn.text)]
+        body = html.escape(heard).replace("\n", "<br>")
+        return body + ' <span style="color:#e5484d;">✂ <i>interrupted</i></span>'
+    body = html.escape(turn.text).replace("\n", "<br>")
+    if turn.preview:
+        body += f'<span style="color:#7d8797;">{html.escape(turn.preview)}</span>'
+    if not body:
+        body = '<span style="color:#7d8797;">…</span>'
+    return body
+
+
+class Bubble(QFrame):
+    copy_requested = Signal(str)
+
+    def __init__(self, turn: Turn, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.turn = turn
+        is_user = turn.role == USER
+        self.setObjectName("userBubble" if is_user else "assistantBubble")
+        self.setProperty("role", turn.role)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        tint = "rgba(43,182,115,0.14)" if is_user else "rgba(109,93,252,0.14)"
+        self.setStyleSheet(f"QFrame#{self.objectName()} {{ background: {tint}; border-radius: 10px; border: none; }}")
+        box = QVBoxLayout(self)
+        box.setContentsMargins(10, 6, 10, 8)
+        box.setSpacing(2)
+        head = QHBoxLayout()
+        head.setSpacing(6)
+        self.who = QLabel()
+        self.who.setObjectName("bubbleHeader")
+        self.copy_button = QToolButton()
+        self.copy_button.setText(self.tr("Copy"))
+        self.copy_button.setAutoRaise(True)
+        self.copy_button.setToolTip(self.tr("Copy this text"))
+        self.copy_button.clicked.connect(lambda: self.copy_requested.emit(self.turn.display_text))
+        head.addWidget(self.who)
+        head.addStretch(1)
+        head.addWidget(self.copy_button)
+        box.addLayout(head)
+        self.text = QLabel()
+        self.text.setObjectName("bubbleText")
+        self.text.setWordWrap(True)
+        self.text.setTextFormat(Qt.TextFormat.RichText)
+        self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        box.addWidget(self.text)
+        self.refresh()
+
+    def refresh(self) -> None:
+        t = self.turn
+        name = self.tr("You") if t.role == USER else self.tr("Assistant")
+        if t.source == "text":
+            name += " " + self.tr("(typed)")
+        stamp = datetime.fromtimestamp(t.started_at).strftime("%H:%M:%S")
+        self.who.setText(f"<b>{html.escape(name)}</b> <span style='color:#7d8797;'>{stamp}</span>")
+        self.text.setText(turn_html(t))
+
+
+class TranscriptView(QScrollArea):
+    """Bubbles, user on the right and assistant on the left; follows the bottom while streaming."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("transcript")
+        self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._inner = QWidget()
+        self._inner.setObjectName("transcriptInner")
+        self._column = QVBoxLayout(self._inner)
+        self._column.setContentsMargins(10, 10, 10, 10)
+        self._column.setSpacing(8)
+        self.placeholder = QLabel(
+            self.tr("Say something, hold the talk button (or Space), or type a message below.")
+        )
+        self.placeholder.setObjectName("transcriptPlaceholder")
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setWordWrap(True)
+        self._column.addWidget(self.placeholder)
+        self._column.addStretch(1)
+        self.setWidget(self._inner)
+        self.bubbles: list[Bubble] = []
+        self._rows: list[QWidget] = []
+        self._follow = True
+        self.verticalScrollBar().valueChanged.connect(self._on_scrolled)
+        self.verticalScrollBar().rangeChanged.connect(self._on_range)
+
+    def _on_scrolled(self, value: int) -> None:
+        bar = self.verticalScrollBar()
+        self._follow = value >= bar.maximum() - 24
+
+    def _on_range(self, _lo: int, hi: int) -> None:
+        if self._follow:
+            self.verticalScrollBar().setValue(hi)
+
+    def clear(self) -> None:
+        for row in self._rows:
+            row.setParent(None)
+            row.deleteLater()
+        self._rows.clear()
+        self.bubbles.clear()
+        self.placeholder.show()
+
+    def set_turns(self, turns: list[Turn]) -> None:
+        self.clear()
+        for i in range(len(turns)):
+            self.update_turn(turns, i)
+
+    def update_turn(self, turns: list[Turn], index: int) -> None:
+        """Show turn ``index`` (adding bubbles for any turns not shown yet)."""
+        while len(self.bubbles) <= index and len(self.bubbles) < len(turns):
+            self._add_bubble(turns[len(self.bubbles)])
+        if index < len(self.bubbles):
+            bubble = self.bubbles[index]
+            bubble.turn = turns[index]
+            bubble.refresh()
+
+    def _add_bubble(self, turn: Turn) -> None:
+        self.placeholder.hide()
+        bubble = Bubble(turn)
+        bubble.copy_requested.connect(self.copy_text)
+        row = QWidget()
+        line = QHBoxLayout(row)
+        line.setContentsMargins(0, 0, 0, 0)
+        if turn.role == USER:
+            line.addStretch(1)
+            line.addWidget(bubble, 4)
+        else:
+            line.addWidget(bubble, 4)
+            line.addStretch(1)
+        self._column.insertWidget(self._column.count() - 1, row)
+        self._rows.append(row)
+        self.bubbles.append(bubble)
+        if self._follow:
+            QTimer.singleShot(0, self, self._scroll_to_bottom)
+
+    def _scroll_to_bottom(self) -> None:
+        bar = self.verticalScrollBar()
+        bar.setValue(bar.maximum())
+
+    @staticmethod
+    def copy_text(text: str) -> None:
+        QGuiApplication.clipboard().setText(text)
+
+    def all_text(self) -> str:
+        return "\n\n".join(
+            f"{'You' if b.turn.role == USER else 'Assistant'}: {b.turn.display_text}" for b in self.bubbles
+        )

@@ -1,0 +1,118 @@
+"""History: past conversations (newest first), their transcript, and a session-bundle export."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from qwenvoice.app.conversation import ConversationSummary, export_bundle, list_conversations, load_turns
+from qwenvoice.ui.conversation import TranscriptView
+
+
+class HistoryPanel(QWidget):
+    exported = Signal(str)  # folder written
+
+    def __init__(self, data_root: Callable[[], Path], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("history")
+        self._root = data_root
+        self.summaries: list[ConversationSummary] = []
+        self.list = QListWidget()
+        self.list.setObjectName("historyList")
+        self.list.currentRowChanged.connect(self._open_row)
+        self.refresh_button = QPushButton(self.tr("Refresh"))
+        self.refresh_button.clicked.connect(self.refresh)
+        self.export_button = QPushButton(self.tr("Export bundle…"))
+        self.export_button.setToolTip(self.tr("Markdown transcript, both audio tracks and the event log"))
+        self.export_button.clicked.connect(self._export_clicked)
+        self.export_button.setEnabled(False)
+        self.title = QLabel(self.tr("Select a conversation"))
+        self.title.setObjectName("sectionTitle")
+        self.preview = TranscriptView()
+        left = QWidget()
+        lbox = QVBoxLayout(left)
+        lbox.setContentsMargins(0, 0, 0, 0)
+        lbox.addWidget(self.list, 1)
+        row = QHBoxLayout()
+        row.addWidget(self.refresh_button)
+        row.addStretch(1)
+        lbox.addLayout(row)
+        right = QWidget()
+        rbox = QVBoxLayout(right)
+        rbox.setContentsMargins(0, 0, 0, 0)
+        head = QHBoxLayout()
+        head.addWidget(self.title, 1)
+        head.addWidget(self.export_button)
+        rbox.addLayout(head)
+        rbox.addWidget(self.preview, 1)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(left)
+        split.addWidget(right)
+        split.setSizes([280, 600])
+        box = QVBoxLayout(self)
+        box.setContentsMargins(8, 8, 8, 8)
+        box.addWidget(split)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        self.refresh()
+
+    def refresh(self) -> None:
+        current = self.selected()
+        self.summaries = list_conversations(self._root())
+        self.list.blockSignals(True)
+        self.list.clear()
+        for s in self.summaries:
+            when = datetime.fromtimestamp(s.started_at).strftime("%Y-%m-%d %H:%M")
+            item = QListWidgetItem(f"{when}  ·  {s.turn_count} turns\n{s.title}")
+            item.setData(Qt.ItemDataRole.UserRole, s.conversation_id)
+            self.list.addItem(item)
+        self.list.blockSignals(False)
+        if current is not None:
+            ids = [s.conversation_id for s in self.summaries]
+            if current.conversation_id in ids:
+                self.list.setCurrentRow(ids.index(current.conversation_id))
+
+    def selected(self) -> ConversationSummary | None:
+        row = self.list.currentRow()
+        return self.summaries[row] if 0 <= row < len(self.summaries) else None
+
+    def _open_row(self, row: int) -> None:
+        summary = self.selected()
+        self.export_button.setEnabled(summary is not None)
+        if summary is None:
+            self.preview.clear()
+            return
+        self.title.setText(summary.title)
+        self.preview.set_turns(load_turns(summary.folder))
+
+    def export_selected(self, out_dir: Path) -> list[Path]:
+        summary = self.selected()
+        if summary is None:
+            return []
+        written = export_bundle(summary.folder, out_dir)
+        self.exported.emit(str(out_dir))
+        return written
+
+    def _export_clicked(self) -> None:
+        summary = self.selected()
+        if summary is None:
+            return
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Export the session bundle into"))
+        if folder:
+            self.export_selected(Path(folder) / f"qwenvoice-{summary.conversation_id}")

@@ -1,0 +1,256 @@
+"""Event inspector: every client and server event (time, direction, type, size), filterable,
+with the JSON of the selected event (audio elided) and JSONL export."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    QTimer,
+)
+from PySide6.QtGui import QHideEvent, QShowEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from qwenvoice.app.eventlog import IN, EventLog, EventRecord
+
+COLUMNS = ("time", "dir", "type", "size")
+_Index = QModelIndex | QPersistentModelIndex
+
+
+class EventTableModel(QAbstractTableModel):
+    def __init__(self, capacity: int = 5000, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.records: list[EventRecord] = []
+        self.capacity = capacity
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008, N802 - Qt override
+        return 0 if parent.isValid() else len(self.records)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008, N802 - Qt override
+        return len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        r = self.records[index.row()]
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == 0:
+                return datetime.fromtimestamp(r.time).strftime("%H:%M:%S.%f")[:-3]
+            if col == 1:
+                return "◀ in" if r.direction == IN else "▶ out"
+            if col == 2:
+                return r.type
+            return str(r.size)
+        if role == Qt.ItemDataRole.UserRole:
+            return r.direction
+        if role == Qt.ItemDataRole.ForegroundRole and r.type == "error":
+            from PySide6.QtGui import QColor
+
+            return QColor("#e5484d")
+        return None
+
+    def append(self, records: list[EventRecord]) -> None:
+        if not records:
+            return
+        overflow = len(self.records) + len(records) - self.capacity
+        if overflow > 0:
+            drop = min(overflow, len(self.records))
+            self.beginRemoveRows(QModelIndex(), 0, drop - 1)
+            del self.records[:drop]
+            self.endRemoveRows()
+            records = records[-self.capacity :]
+        first = len(self.records)
+        self.beginInsertRows(QModelIndex(), first, first + len(records) - 1)
+        self.records.extend(records)
+        self.endInsertRows()
+
+    def clear(self) -> None:
+        self.beginResetModel()
+        self.records.clear()
+        self.endResetModel()
+
+
+class EventFilter(QSortFilterProxyModel):
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.text = ""
+        self.direction = ""  # "", IN or OUT
+        self.hide_audio = False
+
+    def set_text(self, text: str) -> None:
+        self.beginFilterChange()
+        self.text = text.strip().lower()
+        self.endFilterChange()
+
+    def set_direction(self, direction: str) -> None:
+        self.beginFilterChange()
+        self.direction = direction
+        self.endFilterChange()
+
+    def set_hide_audio(self, hide: bool) -> None:
+        self.beginFilterChange()
+        self.hide_audio = hide
+        self.endFilterChange()
+
+    def filterAcceptsRow(self, source_row: int, source_parent: _Index) -> bool:  # noqa: N802 - Qt override
+        model = self.sourceModel()
+        assert isinstance(model, EventTableModel)
+        r = model.records[source_row]
+        if self.direction and r.direction != self.direction:
+            return False
+        if self.hide_audio and r.type in ("input_audio_buffer.append", "response.audio.delta"):
+            return False
+        return not self.text or self.text in r.type.lower()
+
+
+class InspectorPanel(QWidget):
+    """Pulls new records from an :class:`EventLog` four times a second while visible."""
+
+    def __init__(self, log: EventLog, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("inspector")
+        self.log = log
+        self.model = EventTableModel(capacity=log.capacity)
+        self.proxy = EventFilter()
+        self.proxy.setSourceModel(self.model)
+        self._next_seq = 0
+        self.paused = False
+
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setPlaceholderText(self.tr("Filter by type, e.g. response."))
+        self.filter_edit.setClearButtonEnabled(True)
+        self.filter_edit.textChanged.connect(self.proxy.set_text)
+        self.direction = QComboBox()
+        self.direction.addItem(self.tr("both directions"), "")
+        self.direction.addItem(self.tr("server → app"), IN)
+        self.direction.addItem(self.tr("app → server"), "out")
+        self.direction.currentIndexChanged.connect(lambda _i: self.proxy.set_direction(self.direction.currentData()))
+        self.hide_audio = QPushButton(self.tr("Hide audio"))
+        self.hide_audio.setCheckable(True)
+        self.hide_audio.toggled.connect(self.proxy.set_hide_audio)
+        self.pause_button = QPushButton(self.tr("Pause"))
+        self.pause_button.setCheckable(True)
+        self.pause_button.toggled.connect(self._set_paused)
+        self.clear_button = QPushButton(self.tr("Clear"))
+        self.clear_button.clicked.connect(self.clear)
+        self.export_button = QPushButton(self.tr("Export JSONL…"))
+        self.export_button.clicked.connect(self._export_clicked)
+        self.count_label = QLabel()
+
+        top = QHBoxLayout()
+        top.addWidget(self.filter_edit, 1)
+        top.addWidget(self.direction)
+        buttons = QHBoxLayout()
+        for b in (self.hide_audio, self.pause_button, self.clear_button, self.export_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        buttons.addWidget(self.count_label)
+
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(20)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        for col in (0, 1, 3):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.selectionModel().currentRowChanged.connect(self._show_selected)
+        self.detail = QPlainTextEdit()
+        self.detail.setReadOnly(True)
+        self.detail.setPlaceholderText(self.tr("Select an event to see its JSON"))
+        self.detail.setObjectName("eventJson")
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.table)
+        split.addWidget(self.detail)
+        split.setSizes([300, 160])
+
+        box = QVBoxLayout(self)
+        box.setContentsMargins(4, 4, 4, 4)
+        box.addLayout(top)
+        box.addLayout(buttons)
+        box.addWidget(split, 1)
+
+        self._timer = QTimer(self)
+        self._timer.setInterval(250)
+        self._timer.timeout.connect(self.pull)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        self.pull()
+        self._timer.start()
+
+    def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802 - Qt override
+        super().hideEvent(event)
+        self._timer.stop()
+
+    def _set_paused(self, paused: bool) -> None:
+        self.paused = paused
+        if not paused:
+            self.pull()
+
+    def pull(self) -> None:
+        if self.paused:
+            return
+        new = self.log.since(self._next_seq)
+        self._next_seq = self.log.next_seq
+        if new:
+            bar = self.table.verticalScrollBar()
+            at_bottom = bar.value() >= bar.maximum() - 2
+            self.model.append(new)
+            if at_bottom:
+                self.table.scrollToBottom()
+        self.count_label.setText(self.tr("%1 shown").replace("%1", str(self.proxy.rowCount())))
+
+    def clear(self) -> None:
+        self.model.clear()
+        self.detail.clear()
+        self._next_seq = self.log.next_seq
+
+    def _show_selected(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if not current.isValid():
+            return
+        record = self.model.records[self.proxy.mapToSource(current).row()]
+        self.detail.setPlainText(json.dumps(record.payload, indent=2, ensure_ascii=False, default=str))
+
+    def visible_records(self) -> list[EventRecord]:
+        return [self.model.records[self.proxy.mapToSource(self.proxy.index(i, 0)).row()]
+                for i in range(self.proxy.rowCount())]
+
+    def export(self, path: Path) -> int:
+        return EventLog.export_jsonl(self.visible_records(), path)
+
+    def _export_clicked(self) -> None:
+        name, _ = QFileDialog.getSaveFileName(self, self.tr("Export events"), "events.jsonl", "JSON Lines (*.jsonl)")
+        if name:
+            self.export(Path(name))

@@ -1,0 +1,356 @@
+"""The main window: toolbar (turn mode, Stop), conversation tab (transcript, waveform, playback, talk
+button, text box), speech studio, history, settings, the event inspector dock and the status bar.
+
+It binds to the controller's signals and calls its methods; it never touches the network or audio.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QApplication,
+    QComboBox,
+    QDockWidget,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QPlainTextEdit,
+    QPushButton,
+    QSizePolicy,
+    QSplitter,
+    QTabWidget,
+    QTextEdit,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from qwenvoice.app import status as st
+from qwenvoice.ui.conversation import TranscriptView
+from qwenvoice.ui.history import HistoryPanel
+from qwenvoice.ui.inspector import InspectorPanel
+from qwenvoice.ui.notifications import NotificationArea
+from qwenvoice.ui.playback import PlaybackPanel
+from qwenvoice.ui.statusbar import AppStatusBar
+from qwenvoice.ui.studio import StudioPanel
+from qwenvoice.ui.waveform import LevelMeter, WaveformView
+
+log = logging.getLogger(__name__)
+
+_TEXT_INPUTS = (QLineEdit, QPlainTextEdit, QTextEdit, QAbstractSpinBox, QComboBox)
+
+
+def _icon(name: str) -> Any:
+    try:
+        from qwenvoice.ui.theme import icon
+
+        return icon(name)
+    except Exception:  # icons are decoration; a missing file must not stop the window
+        from PySide6.QtGui import QIcon
+
+        return QIcon()
+
+
+class TalkButton(QPushButton):
+    """The large hold-to-talk button (mouse press = start, release = send)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("talkButton")
+        self.setMinimumSize(150, 56)
+        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self.setAutoRepeat(False)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Space must stay the window's talk key
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, controller: Any, settings_panel_factory: Callable[[], QWidget] | None = None) -> None:
+        super().__init__()
+        self.controller = controller
+        self.setObjectName("mainWindow")
+        self.setWindowTitle("qwenvoice")
+        self.setMinimumSize(1024, 700)
+        self._space_down = False
+        self._closing = False
+        self.close_finished: Callable[[], None] | None = None
+
+        # ----- toolbar -----
+        tb = QToolBar(self.tr("Conversation"))
+        tb.setObjectName("mainToolbar")
+        tb.setMovable(False)
+        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.addToolBar(tb)
+        self.mode_group = QActionGroup(self)
+        self.mode_group.setExclusive(True)
+        self.vad_action = QAction(_icon("mic"), self.tr("Hands-free"), self)
+        self.vad_action.setToolTip(self.tr("Voice activity detection: just talk"))
+        self.ptt_action = QAction(_icon("record"), self.tr("Push to talk"), self)
+        self.ptt_action.setToolTip(self.tr("Hold the talk button or Space while you speak"))
+        for action, mode in ((self.vad_action, "vad"), (self.ptt_action, "ptt")):
+            action.setCheckable(True)
+            action.setData(mode)
+            self.mode_group.addAction(action)
+            tb.addAction(action)
+        self.mode_group.triggered.connect(lambda a: controller.set_mode(a.data()))
+        tb.addSeparator()
+        self.stop_action = QAction(_icon("stop"), self.tr("Stop"), self)
+        self.stop_action.setToolTip(self.tr("Stop the reply (Esc)"))
+        self.stop_action.triggered.connect(controller.stop)
+        tb.addAction(self.stop_action)
+        self.new_action = QAction(_icon("chat"), self.tr("New conversation"), self)
+        self.new_action.triggered.connect(controller.new_conversation)
+        tb.addAction(self.new_action)
+        spacer = QWidget()
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        tb.addWidget(spacer)
+        self.reconnect_action = QAction(_icon("refresh"), self.tr("Reconnect"), self)
+        self.reconnect_action.triggered.connect(controller.reconnect)
+        tb.addAction(self.reconnect_action)
+
+        # ----- conversation tab -----
+        self.transcript = TranscriptView()
+        self.waveform = WaveformView(controller.mic_ring, controller.assistant_ring)
+        self.level_meter = LevelMeter()
+        self.playback = PlaybackPanel(controller.playback_status)
+        self.playback.setFixedWidth(230)
+        self.playback.volume_changed.connect(controller.set_volume)
+        scope = QFrame()
+        scope.setObjectName("scope")
+        scope_row = QHBoxLayout(scope)
+        scope_row.setContentsMargins(0, 0, 0, 0)
+        scope_row.addWidget(self.level_meter)
+        scope_row.addWidget(self.waveform, 1)
+        scope_row.addWidget(self.playback)
+
+        self.talk_button = TalkButton()
+        self.talk_button.pressed.connect(self._talk_pressed)
+        self.talk_button.released.connect(self._talk_released)
+        self.text_box = QLineEdit()
+        self.text_box.setObjectName("messageBox")
+        self.text_box.setPlaceholderText(self.tr("Type a message and press Enter"))
+        self.text_box.returnPressed.connect(self._send_text)
+        self.send_button = QPushButton(_icon("send"), self.tr("Send"))
+        self.send_button.clicked.connect(self._send_text)
+        self.hint = QLabel()
+        self.hint.setObjectName("talkHint")
+        input_row = QHBoxLayout()
+        input_row.addWidget(self.talk_button)
+        right = QVBoxLayout()
+        text_row = QHBoxLayout()
+        text_row.addWidget(self.text_box, 1)
+        text_row.addWidget(self.send_button)
+        right.addLayout(text_row)
+        right.addWidget(self.hint)
+        input_row.addLayout(right, 1)
+
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.transcript)
+        split.addWidget(scope)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 0)
+        split.setSizes([420, 130])
+        split.setChildrenCollapsible(False)
+        conv_tab = QWidget()
+        conv_box = QVBoxLayout(conv_tab)
+        conv_box.setContentsMargins(8, 6, 8, 8)
+        conv_box.addWidget(split, 1)
+        conv_box.addLayout(input_row)
+
+        # ----- other tabs -----
+        self.studio = StudioPanel(controller)
+        self.history = HistoryPanel(lambda: controller.data_root)
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("mainTabs")
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(conv_tab, _icon("chat"), self.tr("Conversation"))
+        self.tabs.addTab(self.studio, _icon("studio"), self.tr("Speech studio"))
+        self.tabs.addTab(self.history, _icon("import"), self.tr("History"))
+        self.settings_panel: QWidget | None = None
+        if settings_panel_factory is not None:
+            try:
+                self.settings_panel = settings_panel_factory()
+            except Exception:
+                log.exception("the settings panel could not be built")
+        if self.settings_panel is not None:
+            self.tabs.addTab(self.settings_panel, _icon("settings"), self.tr("Settings"))
+
+        self.notifications = NotificationArea()
+        central = QWidget()
+        central_box = QVBoxLayout(central)
+        central_box.setContentsMargins(0, 0, 0, 0)
+        central_box.setSpacing(0)
+        central_box.addWidget(self.notifications)
+        central_box.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
+
+        # ----- inspector dock -----
+        self.inspector = InspectorPanel(controller.eventlog)
+        self.inspector_dock = QDockWidget(self.tr("Event inspector"), self)
+        self.inspector_dock.setObjectName("inspectorDock")
+        self.inspector_dock.setWidget(self.inspector)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.inspector_dock)
+        self.inspector_dock.hide()
+        self.inspector_action = self.inspector_dock.toggleViewAction()
+        self.inspector_action.setIcon(_icon("inspector"))
+        self.inspector_action.setText(self.tr("Inspector"))
+        tb.addAction(self.inspector_action)
+
+        # ----- status bar -----
+        self.status = AppStatusBar()
+        self.setStatusBar(self.status)
+
+        # ----- keys -----
+        self.esc_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
+        self.esc_shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+        self.esc_shortcut.activated.connect(controller.stop)
+        app = QApplication.instance()
+        assert app is not None
+        app.installEventFilter(self)
+
+        # ----- controller signals -----
+        controller.connection_changed.connect(self._on_connection)
+        controller.turn_changed.connect(self._on_turn)
+        controller.conversation_reset.connect(self._on_reset)
+        controller.notice.connect(self._on_notice)
+        controller.metrics_updated.connect(self._on_metrics)
+        controller.mode_changed.connect(self._on_mode)
+        controller.talking_changed.connect(self._on_talking)
+        controller.response_active_changed.connect(self._on_response_active)
+        self._level_timer = QTimer(self)
+        self._level_timer.setInterval(50)
+        self._level_timer.timeout.connect(lambda: self.level_meter.set_level(controller.mic_level_dbfs()))
+        self._level_timer.start()
+
+        self._on_mode(controller.mode)
+        self._on_talking(False)
+        self._on_connection(controller.connection)
+        self._on_reset()
+        self.resize(1180, 780)
+
+    # ----- controller → view -----
+
+    def _on_connection(self, info: st.ConnectionInfo) -> None:
+        self.status.show_connection(info)
+        self.reconnect_action.setEnabled(info.state in (st.FAILED, st.DISCONNECTED, st.RECONNECTING))
+
+    def _on_turn(self, index: int) -> None:
+        self.transcript.update_turn(self.controller.conversation.turns, index)
+
+    def _on_reset(self) -> None:
+        self.transcript.set_turns(self.controller.conversation.turns)
+
+    def _on_notice(self, level: str, text: str, action: str) -> None:
+        label, callback = self._action(action)
+        key = action if action in (st.ACTION_ADD_KEY,) else ""
+        self.notifications.show_notice(level, text, label, callback, key=key, sticky=bool(key))
+
+    def _action(self, action: str) -> tuple[str, Callable[[], None] | None]:
+        if action in (st.ACTION_OPEN_SETTINGS, st.ACTION_ADD_KEY, st.ACTION_AUDIO_SETTINGS):
+            label = self.tr("Add a key…") if action == st.ACTION_ADD_KEY else self.tr("Open settings")
+            return label, self.show_settings
+        if action == st.ACTION_RECONNECT:
+            return self.tr("Reconnect"), self.controller.reconnect
+        return "", None
+
+    def show_settings(self) -> None:
+        if self.settings_panel is not None:
+            self.tabs.setCurrentWidget(self.settings_panel)
+
+    def _on_metrics(self) -> None:
+        self.status.show_metrics(self.controller.metrics, offline=self.controller.connection.offline)
+
+    def _on_mode(self, mode: str) -> None:
+        (self.ptt_action if mode == "ptt" else self.vad_action).setChecked(True)
+        self._update_talk_label()
+
+    def _on_talking(self, talking: bool) -> None:
+        self.talk_button.setProperty("talking", talking)
+        self.talk_button.setStyleSheet(
+            "QPushButton#talkButton { background: #e5484d; color: white; font-weight: 600; border-radius: 8px; }"
+            if talking
+            else "QPushButton#talkButton { font-weight: 600; border-radius: 8px; }"
+        )
+        self._update_talk_label()
+
+    def _on_response_active(self, active: bool) -> None:
+        self.stop_action.setEnabled(True)
+        self._update_talk_label()
+
+    def _update_talk_label(self) -> None:
+        mode = self.controller.mode
+        if self.controller.talking:
+            self.talk_button.setText(self.tr("Listening… release to send"))
+            self.hint.setText(self.tr("Release to send."))
+        elif mode == "ptt":
+            self.talk_button.setText(self.tr("Hold to talk"))
+            self.hint.setText(self.tr("Push to talk: hold the button or Space while you speak. Esc stops a reply."))
+        else:
+            self.talk_button.setText(self.tr("Interrupt") if self.controller.response_active else self.tr("Hands-free"))
+            self.hint.setText(self.tr("Hands-free: just talk; speaking during a reply interrupts it. Esc stops."))
+
+    # ----- view → controller -----
+
+    def _talk_pressed(self) -> None:
+        self.controller.press_talk()
+
+    def _talk_released(self) -> None:
+        self.controller.release_talk()
+
+    def _send_text(self) -> None:
+        text = self.text_box.text().strip()
+        if text:
+            self.controller.send_text(text)
+            self.text_box.clear()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        # Space held anywhere in this window (except where text is typed) is the talk key.
+        kind = event.type()
+        if kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease) and isinstance(event, QKeyEvent):
+            if event.key() == Qt.Key.Key_Space and self._space_is_talk_key():
+                if event.isAutoRepeat():
+                    return True
+                if kind == QEvent.Type.KeyPress and not self._space_down:
+                    self._space_down = True
+                    self.controller.press_talk()
+                elif kind == QEvent.Type.KeyRelease and self._space_down:
+                    self._space_down = False
+                    self.controller.release_talk()
+                return True
+        elif kind == QEvent.Type.WindowDeactivate and watched is self and self._space_down:
+            self._space_down = False
+            self.controller.release_talk()
+        return False
+
+    def _space_is_talk_key(self) -> bool:
+        if not self.isActiveWindow() or self.tabs.currentIndex() != 0:
+            return False
+        focus = QApplication.focusWidget()
+        if focus is None:
+            return True
+        if focus.window() is not self:
+            return False
+        return not isinstance(focus, _TEXT_INPUTS)
+
+    # ----- closing -----
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        # The controller shuts down asynchronously (session, audio, offline server); the window
+        # hides at once and the application quits when shutdown has finished.
+        if not self._closing:
+            self._closing = True
+            app = QApplication.instance()
+            if app is not None:
+                app.removeEventFilter(self)
+            self._level_timer.stop()
+            self.waveform.stop()
+            if self.close_finished is not None:
+                self.close_finished()
+        event.accept()

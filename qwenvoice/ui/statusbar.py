@@ -1,0 +1,95 @@
+"""Status bar: connection state (with a reconnect countdown), model, region, latency, tokens and cost."""
+
+from __future__ import annotations
+
+import math
+import time
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
+
+from qwenvoice.app.metrics import SessionMetrics
+from qwenvoice.app.status import (
+    CONNECTING,
+    DISCONNECTED,
+    FAILED,
+    IDLE,
+    READY,
+    RECONNECTING,
+    STARTING_SERVER,
+    ConnectionInfo,
+)
+
+STATE_TEXT = {
+    IDLE: "not connected",
+    STARTING_SERVER: "starting offline server…",
+    CONNECTING: "connecting…",
+    READY: "ready",
+    RECONNECTING: "reconnecting",
+    DISCONNECTED: "disconnected",
+    FAILED: "connection failed",
+}
+STATE_COLOR = {
+    READY: "#2bb673",
+    CONNECTING: "#e0b000",
+    STARTING_SERVER: "#e0b000",
+    RECONNECTING: "#e0b000",
+    FAILED: "#e5484d",
+    DISCONNECTED: "#e5484d",
+}
+
+
+def connection_text(info: ConnectionInfo, now: float | None = None) -> str:
+    text = STATE_TEXT.get(info.state, info.state)
+    if info.state == READY and info.offline:
+        text = "ready (offline)"
+    if info.state == RECONNECTING and info.retry_at is not None:
+        left = max(0, math.ceil(info.retry_at - (time.monotonic() if now is None else now)))
+        text = f"reconnecting in {left} s"
+    elif info.detail and info.state in (FAILED, DISCONNECTED, RECONNECTING):
+        text += f" — {info.detail}"
+    return text
+
+
+class AppStatusBar(QStatusBar):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("statusBar")
+        self.connection = QLabel()
+        self.connection.setObjectName("connectionState")
+        self.model = QLabel()
+        self.region = QLabel()
+        self.latency = QLabel()
+        self.latency.setToolTip(self.tr("End of your speech to the first reply sample played at the speaker"))
+        self.usage = QLabel()
+        self.usage.setToolTip(self.tr("Tokens this session and an estimated cost (list prices; yours may differ)"))
+        self.addWidget(self.connection, 1)
+        for w in (self.model, self.region, self.latency, self.usage):
+            self.addPermanentWidget(w)
+        self.info = ConnectionInfo()
+        self._countdown = QTimer(self)
+        self._countdown.setInterval(250)
+        self._countdown.timeout.connect(self._refresh_connection)
+        self.show_connection(self.info)
+        self.show_metrics(SessionMetrics())
+
+    def show_connection(self, info: ConnectionInfo) -> None:
+        self.info = info
+        self.model.setText(self.tr("model: ") + (info.model or "—"))
+        self.region.setText(self.tr("region: ") + (info.region or "—"))
+        if info.state == RECONNECTING and info.retry_at is not None:
+            self._countdown.start()
+        else:
+            self._countdown.stop()
+        self._refresh_connection()
+
+    def _refresh_connection(self) -> None:
+        color = STATE_COLOR.get(self.info.state, "#7d8797")
+        self.connection.setText(f"<span style='color:{color};'>●</span> {connection_text(self.info)}")
+
+    def show_metrics(self, metrics: SessionMetrics, offline: bool = False) -> None:
+        latency = metrics.last_latency
+        self.latency.setText(self.tr("latency: ") + (f"{latency * 1000:.0f} ms" if latency is not None else "—"))
+        tokens = metrics.usage.total_tokens
+        cost = "free (offline)" if offline else f"≈ ${metrics.estimated_cost_usd:.4f}"
+        self.usage.setText(self.tr("tokens: ") + f"{tokens}  {cost}")

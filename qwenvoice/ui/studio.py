@@ -1,0 +1,112 @@
+"""Speech studio (Qwen-TTS-Realtime): type or paste text, hear it as it streams, save it as WAV."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+MODES = (("server_commit", "Server decides segments (server_commit)"), ("commit", "One segment per paragraph (commit)"))
+
+
+class StudioPanel(QWidget):
+    """Drives the controller's TTS methods; shows the progress of segments as they come back."""
+
+    def __init__(self, controller: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("studio")
+        self.controller = controller
+        self.text = QPlainTextEdit()
+        self.text.setObjectName("studioText")
+        self.text.setPlaceholderText(self.tr("Type or paste text to speak…"))
+        self.mode = QComboBox()
+        for value, label in MODES:
+            self.mode.addItem(self.tr(label), value)
+        self.voice_label = QLabel()
+        self.voice_label.setObjectName("studioVoice")
+        self.speak_button = QPushButton(self.tr("Speak"))
+        self.speak_button.setObjectName("primaryButton")
+        self.speak_button.clicked.connect(self.speak)
+        self.stop_button = QPushButton(self.tr("Stop"))
+        self.stop_button.clicked.connect(self.controller.stop_speaking)
+        self.stop_button.setEnabled(False)
+        self.save_button = QPushButton(self.tr("Save WAV…"))
+        self.save_button.clicked.connect(self._save_clicked)
+        self.save_button.setEnabled(False)
+        self.progress = QProgressBar()
+        self.progress.setFormat(self.tr("%v of %m segments"))
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.status = QLabel(self.tr("Ready"))
+        self.status.setObjectName("studioStatus")
+
+        options = QHBoxLayout()
+        options.addWidget(QLabel(self.tr("Mode")))
+        options.addWidget(self.mode)
+        options.addStretch(1)
+        options.addWidget(self.voice_label)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.speak_button)
+        buttons.addWidget(self.stop_button)
+        buttons.addWidget(self.save_button)
+        buttons.addWidget(self.progress, 1)
+        box = QVBoxLayout(self)
+        box.setContentsMargins(10, 10, 10, 10)
+        box.addLayout(options)
+        box.addWidget(self.text, 1)
+        box.addLayout(buttons)
+        box.addWidget(self.status)
+
+        controller.tts_progress.connect(self.on_progress)
+        controller.tts_state_changed.connect(self.on_state)
+        self.refresh_voice()
+
+    def refresh_voice(self) -> None:
+        describe = getattr(self.controller, "tts_description", None)
+        self.voice_label.setText(describe() if callable(describe) else "")
+
+    def speak(self) -> None:
+        text = self.text.toPlainText().strip()
+        if not text:
+            self.status.setText(self.tr("Nothing to speak: type some text first."))
+            return
+        self.refresh_voice()
+        self.controller.speak(text, self.mode.currentData())
+
+    def on_progress(self, done: int, total: int) -> None:
+        self.progress.setRange(0, max(1, total))
+        self.progress.setValue(done)
+
+    def on_state(self, state: str, detail: str) -> None:
+        busy = state in ("connecting", "speaking")
+        self.speak_button.setEnabled(not busy)
+        self.stop_button.setEnabled(busy)
+        self.save_button.setEnabled(self.controller.speech_duration_s() > 0 and not busy)
+        labels = {
+            "connecting": self.tr("Connecting…"),
+            "speaking": self.tr("Speaking…"),
+            "done": self.tr("Done"),
+            "stopped": self.tr("Stopped"),
+            "failed": self.tr("Failed"),
+            "idle": self.tr("Ready"),
+        }
+        text = labels.get(state, state)
+        if detail:
+            text += f" — {detail}"
+        self.status.setText(text)
+
+    def _save_clicked(self) -> None:
+        name, _ = QFileDialog.getSaveFileName(self, self.tr("Save speech"), "speech.wav", "WAV audio (*.wav)")
+        if name:
+            self.controller.save_speech(Path(name))

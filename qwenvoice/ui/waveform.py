@@ -1,0 +1,192 @@
+"""Live scrolling waveform (microphone and assistant, two lanes) and the microphone level meter.
+
+The view pulls: a QTimer at display rate reads the last ~10 s from two timeline rings, reduces each to
+one (min, max) pair per pixel column and rasterises the columns straight into a preallocated image
+with numpy (one vertical span per column, no per-point Python, no thick-pen polylines). Nothing is
+drawn while the widget is hidden or when both lanes have been silent for the whole window.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from PySide6.QtCore import QRectF, Qt, QTimer
+from PySide6.QtGui import QColor, QHideEvent, QImage, QPainter, QPaintEvent, QPalette, QShowEvent
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from qwenvoice.app.waveform_data import TimelineRing, min_max_envelope
+
+MIC_COLOR = QColor("#2bb673")
+ASSISTANT_COLOR = QColor("#6d5dfc")
+
+
+def _argb(color: QColor) -> int:
+    return int(color.rgba()) & 0xFFFFFFFF
+
+
+class WaveformView(QWidget):
+    """Two lanes (mic on top, assistant below) sharing one time axis that ends at "now"."""
+
+    def __init__(
+        self,
+        mic: TimelineRing,
+        assistant: TimelineRing,
+        seconds: float = 10.0,
+        fps: int = 30,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.mic = mic
+        self.assistant = assistant
+        self.seconds = seconds
+        self.setObjectName("waveform")
+        self.setMinimumHeight(90)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self._timer = QTimer(self)
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._timer.timeout.connect(self._tick)
+        self.set_fps(fps)
+        self._image_buf: np.ndarray | None = None
+        self._windows: dict[int, np.ndarray] = {}
+        self._last_sound = {id(mic): -1e9, id(assistant): -1e9}
+        self._last_versions = (-1, -1)
+        self.frames_painted = 0
+        self.paint_seconds = 0.0  # total time spent painting (for the benchmark)
+
+    # ----- timer -----
+
+    def set_fps(self, fps: int) -> None:
+        self.fps = max(1, fps)
+        self._timer.setInterval(int(1000 / self.fps))
+
+    def start(self) -> None:
+        self._timer.start()
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._timer.isActive()
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        self.start()
+
+    def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802 - Qt override
+        super().hideEvent(event)
+        self.stop()
+
+    def needs_repaint(self) -> bool:
+        """Something was written recently enough to still be on screen."""
+        versions = (self.mic.version, self.assistant.version)
+        if versions != self._last_versions:
+            self._last_versions = versions
+            return True
+        # The picture scrolls while anything written in the last window is still visible.
+        # (Rings report the head position; samples up to head are on the time axis.)
+        for ring in (self.mic, self.assistant):
+            head_age = (ring.position_now() - ring.head) / ring.sample_rate
+            if head_age < self.seconds + 0.2:
+                return True
+        return False
+
+    def _tick(self) -> None:
+        if self.isVisible() and self.needs_repaint():
+            self.update()
+
+    # ----- drawing -----
+
+    def _lane_columns(self, ring: TimelineRing, width: int) -> tuple[np.ndarray, np.ndarray]:
+        n = int(self.seconds * ring.sample_rate)
+        buf = self._windows.get(id(ring))
+        if buf is None or len(buf) != n:
+            buf = np.zeros(n, dtype=np.int16)
+            self._windows[id(ring)] = buf
+        ring.window(self.seconds, out=buf)
+        return min_max_envelope(buf, width)
+
+    def render_image(self, width: int, height: int) -> QImage:
+        """The picture for a ``width`` x ``height`` widget (also used by tests without painting)."""
+        bg = self.palette().color(QPalette.ColorRole.Base)
+        grid = self.palette().color(QPalette.ColorRole.Mid)
+        if self._image_buf is None or self._image_buf.shape != (height, width):
+            self._image_buf = np.empty((height, width), dtype=np.uint32)
+        img = self._image_buf
+        img[:] = _argb(bg)
+        lane_h = height // 2
+        for lane, (ring, color) in enumerate(((self.mic, MIC_COLOR), (self.assistant, ASSISTANT_COLOR))):
+            top = lane * lane_h
+            mid = top + lane_h // 2
+            half = max(1, lane_h // 2 - 3)
+            lo, hi = self._lane_columns(ring, width)
+            # sqrt compresses the range so quiet speech is still visible next to loud speech
+            y_hi = mid - (np.sqrt(np.maximum(hi, 0) / 32768.0) * half).astype(np.int32)
+            y_lo = mid + (np.sqrt(np.maximum(-lo.astype(np.int32), 0) / 32768.0) * half).astype(np.int32)
+            active = y_lo > y_hi  # silent columns show only the grid line
+            rows = np.arange(top, top + lane_h, dtype=np.int32)[:, None]
+            mask = (rows >= y_hi[None, :]) & (rows <= y_lo[None, :]) & active[None, :]
+            lane_pixels = img[top : top + lane_h]
+            lane_pixels[lane_h // 2, :] = _argb(grid)
+            lane_pixels[mask] = _argb(color)
+        # Wraps the numpy buffer without copying; the buffer is kept on self, so it outlives the paint.
+        return QImage(img.data, width, height, width * 4, QImage.Format.Format_ARGB32)
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        started = time.perf_counter()
+        w, h = max(1, self.width()), max(2, self.height())
+        image = self.render_image(w, h)
+        painter = QPainter(self)
+        painter.drawImage(0, 0, image)
+        text = self.palette().color(QPalette.ColorRole.PlaceholderText)
+        painter.setPen(text)
+        painter.drawText(QRectF(6, 2, w - 12, 16), Qt.AlignmentFlag.AlignLeft, self.tr("You"))
+        painter.drawText(QRectF(6, h // 2 + 2, w - 12, 16), Qt.AlignmentFlag.AlignLeft, self.tr("Assistant"))
+        painter.drawText(
+            QRectF(6, h - 18, w - 12, 16), Qt.AlignmentFlag.AlignRight, self.tr("last %n s", "", int(self.seconds))
+        )
+        painter.end()
+        self.frames_painted += 1
+        self.paint_seconds += time.perf_counter() - started
+
+
+class LevelMeter(QWidget):
+    """Vertical microphone level bar (RMS, -60..0 dBFS) with a slowly falling peak mark."""
+
+    FLOOR_DB = -60.0
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("levelMeter")
+        self.setFixedWidth(14)
+        self.setMinimumHeight(60)
+        self.level_db = -120.0
+        self.peak_db = -120.0
+        self._peak_time = 0.0
+        self.setToolTip(self.tr("Microphone level"))
+
+    def set_level(self, db: float) -> None:
+        now = time.monotonic()
+        if db >= self.peak_db or now - self._peak_time > 1.5:
+            self.peak_db, self._peak_time = db, now
+        if abs(db - self.level_db) > 0.5 or db < self.FLOOR_DB < self.level_db:
+            self.level_db = db
+            self.update()
+
+    def fraction(self, db: float) -> float:
+        return min(1.0, max(0.0, (db - self.FLOOR_DB) / -self.FLOOR_DB))
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        p = QPainter(self)
+        w, h = self.width(), self.height()
+        p.fillRect(0, 0, w, h, self.palette().color(QPalette.ColorRole.Base))
+        filled = int(h * self.fraction(self.level_db))
+        color = QColor("#2bb673") if self.level_db < -12 else QColor("#e0b000") if self.level_db < -3 else QColor(
+            "#e5484d"
+        )
+        p.fillRect(2, h - filled, w - 4, filled, color)
+        peak_y = h - int(h * self.fraction(self.peak_db))
+        p.fillRect(2, max(0, peak_y - 1), w - 4, 2, self.palette().color(QPalette.ColorRole.Text))
+        p.end()

@@ -1,0 +1,260 @@
+"""Every view widget on its own: build it, feed it data, check what it shows (offscreen)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QGuiApplication
+
+from qwenvoice.app.conversation import Conversation
+from qwenvoice.app.eventlog import IN, OUT, EventLog
+from qwenvoice.app.metrics import SessionMetrics
+from qwenvoice.app.status import (
+    ERROR,
+    INFO,
+    PLAYING,
+    PREBUFFERING,
+    READY,
+    RECONNECTING,
+    ConnectionInfo,
+    PlaybackStatus,
+)
+from qwenvoice.app.waveform_data import TimelineRing
+from qwenvoice.ui.conversation import TranscriptView
+from qwenvoice.ui.history import HistoryPanel
+from qwenvoice.ui.inspector import InspectorPanel
+from qwenvoice.ui.notifications import NotificationArea
+from qwenvoice.ui.playback import PlaybackPanel
+from qwenvoice.ui.statusbar import AppStatusBar, connection_text
+from qwenvoice.ui.waveform import ASSISTANT_COLOR, MIC_COLOR, LevelMeter, WaveformView
+
+
+def test_transcript_streams_into_bubbles_and_marks_interruptions(qtbot, tmp_path):
+    conv = Conversation.create(tmp_path)
+    view = TranscriptView()
+    qtbot.addWidget(view)
+    view.resize(600, 400)
+    view.show()
+    assert view.placeholder.isVisible()
+    i = conv.user_transcript("item_1", "hello", final=False, preview=" wor")
+    view.update_turn(conv.turns, i)
+    assert "hello" in view.bubbles[0].text.text() and "wor" in view.bubbles[0].text.text()
+    assert not view.placeholder.isVisible()
+    a = conv.assistant_delta("r1", "The answer")
+    view.update_turn(conv.turns, a)
+    a = conv.assistant_delta("r1", " is long")
+    view.update_turn(conv.turns, a)
+    assert len(view.bubbles) == 2 and "The answer is long" in view.bubbles[1].text.text()
+    conv.mark_interrupted("r1")
+    view.update_turn(conv.turns, a)
+    assert "interrupted" in view.bubbles[1].text.text()
+    # copy puts the turn's text on the clipboard
+    view.bubbles[1].copy_button.click()
+    assert QGuiApplication.clipboard().text() == "The answer is long"
+    view.set_turns([])
+    assert view.bubbles == [] and view.placeholder.isVisible()
+
+
+def _ring_with_tone(clock_offset: float = 0.0) -> TimelineRing:
+    ring = TimelineRing(16000, capacity_s=20)
+    t = np.arange(16000) / 16000
+    ring.write((np.sin(2 * np.pi * 200 * t) * 20000).astype(np.int16))
+    return ring
+
+
+def test_waveform_draws_both_lanes_in_their_colours(qtbot):
+    mic = _ring_with_tone()
+    assistant = TimelineRing(16000, capacity_s=20)
+    view = WaveformView(mic, assistant, seconds=2.0)
+    qtbot.addWidget(view)
+    image = view.render_image(400, 120)
+    colours = {image.pixelColor(x, y).rgb() for x in range(300, 400) for y in range(60)}
+    assert QColor(MIC_COLOR).rgb() in colours  # the mic lane (top) shows the tone
+    lower = {image.pixelColor(x, y).rgb() for x in range(300, 400) for y in range(62, 120)}
+    assert QColor(ASSISTANT_COLOR).rgb() not in lower  # nothing played yet
+    assistant.write((np.ones(8000) * 15000).astype(np.int16))
+    image = view.render_image(400, 120)
+    lower = {image.pixelColor(x, y).rgb() for x in range(350, 400) for y in range(62, 120)}
+    assert QColor(ASSISTANT_COLOR).rgb() in lower
+
+
+def test_waveform_timer_runs_only_while_visible_and_repaints(qtbot):
+    mic = _ring_with_tone()
+    view = WaveformView(mic, TimelineRing(16000), seconds=2.0, fps=60)
+    qtbot.addWidget(view)
+    assert not view.running
+    view.resize(400, 120)
+    view.show()
+    qtbot.waitExposed(view)
+    assert view.running
+    qtbot.waitUntil(lambda: view.frames_painted >= 5, timeout=3000)
+    view.hide()
+    assert not view.running
+
+
+def test_level_meter_tracks_the_level():
+    meter = LevelMeter()
+    meter.set_level(-6.0)
+    assert meter.fraction(meter.level_db) == pytest.approx(0.9)
+    assert meter.peak_db == -6.0
+    meter.set_level(-50.0)
+    assert meter.level_db == -50.0 and meter.peak_db == -6.0  # peak holds
+
+
+def test_playback_panel_shows_state_depth_underruns_and_volume(qtbot):
+    status = {"value": PlaybackStatus(state=PREBUFFERING, depth_ms=40, target_ms=80, underruns=0)}
+    panel = PlaybackPanel(lambda: status["value"])
+    qtbot.addWidget(panel)
+    assert panel.state_label.text() == "prebuffering"
+    assert panel.gauge.depth_ms == 40 and panel.gauge.target_ms == 80
+    status["value"] = PlaybackStatus(state=PLAYING, depth_ms=160, target_ms=100, underruns=3, volume=0.5)
+    panel.refresh()
+    assert panel.state_label.text() == "playing" and "3" in panel.underrun_label.text()
+    assert panel.volume.value() == 50 and "100" in panel.target_label.text()
+    with qtbot.waitSignal(panel.volume_changed) as sig:
+        panel.volume.setValue(25)
+    assert sig.args == [0.25]
+
+
+def test_notifications_stack_replace_expire_and_run_actions(qtbot):
+    area = NotificationArea(max_visible=2, info_timeout_ms=100)
+    qtbot.addWidget(area)
+    area.show()
+    clicked = []
+    banner = area.show_notice(ERROR, "Connection failed", "Reconnect", lambda: clicked.append(1))
+    assert banner.action_button is not None
+    banner.action_button.click()
+    assert clicked == [1] and area.banners == []
+    area.show_notice(ERROR, "a")
+    area.show_notice(ERROR, "b")
+    area.show_notice(ERROR, "c")
+    assert area.texts() == ["b", "c"]  # bounded
+    area.show_notice(INFO, "offline 1", key="offline", sticky=True)
+    area.show_notice(INFO, "offline 2", key="offline", sticky=True)
+    assert area.texts().count("offline 2") == 1 and "offline 1" not in area.texts()
+    area.show_notice(INFO, "short lived")
+    qtbot.waitUntil(lambda: "short lived" not in area.texts(), timeout=2000)
+    assert "offline 2" in area.texts()  # sticky notices stay
+
+
+def test_status_bar_shows_state_countdown_latency_and_cost(qtbot):
+    bar = AppStatusBar()
+    qtbot.addWidget(bar)
+    bar.show_connection(ConnectionInfo(state=READY, model="qwen3-omni-flash-realtime", region="beijing"))
+    assert "ready" in bar.connection.text() and "qwen3-omni-flash-realtime" in bar.model.text()
+    info = ConnectionInfo(state=RECONNECTING, retry_at=time.monotonic() + 3.2, detail="1006")
+    assert connection_text(info) == "reconnecting in 4 s"
+    bar.show_connection(info)
+    assert "reconnecting in" in bar.connection.text()
+    m = SessionMetrics(model="qwen3-omni-flash-realtime")
+    m.speech_ended(1.0)
+    m.first_sample_played(1.85)
+    m.usage.add({"total_tokens": 1200, "input_audio_tokens": 1000, "output_audio_tokens": 200})
+    bar.show_metrics(m)
+    assert "850 ms" in bar.latency.text() and "1200" in bar.usage.text() and "$" in bar.usage.text()
+    bar.show_metrics(m, offline=True)
+    assert "free" in bar.usage.text()
+
+
+def test_inspector_lists_filters_expands_and_exports(qtbot, tmp_path):
+    log = EventLog()
+    panel = InspectorPanel(log)
+    qtbot.addWidget(panel)
+    log.add(OUT, {"type": "session.update", "session": {"voice": "Cherry"}})
+    log.add(OUT, {"type": "input_audio_buffer.append", "audio": "QUJD" * 100})
+    log.add(IN, {"type": "response.audio_transcript.delta", "delta": "Hi"})
+    log.add(IN, {"type": "error", "error": {"message": "bad"}})
+    panel.show()
+    panel.pull()
+    assert panel.proxy.rowCount() == 4
+    panel.filter_edit.setText("response.")
+    assert panel.proxy.rowCount() == 1
+    panel.filter_edit.clear()
+    panel.direction.setCurrentIndex(panel.direction.findData("out"))
+    assert panel.proxy.rowCount() == 2
+    panel.hide_audio.setChecked(True)
+    assert panel.proxy.rowCount() == 1
+    panel.table.selectRow(0)
+    detail = json.loads(panel.detail.toPlainText())
+    assert detail["session"] == {"voice": "Cherry"}
+    panel.hide_audio.setChecked(False)
+    n = panel.export(tmp_path / "events.jsonl")
+    lines = (tmp_path / "events.jsonl").read_text().splitlines()
+    assert n == 2 and "elided" in lines[1] and "QUJD" not in lines[1]
+    panel.pause_button.setChecked(True)
+    log.add(OUT, {"type": "response.create"})
+    panel.pull()
+    assert panel.model.rowCount() == 4
+    panel.pause_button.setChecked(False)
+    assert panel.model.rowCount() == 5
+    panel.clear()
+    assert panel.model.rowCount() == 0
+
+
+def test_history_lists_opens_and_exports(qtbot, tmp_path):
+    conv = Conversation.create(tmp_path)
+    conv.user_transcript("i1", "tell me a joke", final=True)
+    conv.assistant_delta("r1", "Why did the chicken cross the road?")
+    conv.close()
+    panel = HistoryPanel(lambda: tmp_path)
+    qtbot.addWidget(panel)
+    panel.show()
+    assert panel.list.count() == 1 and "tell me a joke" in panel.list.item(0).text()
+    panel.list.setCurrentRow(0)
+    assert len(panel.preview.bubbles) == 2 and panel.export_button.isEnabled()
+    with qtbot.waitSignal(panel.exported):
+        written = panel.export_selected(tmp_path / "out")
+    assert {p.name for p in written} == {"transcript.md", "user.wav", "assistant.wav", "events.jsonl"}
+    assert "chicken" in (tmp_path / "out" / "transcript.md").read_text()
+    panel.list.setCurrentRow(-1)
+    assert not panel.export_button.isEnabled()
+
+
+def test_studio_drives_the_controller_interface(qtbot):
+    from PySide6.QtCore import QObject, Signal
+
+    from qwenvoice.ui.studio import StudioPanel
+
+    class Recorder(QObject):
+        # The real controller's studio interface, recorded (pure view logic under test).
+        tts_progress = Signal(int, int)
+        tts_state_changed = Signal(str, str)
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.calls: list[tuple] = []
+
+        def speak(self, text: str, mode: str) -> None:
+            self.calls.append(("speak", text, mode))
+
+        def stop_speaking(self) -> None:
+            self.calls.append(("stop",))
+
+        def speech_duration_s(self) -> float:
+            return 1.5
+
+        def tts_description(self) -> str:
+            return "voice Cherry"
+
+    ctl = Recorder()
+    panel = StudioPanel(ctl)
+    qtbot.addWidget(panel)
+    panel.speak_button.click()
+    assert ctl.calls == [] and "Nothing to speak" in panel.status.text()
+    panel.text.setPlainText("Hello there. Second sentence.")
+    panel.mode.setCurrentIndex(panel.mode.findData("commit"))
+    qtbot.mouseClick(panel.speak_button, Qt.MouseButton.LeftButton)
+    assert ctl.calls == [("speak", "Hello there. Second sentence.", "commit")]
+    ctl.tts_state_changed.emit("speaking", "")
+    ctl.tts_progress.emit(1, 2)
+    assert not panel.speak_button.isEnabled() and panel.stop_button.isEnabled()
+    assert panel.progress.value() == 1 and panel.progress.maximum() == 2
+    panel.stop_button.click()
+    assert ctl.calls[-1] == ("stop",)
+    ctl.tts_state_changed.emit("done", "1.5 s")
+    assert panel.save_button.isEnabled() and "Done" in panel.status.text()
+    assert panel.voice_label.text() == "voice Cherry"
