@@ -1,0 +1,342 @@
+"""Echo cancellation building blocks: delay estimation, alignment, framing, fallback, gate, self-test."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from qwenvoice.audio import echo
+from qwenvoice.audio.echo import (
+    FRAME_SAMPLES,
+    SAMPLE_RATE,
+    CapturePathProcessor,
+    HalfDuplexGate,
+    PassThroughCanceller,
+    ReferenceAligner,
+    create_canceller,
+    estimate_delay,
+)
+from qwenvoice.audio.echo_selftest import Recommendation, analyse_echo, make_probe, probe_programme
+from qwenvoice.audio.echo_sim import RoomScene, room_impulse_response, run_capture_path
+
+MS = SAMPLE_RATE // 1000
+
+
+def _noise(seconds: float, seed: int = 0, level: float = 3000.0) -> np.ndarray:
+    return (np.random.default_rng(seed).standard_normal(int(seconds * SAMPLE_RATE)) * level).astype(np.int16)
+
+
+def _through_room(reference: np.ndarray, rir: np.ndarray, noise_level: float = 10.0, seed: int = 1) -> np.ndarray:
+    echo_part = np.convolve(reference.astype(np.float64), rir)[: reference.size]
+    echo_part += np.random.default_rng(seed).standard_normal(reference.size) * noise_level
+    return np.clip(np.round(echo_part), -32768, 32767).astype(np.int16)
+
+
+def _noise_scene(seconds: float = 4.0, rir_delay_ms: float = 40.0) -> RoomScene:
+    reference = _noise(seconds)
+    rir = room_impulse_response(delay_ms=rir_delay_ms)
+    mic = _through_room(reference, rir)
+    zeros = np.zeros(reference.size)
+    return RoomScene(reference=reference, mic=mic, echo=mic.astype(np.float64), user=zeros,
+                     double_talk_start=reference.size, user_end=reference.size)
+
+
+class CountingCanceller(PassThroughCanceller):
+    name = "counting"
+
+    def __init__(self) -> None:
+        self.resets = 0
+        self.frames = 0
+        self.last_reference = np.zeros(FRAME_SAMPLES, np.int16)
+
+    def process(self, mic_frame: np.ndarray, reference_frame: np.ndarray) -> np.ndarray:
+        self.frames += 1
+        assert mic_frame.shape == (FRAME_SAMPLES,) and reference_frame.shape == (FRAME_SAMPLES,)
+        self.last_reference = reference_frame
+        return (mic_frame // 2).astype(np.int16)
+
+    def reset(self) -> None:
+        self.resets += 1
+
+
+# ------------------------------------------------------------------------------------ delay
+
+
+@pytest.mark.parametrize("delay_ms", [0.0, 12.5, 40.0, 163.0, 480.0])
+def test_gcc_phat_finds_a_pure_delay_exactly(delay_ms: float) -> None:
+    max_delay = 500 * MS
+    delay = int(delay_ms * MS)
+    played = _noise(1.5 + 0.5)
+    window = SAMPLE_RATE
+    end = played.size
+    mic = played[end - window - delay : end - delay]
+    reference = played[end - window - max_delay : end]
+    estimate = estimate_delay(mic, reference, max_delay)
+    assert estimate.delay_samples == delay
+    assert estimate.confidence > 8.0
+
+
+def test_gcc_phat_finds_the_direct_path_through_a_room_within_2_ms() -> None:
+    rir = room_impulse_response(delay_ms=40.0, decay_ms=150.0, gain_db=-6.0)
+    played = _noise(2.0)
+    mic = _through_room(played, rir, noise_level=30.0)
+    max_delay = 300 * MS
+    estimate = estimate_delay(mic[-SAMPLE_RATE:], played[-SAMPLE_RATE - max_delay :], max_delay)
+    assert abs(estimate.delay_ms - 40.0) <= 2.0
+
+
+def test_gcc_phat_has_low_confidence_without_echo() -> None:
+    max_delay = 300 * MS
+    estimate = estimate_delay(_noise(1.0, seed=5), _noise(1.0 + 0.3, seed=6)[: SAMPLE_RATE + max_delay], max_delay)
+    assert estimate.confidence < 8.0
+
+
+def test_estimate_delay_rejects_mismatched_lengths() -> None:
+    with pytest.raises(ValueError):
+        estimate_delay(np.zeros(100), np.zeros(120), 10)
+
+
+# ------------------------------------------------------------------------------------ alignment
+
+
+def test_sample_ring_reads_across_the_wrap_and_zero_fills_outside() -> None:
+    ring = echo._SampleRing(10)
+    ring.write(np.arange(1, 8, dtype=np.int16))
+    ring.write(np.arange(8, 15, dtype=np.int16))  # wraps; 1..4 are gone
+    assert ring.written == 14
+    assert ring.read(4, 10).tolist() == [5, 6, 7, 8, 9, 10, 11, 12, 13, 14]
+    assert ring.read(2, 4).tolist() == [0, 0, 5, 6]  # 2 and 3 were overwritten
+    assert ring.read(12, 4).tolist() == [13, 14, 0, 0]
+
+
+def test_aligner_finds_room_plus_device_delay_and_realigns_with_a_reset() -> None:
+    scene = _noise_scene(rir_delay_ms=40.0)
+    canceller = CountingCanceller()
+    processor = CapturePathProcessor(canceller_factory=lambda _b: (canceller, None), initial_delay_ms=0.0)
+    run_capture_path(processor, scene, device_latency_ms=200.0, block_ms=20.0)
+    # 40 ms room + 200 ms devices + one 20 ms block between playing and capturing in the replay loop.
+    estimate = processor.aligner.last_estimate
+    assert estimate is not None
+    assert abs(estimate.delay_ms - 260.0) <= 2.0
+    assert abs(processor.aligner.delay_ms - 260.0) <= 2.0
+    assert processor.stats.delay_changes == 1
+    assert canceller.resets == 1
+
+
+def test_aligner_keeps_an_alignment_the_filter_can_absorb() -> None:
+    scene = _noise_scene(rir_delay_ms=40.0)
+    canceller = CountingCanceller()
+    processor = CapturePathProcessor(canceller_factory=lambda _b: (canceller, None), initial_delay_ms=90.0)
+    run_capture_path(processor, scene, device_latency_ms=60.0)  # true delay 120 ms: echo trails by 35 ms
+    assert processor.aligner.last_estimate is not None
+    assert abs(processor.aligner.last_estimate.delay_ms - 120.0) <= 2.0
+    assert processor.aligner.delay_ms == 90.0
+    assert canceller.resets == 0
+
+
+def test_aligner_pads_a_silent_output_and_reanchors_after_a_burst() -> None:
+    aligner = ReferenceAligner(initial_delay_ms=15.0)  # minus the 5 ms margin: the newest 10 ms played
+    aligner.push_reference(np.ones(FRAME_SAMPLES, np.int16))
+    for _ in range(40):  # 400 ms of mic while the output is not fed
+        aligner.reference_for_next_mic_frame()
+        aligner.push_mic(np.zeros(FRAME_SAMPLES, np.int16))
+    assert aligner.stats.reference_gaps >= 1
+    aligner.push_reference(np.full(2 * SAMPLE_RATE, 7, np.int16))  # a 2 s burst at once
+    frame = aligner.reference_for_next_mic_frame()
+    assert aligner.stats.resyncs == 1
+    assert frame.tolist() == [7] * FRAME_SAMPLES
+
+
+# ------------------------------------------------------------------------------------ capture path
+
+
+@pytest.mark.parametrize("block", [1, 37, 160, 320, 441, 1000])
+def test_capture_path_frames_any_block_size_in_order(block: int) -> None:
+    processor = CapturePathProcessor("off")
+    audio = np.arange(5000, dtype=np.int16)
+    out = [processor.process_capture(audio[i : i + block]) for i in range(0, audio.size, block)]
+    joined = np.concatenate(out)
+    assert joined.size == (audio.size // FRAME_SAMPLES) * FRAME_SAMPLES
+    assert np.array_equal(joined, audio[: joined.size])
+    assert processor.stats.frames == audio.size // FRAME_SAMPLES
+
+
+def test_capture_path_switches_cancellation_at_run_time() -> None:
+    canceller = CountingCanceller()
+    processor = CapturePathProcessor(canceller_factory=lambda _b: (canceller, None))
+    frame = np.full(FRAME_SAMPLES, 1000, np.int16)
+    assert processor.process_capture(frame)[0] == 500
+    processor.enabled = False
+    assert not processor.active
+    assert processor.process_capture(frame)[0] == 1000
+    processor.enabled = True
+    assert processor.process_capture(frame)[0] == 500
+    assert canceller.frames == 2
+    assert processor.stats.cancelled_frames == 2
+    p50, p95 = processor.stats.cpu_percentiles()
+    assert 0 < p50 <= p95
+
+
+def test_capture_path_hands_the_canceller_the_played_reference() -> None:
+    canceller = CountingCanceller()
+    processor = CapturePathProcessor(canceller_factory=lambda _b: (canceller, None), initial_delay_ms=15.0)
+    processor.feed_playback(np.full(FRAME_SAMPLES, 321, np.int16))
+    processor.process_capture(np.zeros(FRAME_SAMPLES, np.int16))
+    # delay 15 ms minus the 5 ms causality margin: the 10 ms played just before this capture.
+    assert canceller.last_reference.tolist() == [321] * FRAME_SAMPLES
+
+
+@pytest.mark.parametrize("backend", ["webrtc", "speex", "speex+preprocess", "hybrid"])
+def test_each_backend_removes_most_of_a_noise_echo(backend: str) -> None:
+    canceller, notice = create_canceller(backend)
+    assert notice is None, notice
+    assert canceller.name == backend
+    processor = CapturePathProcessor(canceller_factory=lambda _b: (canceller, None))
+    scene = _noise_scene(seconds=4.0)
+    out = run_capture_path(processor, scene, device_latency_ms=60.0)
+    tail = slice(3 * SAMPLE_RATE, 4 * SAMPLE_RATE)
+    erle = 10 * np.log10(np.mean(scene.mic[tail].astype(float) ** 2) / (np.mean(out[tail].astype(float) ** 2) + 1e-9))
+    assert erle > 15.0, f"{backend}: {erle:.1f} dB"
+
+
+# ------------------------------------------------------------------------------------ fallback
+
+
+def test_unknown_backend_is_an_error() -> None:
+    with pytest.raises(ValueError, match="one of"):
+        create_canceller("magic")
+
+
+def test_failing_backend_falls_back_with_a_notice(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = echo._make_backend
+
+    def broken_webrtc(name: str) -> echo.EchoCanceller:
+        if name == "webrtc":
+            raise ImportError("no module named pywebrtc_audio")
+        return real(name)
+
+    monkeypatch.setattr(echo, "_make_backend", broken_webrtc)
+    canceller, notice = create_canceller("webrtc")
+    assert canceller.name == "hybrid"
+    assert notice is not None and "pywebrtc_audio" in notice and "hybrid" in notice
+
+
+def test_when_nothing_starts_the_path_bypasses_with_a_notice(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = echo._make_backend
+
+    def nothing_works(name: str) -> echo.EchoCanceller:
+        if name != "off":
+            raise OSError(f"{name} library missing")
+        return real(name)
+
+    monkeypatch.setattr(echo, "_make_backend", nothing_works)
+    processor = CapturePathProcessor("auto")
+    assert processor.backend_name == "off"
+    assert not processor.active
+    assert processor.notice is not None and processor.notice.startswith("Echo cancellation is off")
+    frame = np.arange(FRAME_SAMPLES, dtype=np.int16)
+    assert np.array_equal(processor.process_capture(frame), frame)
+
+
+def test_hybrid_hands_over_to_speex_after_warm_up() -> None:
+    canceller, _ = create_canceller("hybrid")
+    assert isinstance(canceller, echo.WarmStartCanceller)
+    loud = _noise(0.01, level=3000.0)
+    for _ in range(299):
+        canceller.process(loud, loud)
+    assert canceller.warming_up
+    canceller.process(loud, loud)
+    assert not canceller.warming_up
+    canceller.reset()
+    assert canceller.warming_up
+    canceller.close()
+
+
+# ------------------------------------------------------------------------------------ half duplex
+
+
+def test_half_duplex_gate_mutes_while_playing_and_for_the_hang_time() -> None:
+    gate = HalfDuplexGate(hang_ms=300.0)
+    block = np.full(320, 1000, np.int16)
+    assert gate.apply(block, now=0.0) is block
+    gate.set_playing(True, now=1.0)
+    assert not gate.is_open(1.5)
+    assert not gate.apply(block, now=1.5).any()
+    gate.set_playing(False, now=2.0)
+    assert not gate.is_open(2.29)
+    assert gate.is_open(2.31)
+    assert gate.muted_samples == 320
+    gate.set_playing(True, now=3.0)
+    gate.force_open()  # barge-in by key
+    assert gate.is_open(3.0)
+    gate.enabled = False
+    gate.set_playing(True, now=4.0)
+    assert gate.is_open(4.0)
+
+
+# ------------------------------------------------------------------------------------ self-test
+
+
+def _recording(programme: np.ndarray, *, gain_db: float, delay_ms: float, start_gap_ms: float = 200.0,
+               saturate: bool = False, noise_dbfs: float = -60.0) -> np.ndarray:
+    gap = int(start_gap_ms * MS)
+    played = programme.astype(np.float64)
+    if saturate:  # an overdriven speaker: no linear filter can model this
+        played = np.tanh(played / 4096.0) * 4096.0
+    echo_part = np.convolve(played, room_impulse_response(delay_ms=delay_ms, gain_db=gain_db))
+    n = gap + programme.size + SAMPLE_RATE
+    recording = np.zeros(n)
+    recording[gap : gap + echo_part.size] = echo_part[: n - gap]
+    recording += np.random.default_rng(4).standard_normal(n) * 32768.0 * 10 ** (noise_dbfs / 20)
+    return np.clip(np.round(recording), -32768, 32767).astype(np.int16)
+
+
+def test_probe_is_band_limited_noise_at_the_set_level() -> None:
+    probe = make_probe()
+    assert probe.size == int(1.5 * SAMPLE_RATE)
+    level = 20 * np.log10(np.sqrt(np.mean(probe.astype(float) ** 2)) / 32768)
+    assert abs(level + 12.0) < 0.2
+    spectrum = np.abs(np.fft.rfft(probe.astype(float)))
+    freqs = np.fft.rfftfreq(probe.size, 1 / SAMPLE_RATE)
+    assert spectrum[freqs > 6500].max() < 0.01 * spectrum.max()
+
+
+def test_self_test_with_headphones_finds_no_echo() -> None:
+    probe = make_probe()
+    programme, start = probe_programme(probe)
+    silent_room = _recording(programme, gain_db=-200.0, delay_ms=40.0)
+    result = analyse_echo(programme, silent_room, start, probe.size)
+    assert not result.echo_detected
+    assert result.recommendation is Recommendation.NO_ECHO
+    assert "No echo" in result.summary()
+
+
+def test_self_test_on_speakers_measures_delay_and_recommends_full_duplex() -> None:
+    probe = make_probe()
+    programme, start = probe_programme(probe)
+    result = analyse_echo(programme, _recording(programme, gain_db=-6.0, delay_ms=40.0), start, probe.size)
+    assert result.echo_detected
+    assert abs(result.delay_ms - 240.0) <= 2.0  # 200 ms recording head start + 40 ms room
+    assert abs(result.echo_return_loss_db - 6.0) < 1.5
+    assert result.erle_db > 25.0
+    assert result.total_attenuation_db >= 40.0
+    assert result.recommendation is Recommendation.FULL_DUPLEX_AEC
+    assert "full duplex" in result.summary()
+
+
+def test_self_test_recommends_half_duplex_when_echo_cannot_be_cancelled() -> None:
+    probe = make_probe()
+    programme, start = probe_programme(probe)
+    loud = _recording(programme, gain_db=6.0, delay_ms=40.0, saturate=True)
+    result = analyse_echo(programme, loud, start, probe.size)
+    assert result.echo_detected
+    assert result.recommendation is Recommendation.HALF_DUPLEX
+    assert "half duplex" in result.summary()
+
+
+def test_self_test_without_a_canceller_cannot_recommend_full_duplex() -> None:
+    probe = make_probe()
+    programme, start = probe_programme(probe)
+    result = analyse_echo(programme, _recording(programme, gain_db=-6.0, delay_ms=40.0), start, probe.size,
+                          backend="off")
+    assert result.recommendation is Recommendation.HALF_DUPLEX
