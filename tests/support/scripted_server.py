@@ -39,6 +39,7 @@ import base64
 import contextlib
 import itertools
 import json
+import logging
 import math
 import random
 import re
@@ -193,6 +194,9 @@ class ScriptedServer:
             max_size=16 * 2**20,
             ping_interval=None,
             close_timeout=1.0,
+            # Its own logger, kept at INFO: websockets logs request headers (the client's key) at DEBUG,
+            # and tests that turn every client-side logger to DEBUG must only see the client's logs.
+            logger=_server_logger(),
         )
         self.port = next(iter(self._server.sockets)).getsockname()[1]
         return self
@@ -268,6 +272,12 @@ class ScriptedServer:
             await ws.close(1000, "session time limit")
         except Exception as exc:  # a broken client must not take the test server down
             log.closed_by = f"server error: {exc!r}"
+
+
+def _server_logger() -> logging.Logger:
+    logger = logging.getLogger("tests.support.scripted_server")
+    logger.setLevel(logging.INFO)
+    return logger
 
 
 def _auth_header(headers: Headers) -> str | None:
