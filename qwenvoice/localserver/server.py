@@ -15,6 +15,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -133,6 +134,32 @@ class RealtimeServer:
             yield url
         finally:
             await self.stop()
+
+
+class BackgroundServer:
+    """The server on its own loop in a daemon thread, for embedding (tests, benchmarks, tools).
+
+    ``with BackgroundServer() as server: server.url``; leaving the block stops it.
+    """
+
+    def __init__(self, options: ServeOptions | None = None, models: SpeechModels | None = None) -> None:
+        self.server = RealtimeServer(options or ServeOptions(), models)
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="qwenvoice-offline-server", daemon=True)
+        self.url = ""
+
+    def __enter__(self) -> BackgroundServer:
+        self._thread.start()
+        self.url = asyncio.run_coroutine_threadsafe(self.server.start(), self.loop).result(timeout=30)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self.server.stop(), self.loop).result(timeout=30)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=10)
+
+    def session_count(self) -> int:
+        return len(self.server.ctx.sessions)
 
 
 async def serve_until_stopped(options: ServeOptions, ready_out: Any = None) -> None:

@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 
 PRODUCIBLE_FORMATS = ("pcm", "wav")
 FLUSH_AFTER_SENTENCE_SECONDS = 0.3  # a finished sentence with nothing after it
-FLUSH_AFTER_IDLE_SECONDS = 1.5  # unfinished text and the client went quiet
+FLUSH_AFTER_IDLE_SECONDS = 4.0  # unfinished text and the client went quiet
 LONG_SEGMENT_CHARS = 240  # cut a run-on text at a comma or space rather than wait for a full stop
 FINISH_WAIT_SECONDS = 120.0
 
