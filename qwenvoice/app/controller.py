@@ -484,9 +484,13 @@ class Controller(QObject):
         return self.settings.omni.to_config(self.model or self.settings.connection.omni_model, self.mode)
 
     def _session_update_event(self) -> ev.SessionUpdate | None:
+        """Called by the client on every (re)connect, right before it sends the update."""
         try:
             cfg = self._session_config()
-            return ev.SessionUpdate(session=cfg.to_session(self.model))
+            update = ev.SessionUpdate(session=cfg.to_session(self.model))
+            payload, size = event_payload(update)
+            self.eventlog.add(OUT, payload, size=size)
+            return update
         except Exception as exc:
             self._say(st.ERROR, f"The session settings are not valid: {exc}", st.ACTION_OPEN_SETTINGS)
             return None
@@ -494,9 +498,9 @@ class Controller(QObject):
     def _send_session_update(self) -> None:
         if self.client is None:
             return
-        update = self._session_update_event()
+        update = self._session_update_event()  # logs it
         if update is not None:
-            self._send(update)
+            self.client.send(update)
 
     def _send(self, event: Any) -> None:
         client = self.client

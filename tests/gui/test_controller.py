@@ -1,0 +1,187 @@
+"""The controller against a real loopback realtime server (the scripted test server), no sound devices:
+VAD and push-to-talk turns, typed messages, barge-in, errors, mode switching, persistence."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+
+from qwenvoice.app import status as st
+from qwenvoice.app.controller import Controller, RunOptions, event_payload, split_segments
+from qwenvoice.app.conversation import load_turns
+from qwenvoice.protocol import events as ev
+from tests.support.scripted_server import Script, ScriptedServer, speech_like_pcm
+
+TOKEN = "test-token-123456"
+
+
+async def wait_for(predicate, timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
+
+
+def feed(controller: Controller, pcm: bytes, block: int = 320) -> None:
+    samples = np.frombuffer(pcm, dtype=np.int16)
+    for i in range(0, len(samples), block):
+        controller.feed_mic(samples[i : i + block].copy())
+
+
+@pytest.fixture
+async def make_controller(tmp_path, monkeypatch):
+    monkeypatch.setenv("DASHSCOPE_API_KEY", TOKEN)
+    monkeypatch.setenv("QWENVOICE_CONFIG_DIR", str(tmp_path / "config"))
+    made: list[Controller] = []
+
+    def make(url: str, mode: str = "vad") -> Controller:
+        c = Controller(RunOptions(url=url, mode=mode, audio=False, data_root=tmp_path / "data",
+                                  config_dir=tmp_path / "config"))
+        made.append(c)
+        return c
+
+    yield make
+    for c in made:
+        await c.shutdown()  # idempotent; closes what a failed test left open
+
+
+async def test_vad_turn_produces_user_and_assistant_turns(make_controller):
+    async with ScriptedServer(Script(), token=TOKEN) as server:
+        c = make_controller(server.url)
+        changes: list[int] = []
+        c.turn_changed.connect(changes.append)
+        await c.start()
+        await wait_for(lambda: c.connection.state == st.READY)
+        assert c.connection.model and c.connection.region == "custom"
+        feed(c, speech_like_pcm(speech_s=0.6, tail_s=0.5))
+        await wait_for(lambda: len(c.conversation.turns) >= 2 and c.conversation.turns[1].final)
+        user, assistant = c.conversation.turns[:2]
+        assert user.role == "user" and user.text == "What is the weather like?"
+        assert assistant.role == "assistant" and assistant.text == "It is sunny and warm today."
+        assert not assistant.interrupted and changes
+        assert c.metrics.usage.total_tokens == 120
+        session = server.received("session.update")[0]["session"]
+        assert session["turn_detection"]["type"] == "server_vad"
+        assert server.connections[0].appended_audio_bytes > 0
+        # persisted as it happened
+        folder = c.conversation.folder
+        await c.shutdown()
+        assert [t.text for t in load_turns(folder)] == [user.text, assistant.text]
+        assert (folder / "assistant.wav").stat().st_size > 44 and (folder / "user.wav").stat().st_size > 44
+        types = {r.type for r in c.eventlog.records()}
+        assert {"session.update", "input_audio_buffer.append", "response.audio.delta", "response.done"} <= types
+
+
+async def test_push_to_talk_commits_and_asks_for_a_reply(make_controller):
+    async with ScriptedServer(Script(), token=TOKEN) as server:
+        c = make_controller(server.url, mode="ptt")
+        await c.start()
+        await wait_for(lambda: c.connection.state == st.READY and server.received("session.update"))
+        assert server.received("session.update")[0]["session"].get("turn_detection") is None
+        feed(c, speech_like_pcm())  # not held: nothing is sent
+        assert server.connections[0].appended_audio_bytes == 0
+        talking: list[bool] = []
+        c.talking_changed.connect(talking.append)
+        c.press_talk()
+        feed(c, speech_like_pcm())
+        c.release_talk()
+        assert talking == [True, False]
+        await wait_for(lambda: len(c.conversation.turns) >= 2 and c.conversation.turns[-1].final)
+        types = server.connections[0].types()
+        assert types.index("input_audio_buffer.commit") < types.index("response.create")
+        assert c.conversation.turns[0].text == "What is the weather like?"
+        assert c.metrics.pending.speech_end is not None
+        await c.shutdown()
+
+
+async def test_too_short_a_press_is_not_sent(make_controller):
+    async with ScriptedServer(Script(), token=TOKEN) as server:
+        c = make_controller(server.url, mode="ptt")
+        notices: list[tuple[str, str, str]] = []
+        c.notice.connect(lambda *a: notices.append(a))
+        await c.start()
+        await wait_for(lambda: c.connection.state == st.READY)
+        c.press_talk()
+        c.release_talk()
+        assert any("too short" in n[1] for n in notices)
+        await asyncio.sleep(0.2)
+        assert "input_audio_buffer.commit" not in server.connections[0].types()
+        await c.shutdown()
+
+
+async def test_typed_message_and_live_mode_switch(make_controller):
+    async with ScriptedServer(Script(reply_text="Typed reply."), token=TOKEN) as server:
+        c = make_controller(server.url)
+        modes: list[str] = []
+        c.mode_changed.connect(modes.append)
+        await c.start()
+        await wait_for(lambda: c.connection.state == st.READY)
+        c.send_text("hello by text")
+        await wait_for(lambda: len(c.conversation.turns) >= 2 and c.conversation.turns[-1].final)
+        assert c.conversation.turns[0].source == "text" and c.conversation.turns[1].text == "Typed reply."
+        created = server.received("conversation.item.create")[0]["item"]
+        assert created["content"][0] == {"type": "input_text", "text": "hello by text"}
+        c.set_mode("ptt")
+        await wait_for(lambda: len(server.received("session.update")) == 2)
+        assert server.received("session.update")[1]["session"].get("turn_detection") is None
+        c.set_mode("vad")
+        await wait_for(lambda: len(server.received("session.update")) == 3)
+        assert server.received("session.update")[2]["session"]["turn_detection"]["type"] == "server_vad"
+        assert modes[-2:] == ["ptt", "vad"]
+        await c.shutdown()
+
+
+async def test_stop_cuts_in_cancels_and_drops_late_audio(make_controller):
+    script = Script(reply_seconds=3.0, delta_ms=100, delta_delay=0.05,
+                    reply_text="one two three four five six seven eight nine ten eleven twelve")
+    async with ScriptedServer(script, token=TOKEN) as server:
+        c = make_controller(server.url)
+        await c.start()
+        await wait_for(lambda: c.connection.state == st.READY)
+        c.send_text("talk for a while")
+        await wait_for(lambda: c.response_active and c.assistant_ring.head > 0)
+        c.stop()
+        assert not c.response_active
+        turn = c.conversation.turns[-1]
+        assert turn.interrupted and turn.role == "assistant"
+        await wait_for(lambda: c.dropped_late_deltas > 0)
+        await wait_for(lambda: "response.cancel" in server.connections[0].types())
+        assert c.assistant_ring.head <= c.assistant_ring.position_now() + 1
+        await c.shutdown()
+
+
+async def test_server_errors_become_notices_and_never_raise(make_controller):
+    error = {"type": "invalid_request_error", "code": "invalid_value", "message": "Voice 'x' is not supported.",
+             "param": "session.voice"}
+    async with ScriptedServer(Script(error_events=[error], unknown_events=2,
+                                     malformed_frames=["{not json"]), token=TOKEN) as server:
+        c = make_controller(server.url)
+        notices: list[tuple[str, str, str]] = []
+        c.notice.connect(lambda *a: notices.append(a))
+        await c.start()
+        await wait_for(lambda: any("not supported" in n[1] for n in notices))
+        level, text, action = next(n for n in notices if "not supported" in n[1])
+        assert level == st.ERROR and "session.voice" in text and action == st.ACTION_OPEN_SETTINGS
+        assert any(r.type == "<malformed>" for r in c.eventlog.records())
+        await c.shutdown()
+
+
+async def test_refused_key_fails_with_advice(make_controller):
+    async with ScriptedServer(Script(http_status=401), token=TOKEN) as server:
+        c = make_controller(server.url)
+        notices: list[tuple[str, str, str]] = []
+        c.notice.connect(lambda *a: notices.append(a))
+        await c.start()
+        await wait_for(lambda: c.connection.state == st.FAILED)
+        assert any("API key" in n[1] for n in notices)
+        await c.shutdown()
+
+
+def test_event_payload_elides_audio_and_segments():
+    payload, size = event_payload(ev.InputAudioBufferAppend(audio=bytes(3200)))
+    assert payload == {"type": "input_audio_buffer.append", "audio": "<audio: 3200 bytes elided>"}
+    assert size > 4000
+    assert split_segments("One. Two!  Three?\n\nFour") == ["One.", "Two!", "Three?", "Four"]

@@ -1,0 +1,150 @@
+"""The main window driven like a user would: toolbar, talk button, Space, Esc, text box, tabs, dock,
+against a real controller connected to a real loopback server (no sound devices here; the
+PulseAudio tests are in test_audio_turns.py)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+from qwenvoice.app import status as st
+from qwenvoice.app.controller import Controller, RunOptions
+from qwenvoice.ui.main_window import MainWindow
+from tests.support.scripted_server import Script, ScriptedServer, speech_like_pcm
+
+TOKEN = "test-token-123456"
+
+
+async def wait_for(predicate, timeout: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
+
+
+def feed(controller: Controller, pcm: bytes, block: int = 320) -> None:
+    samples = np.frombuffer(pcm, dtype=np.int16)
+    for i in range(0, len(samples), block):
+        controller.feed_mic(samples[i : i + block].copy())
+
+
+@pytest.fixture
+async def window(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("DASHSCOPE_API_KEY", TOKEN)
+    server = await ScriptedServer(Script(reply_seconds=0.4), token=TOKEN).start()
+    controller = Controller(RunOptions(url=server.url, mode="ptt", audio=False, data_root=tmp_path / "data",
+                                       config_dir=tmp_path / "config"))
+    win = MainWindow(controller)
+    qtbot.addWidget(win)
+    win.show()
+    win.activateWindow()
+    qtbot.waitExposed(win)
+    await controller.start()
+    await wait_for(lambda: controller.connection.state == st.READY and server.received("session.update"))
+    win.server = server
+    yield win
+    await controller.shutdown()
+    await server.stop()
+
+
+async def test_layout_and_minimum_size(window, qtbot):
+    assert window.windowTitle() == "qwenvoice"
+    assert window.minimumSize().width() <= 1024 and window.minimumSize().height() <= 700
+    window.resize(1024, 700)
+    await asyncio.sleep(0.05)
+    assert window.talk_button.isVisible() and window.text_box.isVisible() and window.waveform.isVisible()
+    assert window.playback.isVisible() and window.transcript.isVisible()
+    assert [window.tabs.tabText(i) for i in range(window.tabs.count())][:3] == [
+        "Conversation", "Speech studio", "History"]
+    assert "ready" in window.status.connection.text()
+    assert window.ptt_action.isChecked() and window.talk_button.text() == "Hold to talk"
+    window.inspector_action.trigger()
+    assert window.inspector_dock.isVisible()
+    await wait_for(lambda: window.inspector.model.rowCount() > 0)
+    assert window.inspector.model.records[0].type == "session.update"
+
+
+async def test_space_key_push_to_talk_turn(window, qtbot):
+    c = window.controller
+    window.transcript.setFocus()
+    qtbot.keyPress(window, Qt.Key.Key_Space)
+    assert c.talking and "release" in window.talk_button.text().lower()
+    feed(c, speech_like_pcm())
+    qtbot.keyRelease(window, Qt.Key.Key_Space)
+    assert not c.talking
+    await wait_for(lambda: len(window.transcript.bubbles) >= 2 and c.conversation.turns[-1].final)
+    assert "What is the weather like?" in window.transcript.bubbles[0].text.text()
+    assert "sunny" in window.transcript.bubbles[1].text.text()
+    types = window.server.connections[0].types()
+    assert types.index("input_audio_buffer.commit") < types.index("response.create")
+
+
+async def test_space_types_into_the_text_box_instead(window, qtbot):
+    window.text_box.setFocus()
+    qtbot.keyClicks(window.text_box, "hi there")
+    assert window.text_box.text() == "hi there" and not window.controller.talking
+
+
+async def test_talk_button_held_with_the_mouse(window, qtbot):
+    c = window.controller
+    qtbot.mousePress(window.talk_button, Qt.MouseButton.LeftButton)
+    assert c.talking
+    feed(c, speech_like_pcm())
+    qtbot.mouseRelease(window.talk_button, Qt.MouseButton.LeftButton)
+    assert not c.talking
+    await wait_for(lambda: len(window.transcript.bubbles) >= 2)
+
+
+async def test_text_box_sends_and_mode_switch_updates_the_session(window, qtbot):
+    c = window.controller
+    window.text_box.setText("hello by text")
+    qtbot.keyClick(window.text_box, Qt.Key.Key_Return)
+    assert window.text_box.text() == ""
+    await wait_for(lambda: len(window.transcript.bubbles) >= 2 and c.conversation.turns[-1].final)
+    assert "(typed)" in window.transcript.bubbles[0].who.text()
+    window.vad_action.trigger()
+    assert c.mode == "vad" and window.vad_action.isChecked()
+    await wait_for(lambda: len(window.server.received("session.update")) == 2)
+    assert window.server.received("session.update")[1]["session"]["turn_detection"]["type"] == "server_vad"
+    assert window.talk_button.text() == "Hands-free"
+
+
+async def test_escape_and_stop_cut_a_reply(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("DASHSCOPE_API_KEY", TOKEN)
+    script = Script(reply_seconds=3.0, delta_delay=0.05, reply_text="a long answer " * 8)
+    async with ScriptedServer(script, token=TOKEN) as server:
+        c = Controller(RunOptions(url=server.url, mode="vad", audio=False, data_root=tmp_path / "d",
+                                  config_dir=tmp_path / "c"))
+        win = MainWindow(c)
+        qtbot.addWidget(win)
+        win.show()
+        qtbot.waitExposed(win)
+        try:
+            await c.start()
+            await wait_for(lambda: c.connection.state == st.READY)
+            c.send_text("go on")
+            await wait_for(lambda: c.response_active and c.assistant_ring.head > 0)
+            qtbot.keyClick(win, Qt.Key.Key_Escape)
+            assert not c.response_active
+            await wait_for(lambda: "interrupted" in win.transcript.bubbles[-1].text.text())
+            c.send_text("again")
+            await wait_for(lambda: c.response_active and len(c.conversation.turns) >= 4)
+            win.stop_action.trigger()
+            assert c.conversation.turns[-1].interrupted
+        finally:
+            await c.shutdown()
+
+
+async def test_notices_show_as_banners_with_actions(window, qtbot):
+    c = window.controller
+    c.notice.emit(st.ERROR, "Connection failed: boom", st.ACTION_RECONNECT)
+    banner = window.notifications.banners[-1]
+    assert "boom" in banner.message.text() and banner.action_button.text() == "Reconnect"
+    c.notice.emit(st.INFO, "offline mode", st.ACTION_ADD_KEY)
+    assert window.notifications.banners[-1].action_button.text() == "Add a key…"
