@@ -5,30 +5,14 @@ from __future__ import annotations
 
 import asyncio
 
-import numpy as np
 import pytest
 
 from qwenvoice.app import status as st
 from qwenvoice.app.controller import Controller, RunOptions, event_payload, split_segments
 from qwenvoice.app.conversation import load_turns
 from qwenvoice.protocol import events as ev
+from tests.gui.helpers import TOKEN, feed, wait_for
 from tests.support.scripted_server import Script, ScriptedServer, speech_like_pcm
-
-TOKEN = "test-token-123456"
-
-
-async def wait_for(predicate, timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
-
-
-def feed(controller: Controller, pcm: bytes, block: int = 320) -> None:
-    samples = np.frombuffer(pcm, dtype=np.int16)
-    for i in range(0, len(samples), block):
-        controller.feed_mic(samples[i : i + block].copy())
 
 
 @pytest.fixture

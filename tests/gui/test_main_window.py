@@ -6,32 +6,14 @@ from __future__ import annotations
 
 import asyncio
 
-import numpy as np
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
 
 from qwenvoice.app import status as st
 from qwenvoice.app.controller import Controller, RunOptions
 from qwenvoice.ui.main_window import MainWindow
+from tests.gui.helpers import TOKEN, feed, wait_for
 from tests.support.scripted_server import Script, ScriptedServer, speech_like_pcm
-
-TOKEN = "test-token-123456"
-
-
-async def wait_for(predicate, timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
-
-
-def feed(controller: Controller, pcm: bytes, block: int = 320) -> None:
-    samples = np.frombuffer(pcm, dtype=np.int16)
-    for i in range(0, len(samples), block):
-        controller.feed_mic(samples[i : i + block].copy())
 
 
 @pytest.fixture
