@@ -27,10 +27,10 @@ class SampleRing:
         n = int(samples.shape[0])
         if n == 0:
             return
-        if n >= self.capacity:
-            self._data[:] = samples[-self.capacity :]
-            self.total_written += n
-            return
+        if n > self.capacity:  # only the newest `capacity` samples can be kept
+            self.total_written += n - self.capacity
+            samples = samples[-self.capacity :]
+            n = self.capacity
         start = self.total_written % self.capacity
         first = min(n, self.capacity - start)
         self._data[start : start + first] = samples[:first]
