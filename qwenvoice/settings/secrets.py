@@ -146,7 +146,15 @@ class ApiKeyStore:
 
     def has_stored_key(self) -> bool:
         """True when a key is saved by the app (keyring or opted-in file), ignoring the environment."""
-        return bool(self._keyring_key() or self._file_key())
+        return self.stored_source() is not KeySource.NONE
+
+    def stored_source(self) -> KeySource:
+        """Where the app keeps a key (ignoring the environment): keyring, private file or nowhere."""
+        if self._keyring_key():
+            return KeySource.KEYRING
+        if self._file_key():
+            return KeySource.PLAINTEXT_FILE
+        return KeySource.NONE
 
     def set(self, key: str, *, allow_plaintext_file: bool = False) -> KeySource:
         """Store ``key`` in the keyring; fall back to a 0600 file only when explicitly allowed."""
@@ -189,4 +197,3 @@ class ApiKeyStore:
     def _remove_plaintext(self) -> None:
         with contextlib.suppress(FileNotFoundError):
             self.plaintext_path.unlink()
-

@@ -1,10 +1,10 @@
 """UI languages: English (the source texts) and Simplified Chinese, via Qt translations (.ts → .qm).
 
-Texts are marked with ``QT_TRANSLATE_NOOP("Context", "text")`` or passed to
-``QCoreApplication.translate("Context", "text")`` so ``pyside6-lupdate`` finds them
-(resources/tools/update_translations.py runs lupdate + lrelease). A widget registers each visible
-text once with a :class:`Retranslator`; on ``QEvent.LanguageChange`` it calls ``retranslate()`` and
-every label, tooltip and item text is set again in the new language, without rebuilding the widget.
+Texts are written as ``translate("Context", "text")`` with literal strings, the form
+``pyside6-lupdate`` extracts (resources/tools/update_translations.py runs lupdate + lrelease). A
+widget registers each visible text once with a :class:`Retranslator` as a setter and a text
+function; on ``QEvent.LanguageChange`` it calls ``retranslate()`` and every label, tooltip and item
+text is set again in the new language, without rebuilding the widget.
 """
 
 from __future__ import annotations
@@ -85,29 +85,30 @@ class LanguageManager(QObject):
 @dataclass(slots=True)
 class _Binding:
     setter: Callable[[str], object]
-    context: str
-    source: str
-    args: tuple[object, ...]
+    text: Callable[[], str]
 
 
 class Retranslator:
-    """Remembers (setter, context, source) triples and re-applies them after a language change."""
+    """Remembers (setter, text function) pairs and re-applies them after a language change.
+
+    Write the text function as ``lambda: translate("Context", "Source text")`` with literal strings:
+    that is the form ``pyside6-lupdate`` extracts.
+    """
 
     def __init__(self) -> None:
         self._bindings: list[_Binding] = []
 
-    def bind(self, setter: Callable[[str], object], context: str, source: str, *args: object) -> str:
-        binding = _Binding(setter, context, source, args)
-        self._bindings.append(binding)
-        text = translate(context, source, *args)
-        setter(text)
-        return text
+    def bind(self, setter: Callable[[str], object], text: Callable[[], str]) -> str:
+        self._bindings.append(_Binding(setter, text))
+        value = text()
+        setter(value)
+        return value
 
     def retranslate(self) -> None:
         alive: list[_Binding] = []
         for binding in self._bindings:
             try:
-                binding.setter(translate(binding.context, binding.source, *binding.args))
+                binding.setter(binding.text())
             except RuntimeError:  # the C++ widget behind the setter is gone
                 continue
             alive.append(binding)

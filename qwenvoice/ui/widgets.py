@@ -68,10 +68,11 @@ class ErrorLabel(QLabel):
 class NumberField(QWidget):
     """Text entry for an int or float, optionally empty (= "not set"), validated as the user types.
 
-    ``value()`` is the last *valid* value; ``is_valid()`` tells whether the current text is acceptable.
+    ``value()`` is the last number that parsed (it may still be out of range: ``is_valid()`` tells);
+    ``valueChanged`` fires whenever that number changes.
     """
 
-    valueChanged = Signal(object)  # int | float | None, only when the text is valid
+    valueChanged = Signal(object)  # int | float | None, whenever the parsed number changes
     validityChanged = Signal(bool)
 
     def __init__(
@@ -89,6 +90,8 @@ class NumberField(QWidget):
         self._value: Number | None = None
         self._valid = True
         self._error: str | None = None
+        self._parse_error: str | None = None
+        self._external_error: str | None = None
         self.edit = QLineEdit(self)
         self.edit.setClearButtonEnabled(optional)
         self.edit.setMinimumWidth(110)
@@ -124,6 +127,16 @@ class NumberField(QWidget):
 
     def setText(self, text: str) -> None:  # noqa: N802
         self.edit.setText(text)
+
+    def has_number(self) -> bool:
+        """True when the text parses (range problems aside): ``value()`` then reflects the text."""
+        return self._parse_error is None
+
+    def set_external_error(self, message: str | None) -> None:
+        """An error found by someone else (e.g. a rule across several fields); shown like our own."""
+        if message != self._external_error:
+            self._external_error = message
+            self.revalidate()
 
     def is_valid(self) -> bool:
         return self._valid or not self.isEnabled()
@@ -163,17 +176,21 @@ class NumberField(QWidget):
 
     def _on_text_changed(self, text: str) -> None:
         value, error = self._parse(text)
+        self._parse_error = error
         if error is None and self._validator is not None:
             error = self._validator(value)
+        if error is None:
+            error = self._external_error
         was_valid = self._valid
         self._valid = error is None
         self._error = error
         self._show(error)
-        if self._valid and value != self._value:
+        # A parsed number is kept even when out of range, so a cross-field check can look at it.
+        changed = self._parse_error is None and value != self._value
+        if self._parse_error is None:
             self._value = value
+        if changed:
             self.valueChanged.emit(value)
-        elif self._valid:
-            self._value = value
         if was_valid != self._valid:
             self.validityChanged.emit(self._valid)
 
