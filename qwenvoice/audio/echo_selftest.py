@@ -152,7 +152,7 @@ def analyse_echo(
     played_power = _power(played[probe_start : probe_start + probe_length])
     echo_power = max(_power(mic_probe) - noise_power, 0.0)
     echo_over_noise = 10 * np.log10((echo_power + noise_power + 1e-12) / (noise_power + 1e-12))
-    detected = estimate.confidence >= MIN_CONFIDENCE and echo_over_noise >= MIN_ECHO_OVER_NOISE_DB
+    detected = bool(estimate.confidence >= MIN_CONFIDENCE and echo_over_noise >= MIN_ECHO_OVER_NOISE_DB)
 
     canceller, notice = canceller_factory(backend)
     # The mic section starts a few ms before the echo, so the reference leads and the filter is causal.
