@@ -128,6 +128,9 @@ class Capture(SupervisedStream):
         self._latency_count = 0
         self._device_rate = 0
         self._channels = 0
+        self.measure_callback_cost = False  # benchmarks only
+        self.callback_seconds = np.zeros(LATENCY_HISTORY, dtype=np.float64)
+        self.callback_cost_count = 0
 
     # ---------------------------------------------------------------- subscription
     def subscribe(self, handler: BlockHandler) -> Callable[[], None]:
@@ -175,6 +178,7 @@ class Capture(SupervisedStream):
 
     # ---------------------------------------------------------------- PortAudio thread
     def _callback(self, indata: Any, frames: int, time_info: Any, status: Any) -> None:
+        started = time.perf_counter() if self.measure_callback_cost else 0.0
         self._callbacks += 1
         if status and status.input_overflow:
             self.overflows += 1
@@ -188,6 +192,9 @@ class Capture(SupervisedStream):
             self.dropped_blocks += 1
             return
         self._posted += 1
+        if started:
+            self.callback_seconds[self.callback_cost_count % LATENCY_HISTORY] = time.perf_counter() - started
+            self.callback_cost_count += 1
 
     # ---------------------------------------------------------------- loop
     def _on_block(self, block: Float32Array, posted_at: float) -> None:
@@ -241,6 +248,10 @@ class Capture(SupervisedStream):
             sending=self.gate.open,
             device_errors=self.device_errors,
         )
+
+    def callback_costs_ms(self) -> list[float]:
+        count = min(self.callback_cost_count, LATENCY_HISTORY)
+        return [float(x) * 1000.0 for x in self.callback_seconds[:count]]
 
     def latency_samples_ms(self) -> list[float]:
         count = min(self._latency_count, LATENCY_HISTORY)
