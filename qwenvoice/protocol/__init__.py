@@ -27,6 +27,29 @@ from .models import (
     omni_capabilities,
     tts_capabilities,
 )
+from .notifications import (
+    AudioChunk,
+    AudioDone,
+    FunctionCallRequested,
+    Notification,
+    ProtocolErrorNotice,
+    ResponseFinished,
+    ResponseStarted,
+    SendEvents,
+    SessionClosed,
+    SessionConfigured,
+    SessionPhase,
+    StateChanged,
+    TextCommitted,
+    TranscriptDelta,
+    TranscriptionFailed,
+    TurnCommitted,
+    TurnPhase,
+    UserSpeechStarted,
+    UserSpeechStopped,
+)
+from .omni import OmniConversation
+from .tts import TtsSession
 
 __all__ = [
     "DEFAULT_OMNI_MODEL",
@@ -50,5 +73,28 @@ __all__ = [
     "new_event_id",
     "omni_capabilities",
     "tts_capabilities",
+    # state machines and their notifications (the wire events SpeechStarted/SpeechStopped stay the
+    # events' names here; the notifications are UserSpeechStarted/UserSpeechStopped)
+    "OmniConversation",
+    "TtsSession",
+    "AudioChunk",
+    "AudioDone",
+    "FunctionCallRequested",
+    "Notification",
+    "ProtocolErrorNotice",
+    "ResponseFinished",
+    "ResponseStarted",
+    "SendEvents",
+    "SessionClosed",
+    "SessionConfigured",
+    "SessionPhase",
+    "StateChanged",
+    "TextCommitted",
+    "TranscriptDelta",
+    "TranscriptionFailed",
+    "TurnCommitted",
+    "TurnPhase",
+    "UserSpeechStarted",
+    "UserSpeechStopped",
     *_event_names,
 ]

@@ -73,6 +73,8 @@ class OmniCapabilities:
     supports_session_finish: bool
     #: Output token ceiling when published; None = unknown.
     max_output_tokens: int | None
+    #: qwen3.5 silently drops a manual-turn response.create sent before the turn's transcription is done.
+    create_waits_for_transcript: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +145,7 @@ _QWEN35 = OmniCapabilities(
     honours_sampling=True,
     supports_session_finish=False,
     max_output_tokens=None,
+    create_waits_for_transcript=True,
 )
 _QWEN38 = OmniCapabilities(
     family="qwen3.8-omni-realtime",
