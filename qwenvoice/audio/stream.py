@@ -65,7 +65,7 @@ class SupervisedStream:
     """Base of Capture and Player: device choice, open/close, watchdog, recovery."""
 
     kind: Kind = "output"
-    stall_seconds = 1.5  # no callback for this long while running = the device is gone
+    stall_seconds = 2.5  # no callback for this long while running = the device is gone
 
     def __init__(self, wanted_device: str | None = None, on_notice: NoticeHandler | None = None) -> None:
         self.wanted_device = wanted_device
