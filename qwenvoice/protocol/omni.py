@@ -188,6 +188,7 @@ class OmniConversation:
         self.dropped_deltas = 0
         self.malformed_events = 0
         self.audio_bytes_received = 0
+        self.audio_dropped_before_ready = 0
 
     # ---- properties ------------------------------------------------------------------------------
 
@@ -230,8 +231,15 @@ class OmniConversation:
         return [self._stamp(SessionUpdate(session))]
 
     def append_audio(self, pcm: bytes) -> list[ClientEvent]:
-        """``input_audio_buffer.append`` of 16 kHz mono int16 PCM (about 100 ms per call is typical)."""
+        """``input_audio_buffer.append`` of 16 kHz mono int16 PCM (about 100 ms per call is typical).
+
+        Returns ``[]`` (and counts the bytes) between the first ``configure`` and its ``session.updated``.
+        """
         if not pcm or self.session_phase in (SessionPhase.FINISHED, SessionPhase.CLOSED):
+            return []
+        if self.session_phase is SessionPhase.CONFIGURING and self.config is None:
+            # audio before the first session.updated would run under the server's defaults (VAD on)
+            self.audio_dropped_before_ready += len(pcm)
             return []
         return [self._stamp(InputAudioBufferAppend(pcm), remember=False)]
 
@@ -476,6 +484,8 @@ class OmniConversation:
 
     def _on_response_created(self, event: ResponseCreated) -> list[Notification]:
         response_id = event.response_id
+        if response_id in self.responses and self.responses[response_id].finished:
+            del self.responses[response_id]  # ids are not reused by the server; start afresh if one is
         record = self._record(response_id)
         notes: list[Notification] = [ResponseStarted(response_id)]
         if self._cancel_next_response:

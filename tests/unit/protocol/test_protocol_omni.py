@@ -564,3 +564,16 @@ def test_audio_done_and_started_notifications() -> None:
     conv = ready()
     notes = feed(conv, ResponseCreated({"id": "r"}), ResponseAudioDone("r", "i", 0, 0))
     assert ResponseStarted("r") in notes and AudioDone("r", "i") in notes
+
+
+def test_audio_waits_for_the_first_session_updated() -> None:
+    conv = OmniConversation(FLASH, clock=FakeClock())
+    assert len(conv.append_audio(b"\x00\x00")) == 1  # server defaults, nothing configured: pass through
+    feed(conv, SessionCreated({}))
+    conv.configure(OmniSessionConfig(turn_detection=None))
+    assert conv.append_audio(b"\x00\x00" * 10) == []
+    assert conv.audio_dropped_before_ready == 20
+    feed(conv, SessionUpdated({}))
+    assert len(conv.append_audio(b"\x00\x00")) == 1
+    conv.configure(OmniSessionConfig())  # a later update does not stop the stream
+    assert len(conv.append_audio(b"\x00\x00")) == 1
