@@ -41,6 +41,8 @@ class AudioEngine:
         self.player = Player(output_device, target_ms=target_ms, latency=output_latency, on_notice=self._notice)
         self.monitor = DeviceMonitor(self._devices_changed, interval=monitor_interval)
         self.on_devices_changed: list[DevicesHandler] = []
+        self._waiting_for_device: set[str] = set()  # kinds that found no device at start
+        self._closed = False
 
     def _notice(self, notice: AudioNotice) -> None:
         self.notices.append(notice)
@@ -56,6 +58,9 @@ class AudioEngine:
             log.info("audio device vanished: %s (%s)", d.identity, d.kind)
         self.capture.device_list_changed(devices, appeared, vanished)
         self.player.device_list_changed(devices, appeared, vanished)
+        for stream in (self.capture, self.player):
+            if stream.kind in self._waiting_for_device and any(d.kind == stream.kind for d in appeared):
+                asyncio.get_running_loop().create_task(self._start(stream))
         for handler in list(self.on_devices_changed):
             handler(devices)
 
@@ -73,20 +78,29 @@ class AudioEngine:
         return await self._start(self.capture)
 
     async def _start(self, stream: Capture | Player) -> bool:
-        if stream.running:
-            return True
+        """Open a stream; without a device, keep watching the list and open it when one appears."""
+        if stream.running or self._closed:
+            return stream.running
         try:
             await stream.start()
         except (AudioUnavailable, AudioDeviceError) as exc:
             self._notice(AudioNotice(stream.kind, str(exc), error=True))
             await stream.stop_watching()
+            if not isinstance(exc, AudioUnavailable):  # no PortAudio at all: nothing will ever appear
+                self._waiting_for_device.add(stream.kind)
+                await self._ensure_monitor()
             return False
-        if self.monitor._task is None:
+        self._waiting_for_device.discard(stream.kind)
+        await self._ensure_monitor()
+        return True
+
+    async def _ensure_monitor(self) -> None:
+        if self.monitor._task is None and not self._closed:
             with contextlib.suppress(RuntimeError):
                 await self.monitor.refresh()  # the baseline against which changes are seen
                 self.monitor.start()
-        return True
 
     async def aclose(self) -> None:
+        self._closed = True
         await self.monitor.stop()
         await asyncio.gather(self.capture.aclose(), self.player.aclose())
