@@ -33,9 +33,13 @@ def resolve_language(choice: str, system_locale: str | None = None) -> str:
     return "en"
 
 
-def translate(context: str, source: str, *args: object) -> str:
-    """Translate and fill Qt-style %1, %2 … placeholders."""
-    text = QCoreApplication.translate(context, source)
+def translate(context: str, source: str) -> str:
+    """The text in the current UI language. Call it with two literal strings (lupdate reads them)."""
+    return QCoreApplication.translate(context, source)
+
+
+def fill(text: str, *args: object) -> str:
+    """Fill Qt-style %1, %2 … placeholders: ``fill(translate("Ctx", "Saved %1."), name)``."""
     # Highest index first, so %1 does not eat the start of %10.
     for index in range(len(args), 0, -1):
         text = text.replace(f"%{index}", str(args[index - 1]))
@@ -43,14 +47,24 @@ def translate(context: str, source: str, *args: object) -> str:
 
 
 class LanguageManager(QObject):
-    """Installs the app's and Qt's own translators for one language at a time."""
+    """Installs the app's and Qt's own translators for one language at a time.
+
+    One per application: the first one created is returned by ``LanguageManager.current()``.
+    """
 
     languageChanged = Signal(str)
+    _current: LanguageManager | None = None
+
+    @classmethod
+    def current(cls) -> LanguageManager | None:
+        return cls._current
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._language = "en"
         self._translators: list[QTranslator] = []
+        if LanguageManager._current is None:
+            LanguageManager._current = self
 
     @property
     def language(self) -> str:

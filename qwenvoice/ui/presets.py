@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from qwenvoice.settings.presets import PresetBook, PresetError, make_preset
 from qwenvoice.settings.schema import OmniSettings, SettingsError, TtsSettings
-from qwenvoice.ui.i18n import Retranslator, translate
+from qwenvoice.ui.i18n import Retranslator, fill, translate
 from qwenvoice.ui.theme import icon
 
 Section = OmniSettings | TtsSettings
@@ -143,7 +143,7 @@ class PresetBar(QWidget):
             return False
         self._apply_section(section)
         self.presetLoaded.emit(preset.name)
-        self.message.emit(translate("PresetBar", "Loaded preset “%1”. Apply to use it.", preset.name), "ok")
+        self.message.emit(fill(translate("PresetBar", "Loaded preset “%1”. Apply to use it."), preset.name), "ok")
         return True
 
     def save_as(self, name: str, *, overwrite: bool = False) -> bool:
@@ -154,14 +154,14 @@ class PresetBar(QWidget):
         try:
             self.book.save(make_preset(name, section, self._current_model()), overwrite=overwrite)
         except SettingsError as exc:
-            self.message.emit(translate("PresetBar", "The preset was not saved: %1", str(exc)), "error")
+            self.message.emit(fill(translate("PresetBar", "The preset was not saved: %1"), str(exc)), "error")
             return False
         except PresetError as exc:
             self.message.emit(str(exc), "error")
             return False
         self.refresh(select=name.strip())
         self.presetsChanged.emit()
-        self.message.emit(translate("PresetBar", "Saved preset “%1”.", name.strip()), "ok")
+        self.message.emit(fill(translate("PresetBar", "Saved preset “%1”."), name.strip()), "ok")
         return True
 
     def rename(self, old: str, new: str) -> bool:
@@ -192,10 +192,10 @@ class PresetBar(QWidget):
             return 0
         self.refresh(select=added[-1].name if added and added[-1].kind == self.kind else None)
         self.presetsChanged.emit()
-        text = translate("PresetBar", "Imported %1 preset(s) from %2.", len(added), path.name)
+        text = fill(translate("PresetBar", "Imported %1 preset(s) from %2."), len(added), path.name)
         if notices:
             skipped = "; ".join(str(n) for n in notices)
-            self.message.emit(text + " " + translate("PresetBar", "Skipped: %1", skipped), "warning")
+            self.message.emit(text + " " + fill(translate("PresetBar", "Skipped: %1"), skipped), "warning")
         else:
             self.message.emit(text, "ok")
         return len(added)
@@ -205,10 +205,10 @@ class PresetBar(QWidget):
             count = self.book.export_json(path, kind=self.kind)
         except OSError as exc:
             self.message.emit(
-                translate("PresetBar", "Could not write %1: %2", str(path), exc.strerror or str(exc)), "error"
+                fill(translate("PresetBar", "Could not write %1: %2"), str(path), exc.strerror or str(exc)), "error"
             )
             return 0
-        self.message.emit(translate("PresetBar", "Exported %1 preset(s) to %2.", count, path.name), "ok")
+        self.message.emit(fill(translate("PresetBar", "Exported %1 preset(s) to %2."), count, path.name), "ok")
         return count
 
     # ------------------------------------------------------------------ button handlers (ask first)
@@ -228,7 +228,7 @@ class PresetBar(QWidget):
             answer = QMessageBox.question(
                 self,
                 translate("PresetBar", "Replace preset"),
-                translate("PresetBar", "Replace the preset “%1”?", name.strip()),
+                fill(translate("PresetBar", "Replace the preset “%1”?"), name.strip()),
             )
             if answer != QMessageBox.StandardButton.Yes:
                 return
@@ -254,7 +254,7 @@ class PresetBar(QWidget):
         if not name:
             return
         answer = QMessageBox.question(
-            self, translate("PresetBar", "Delete preset"), translate("PresetBar", "Delete the preset “%1”?", name)
+            self, translate("PresetBar", "Delete preset"), fill(translate("PresetBar", "Delete the preset “%1”?"), name)
         )
         if answer == QMessageBox.StandardButton.Yes:
             self.delete(name)

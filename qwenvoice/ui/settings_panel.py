@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, cast
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSlider,
     QTabWidget,
     QVBoxLayout,
@@ -47,6 +48,7 @@ from PySide6.QtWidgets import (
 
 from qwenvoice.logsetup import register_secret
 from qwenvoice.protocol import models
+from qwenvoice.settings.coerce import LoadNotice
 from qwenvoice.settings.presets import PresetBook
 from qwenvoice.settings.schema import (
     LISTENING_SETUPS,
@@ -62,7 +64,7 @@ from qwenvoice.settings.schema import (
 from qwenvoice.settings.secrets import ApiKeyStore, KeySource, SecretStoreError
 from qwenvoice.settings.services import ConnectionCheck, DeviceInfo, SettingsServices
 from qwenvoice.settings.store import SettingsStore
-from qwenvoice.ui.i18n import LANGUAGE_NATIVE_NAMES, LanguageManager, Retranslator, translate
+from qwenvoice.ui.i18n import LANGUAGE_NATIVE_NAMES, LanguageManager, Retranslator, fill, translate
 from qwenvoice.ui.presets import PresetBar
 from qwenvoice.ui.theme import ThemeManager, app_icon, icon
 from qwenvoice.ui.widgets import ErrorLabel, LevelMeter, NoticeBar, NumberField, set_invalid
@@ -141,10 +143,16 @@ class SettingsPanel(QDialog):
         services: SettingsServices | None = None,
         languages: LanguageManager | None = None,
         themes: ThemeManager | None = None,
+        notices: Sequence[LoadNotice] = (),
+        embedded: bool = False,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("settingsPanel")
+        # Embedded (a tab of the main window): no OK, and Cancel reverts the fields instead of closing.
+        self.embedded = embedded
+        if embedded:
+            self.setWindowFlags(Qt.WindowType.Widget)
         self._store = store
         self._keys = keys
         self._services = services
@@ -195,6 +203,7 @@ class SettingsPanel(QDialog):
             self,
         )
         self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok_button.setVisible(not embedded)
         self.apply_button = self.buttons.button(QDialogButtonBox.StandardButton.Apply)
         self.cancel_button = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
         self.ok_button.clicked.connect(self.accept)
@@ -218,6 +227,12 @@ class SettingsPanel(QDialog):
         self._update_key_status()
         self.refresh_devices()
         self._revalidate()
+        if notices:
+            # What the settings file could not give us (damaged file, out-of-range values) is said once.
+            text = fill(
+                translate("SettingsPanel", "Some saved settings could not be used: %1"), "; ".join(map(str, notices))
+            )
+            self.show_notice(text, "warning")
 
     # ================================================================== building blocks
 
@@ -276,6 +291,9 @@ class SettingsPanel(QDialog):
     def _number(self, path: str, kind: type[int] | type[float], *, optional: bool) -> NumberField:
         field = NumberField(kind, optional=optional)
         field.setObjectName(path)
+        field.setMaximumWidth(260)
+        if optional:
+            self._i18n.bind(field.setPlaceholderText, lambda: translate("SettingsPanel", "model default"))
         field.valueChanged.connect(self._on_changed)
         field.edit.textChanged.connect(self._on_text_edited)
         self.controls[path] = field
@@ -328,8 +346,9 @@ class SettingsPanel(QDialog):
 
         form = self._group(page, lambda: translate("SettingsPanel", "Model and voice"))
         model = self._combo("connection.omni_model", editable=True)
+        model.setMinimumWidth(300)
         model.addItems(OMNI_MODEL_SUGGESTIONS)
-        model.currentTextChanged.connect(self._on_model_changed)
+        model.currentTextChanged.connect(lambda _t: self._on_model_changed("omni"))
         form.addRow(
             self._label("connection.omni_model", lambda: translate("SettingsPanel", "Model:")),
             self._with_error("connection.omni_model", model),
@@ -374,6 +393,7 @@ class SettingsPanel(QDialog):
                 ("semantic_vad", lambda: translate("SettingsPanel", "Semantic voice detection (semantic_vad)")),
             ],
         )
+        turn.currentIndexChanged.connect(self._remember_vad_type)
         form.addRow(self._label("ui.turn_mode", lambda: translate("SettingsPanel", "Turn detection:")), turn)
         grid_host = QWidget()
         grid = QGridLayout(grid_host)
@@ -442,8 +462,7 @@ class SettingsPanel(QDialog):
             label.setContentsMargins(0, 4, 0, 0)
             grid.addWidget(label, row, col * 2)
             grid.addWidget(self._number(path, kind, optional=optional), row, col * 2 + 1, Qt.AlignmentFlag.AlignTop)
-        grid.setColumnStretch(1, 1)
-        grid.setColumnStretch(3, 1)
+        grid.setColumnStretch(4, 1)  # pairs stay together on the left; spare width goes to the end
 
     def _build_speech_tab(self) -> None:
         page = self._add_tab("speech", "studio", lambda: translate("SettingsPanel", "Speech"))
@@ -456,8 +475,9 @@ class SettingsPanel(QDialog):
 
         form = self._group(page, lambda: translate("SettingsPanel", "Model and voice"))
         model = self._combo("connection.tts_model", editable=True)
+        model.setMinimumWidth(300)
         model.addItems(TTS_MODEL_SUGGESTIONS)
-        model.currentTextChanged.connect(self._on_model_changed)
+        model.currentTextChanged.connect(lambda _t: self._on_model_changed("tts"))
         form.addRow(
             self._label("connection.tts_model", lambda: translate("SettingsPanel", "Model:")),
             self._with_error("connection.tts_model", model),
@@ -661,6 +681,7 @@ class SettingsPanel(QDialog):
 
         form = self._group(page, lambda: translate("SettingsPanel", "Playback"))
         self.output_combo = self._combo("audio.output_device")
+        self.output_combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         form.addRow(
             self._label("audio.output_device", lambda: translate("SettingsPanel", "Output device:")), self.output_combo
         )
@@ -891,27 +912,31 @@ class SettingsPanel(QDialog):
 
     # ================================================================== capabilities
 
-    def _fill_omni_voices(self) -> None:
+    def _fill_omni_voices(self, model_changed: bool = False) -> None:
+        # A saved custom voice is kept; after a model switch a voice the new model does not list
+        # becomes its default voice (voice names are model-specific and refused by other models).
         combo = self._cb("omni.voice")
         caps = models.omni_capabilities(self._omni_model())
         current = combo.currentText().strip()
         combo.blockSignals(True)
         combo.clear()
         combo.addItems(list(caps.voices))
-        if current and (current in caps.voices or not caps.voices_exhaustive):
+        keep_unlisted = not caps.voices_exhaustive and not (model_changed and caps.default_voice)
+        if current and (current in caps.voices or keep_unlisted):
             combo.setCurrentText(current)
         else:
             combo.setCurrentText(caps.default_voice)
         combo.blockSignals(False)
 
-    def _fill_tts_lists(self) -> None:
+    def _fill_tts_lists(self, model_changed: bool = False) -> None:
         caps = models.tts_capabilities(self._tts_model())
         voice = self._cb("tts.voice")
         current = voice.currentText().strip()
         voice.blockSignals(True)
         voice.clear()
         voice.addItems(list(caps.voices))
-        if current and (current in caps.voices or not caps.voices_exhaustive):
+        keep_unlisted = not caps.voices_exhaustive and not (model_changed and caps.default_voice)
+        if current and (current in caps.voices or keep_unlisted):
             voice.setCurrentText(current)
         else:
             voice.setCurrentText(caps.default_voice)
@@ -956,7 +981,7 @@ class SettingsPanel(QDialog):
 
     def _range_tooltip(self, path: str) -> str:
         allowed = self._probe_allowed(path)
-        return translate("SettingsPanel", "Allowed: %1", allowed) if allowed else ""
+        return fill(translate("SettingsPanel", "Allowed: %1"), allowed) if allowed else ""
 
     def _probe_allowed(self, path: str) -> str | None:
         """Ask the protocol's own validation for a field's allowed range (no ranges are copied here)."""
@@ -993,8 +1018,7 @@ class SettingsPanel(QDialog):
         tts = models.tts_capabilities(tts_model)
 
         def not_supported(model: str) -> str:
-            return translate("SettingsPanel", "Not supported by %1.", model)
-
+            return fill(translate("SettingsPanel", "Not supported by %1."), model)
 
         turn = self._cb("ui.turn_mode")
         _set_item_enabled(turn, 2, omni.supports_semantic_vad, not_supported(omni_model))
@@ -1014,7 +1038,9 @@ class SettingsPanel(QDialog):
         self._disable("omni.idle_timeout_ms", idle_reason)
         self._disable("omni.smooth_output", None if omni.supports_smooth_output else not_supported(omni_model))
         sampling_reason = (
-            None if omni.honours_sampling else translate("SettingsPanel", "%1 ignores sampling parameters.", omni_model)
+            None
+            if omni.honours_sampling
+            else fill(translate("SettingsPanel", "%1 ignores sampling parameters."), omni_model)
         )
         for name in _OMNI_SAMPLING:
             self._disable(f"omni.{name}", sampling_reason)
@@ -1023,7 +1049,7 @@ class SettingsPanel(QDialog):
             "omni.input_transcription",
             None
             if omni.transcription_model
-            else translate("SettingsPanel", "%1 does not let clients choose input transcription.", omni_model),
+            else fill(translate("SettingsPanel", "%1 does not let clients choose input transcription."), omni_model),
         )
 
         fmt = self._cb("tts.response_format")
@@ -1048,9 +1074,11 @@ class SettingsPanel(QDialog):
         instruct_reason = (
             None
             if tts.supports_instructions
-            else translate(
-                "SettingsPanel",
-                "Only instruct models (e.g. qwen3-tts-instruct-flash-realtime) take instructions; %1 does not.",
+            else fill(
+                translate(
+                    "SettingsPanel",
+                    "Only instruct models (e.g. qwen3-tts-instruct-flash-realtime) take instructions; %1 does not.",
+                ),
                 tts_model,
             )
         )
@@ -1098,7 +1126,7 @@ class SettingsPanel(QDialog):
     def _format_error(self, error: SettingsError) -> str:
         value = error.value
         shown = f"{value:g}" if isinstance(value, float) else repr(value) if isinstance(value, str) else str(value)
-        return translate("SettingsPanel", "%1 is not allowed. Allowed: %2", shown, _short_allowed(error.allowed))
+        return fill(translate("SettingsPanel", "%1 is not allowed. Allowed: %2"), shown, _short_allowed(error.allowed))
 
     def errors(self) -> dict[str, str]:
         """Current problems by settings path (what blocks OK/Apply)."""
@@ -1138,7 +1166,7 @@ class SettingsPanel(QDialog):
         if problems:
             names = [self._field_title(p) for p in self._invalid_paths]
             self.show_notice(
-                translate("SettingsPanel", "Fix these fields before applying: %1", ", ".join(names)), "error"
+                fill(translate("SettingsPanel", "Fix these fields before applying: %1"), ", ".join(names)), "error"
             )
             self._validation_notice = True
         elif self._validation_notice:
@@ -1164,6 +1192,11 @@ class SettingsPanel(QDialog):
         self._update_capabilities()
         self._revalidate()
 
+    def _remember_vad_type(self, _index: int) -> None:
+        chosen = self._cb("ui.turn_mode").currentData()
+        if chosen != "off":
+            self._omni_vad_type = str(chosen)
+
     def _on_url_edited(self, text: str) -> None:
         if self._loading or self._cb("connection.region").currentData() != "custom":
             return
@@ -1175,13 +1208,15 @@ class SettingsPanel(QDialog):
         if not self._loading:
             self._revalidate()
 
-    def _on_model_changed(self, _text: str) -> None:
+    def _on_model_changed(self, which: str) -> None:
         if self._loading:
             return
         self._loading = True
         try:
-            self._fill_omni_voices()
-            self._fill_tts_lists()
+            if which == "omni":
+                self._fill_omni_voices(model_changed=True)
+            else:
+                self._fill_tts_lists(model_changed=True)
         finally:
             self._loading = False
         self._on_changed()
@@ -1220,7 +1255,8 @@ class SettingsPanel(QDialog):
                 self._store.save(settings)
             except OSError as exc:
                 self.show_notice(
-                    translate("SettingsPanel", "The settings could not be saved: %1", exc.strerror or str(exc)), "error"
+                    fill(translate("SettingsPanel", "The settings could not be saved: %1"), exc.strerror or str(exc)),
+                    "error",
                 )
                 return False
         if self._themes is not None:
@@ -1235,7 +1271,7 @@ class SettingsPanel(QDialog):
         return True
 
     def accept(self) -> None:
-        if self.apply():
+        if self.apply() and not self.embedded:
             self._stop_monitoring()
             super().accept()
 
@@ -1251,7 +1287,27 @@ class SettingsPanel(QDialog):
         self.omni_presets.refresh()
         self.tts_presets.refresh()
         self._revalidate()
-        super().reject()
+        if self.embedded:
+            self.show_notice(translate("SettingsPanel", "Changes discarded."), "info")
+        else:
+            super().reject()
+
+    def is_dirty(self) -> bool:
+        """True when the fields differ from the applied settings."""
+        return self.collect() != self._original
+
+    def set_settings(self, settings: AppSettings) -> None:
+        """Settings changed elsewhere (e.g. the main window's mode switch): show them, unless the
+        user is in the middle of editing."""
+        if self.is_dirty() or settings == self._original:
+            return
+        self._original = settings.copy()
+        self._work = settings.copy()
+        self._book.presets = self._work.presets
+        self._load(self._work)
+        self.omni_presets.refresh()
+        self.tts_presets.refresh()
+        self._revalidate()
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802
         self._stop_monitoring()
@@ -1278,11 +1334,13 @@ class SettingsPanel(QDialog):
         answer = QMessageBox.warning(
             self,
             translate("SettingsPanel", "Store the key unencrypted?"),
-            translate(
-                "SettingsPanel",
-                "This machine has no keyring. The key will be written unencrypted to\n%1\n"
-                "(readable only by your user account, but by every program you run).\n\n"
-                "Setting DASHSCOPE_API_KEY in the environment avoids this. Store it in the file?",
+            fill(
+                translate(
+                    "SettingsPanel",
+                    "This machine has no keyring. The key will be written unencrypted to %1 (readable only by "
+                    "your user account, but by every program you run). Setting DASHSCOPE_API_KEY in the "
+                    "environment avoids this. Store it in the file?",
+                ),
                 path,
             ),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
@@ -1326,7 +1384,7 @@ class SettingsPanel(QDialog):
         if status.available:
             lines.append(translate("SettingsPanel", "Keys are kept in the system keyring; they are never shown again."))
         else:
-            lines.append(translate("SettingsPanel", "No keyring: %1", status.reason))
+            lines.append(fill(translate("SettingsPanel", "No keyring: %1"), status.reason))
         if source is KeySource.NONE and not self.key_edit.text():
             lines.append(translate("SettingsPanel", "Without a key the app uses its built-in offline server."))
         self.key_status.setText(" ".join(lines))
@@ -1346,7 +1404,7 @@ class SettingsPanel(QDialog):
             message = str(exc)
             self.error_labels["api_key"].show_message(message)
             self.tabs.setCurrentIndex(TAB_KEYS.index("connection"))
-            self.show_notice(translate("SettingsPanel", "The API key was not stored: %1", message), "error")
+            self.show_notice(fill(translate("SettingsPanel", "The API key was not stored: %1"), message), "error")
             return False
         self._remove_key_requested = False
         self.key_edit.clear()
@@ -1413,7 +1471,7 @@ class SettingsPanel(QDialog):
         try:
             await self._services.preview_voice(model, tts, text)
         except Exception as exc:
-            message = translate("SettingsPanel", "Preview failed: %1", str(exc) or type(exc).__name__)
+            message = fill(translate("SettingsPanel", "Preview failed: %1"), str(exc) or type(exc).__name__)
         else:
             message = translate("SettingsPanel", "Done.")
         with contextlib.suppress(RuntimeError):
@@ -1428,7 +1486,7 @@ class SettingsPanel(QDialog):
         try:
             self._services.play_test_tone(device, volume)
         except Exception as exc:
-            self.show_notice(translate("SettingsPanel", "The test tone could not play: %1", str(exc)), "error")
+            self.show_notice(fill(translate("SettingsPanel", "The test tone could not play: %1"), str(exc)), "error")
 
     def refresh_devices(self) -> None:
         """Re-list devices (called every 2 s while the Audio tab is open: hot-plug aware)."""
@@ -1439,7 +1497,9 @@ class SettingsPanel(QDialog):
                 inputs = list(self._services.list_input_devices())
                 outputs = list(self._services.list_output_devices())
             except Exception as exc:
-                self.show_notice(translate("SettingsPanel", "Audio devices could not be listed: %1", str(exc)), "error")
+                self.show_notice(
+                    fill(translate("SettingsPanel", "Audio devices could not be listed: %1"), str(exc)), "error"
+                )
         self._fill_devices(self.input_combo, inputs, self._work.audio.input_device)
         self._fill_devices(self.output_combo, outputs, self._work.audio.output_device)
 
@@ -1449,11 +1509,11 @@ class SettingsPanel(QDialog):
         for device in devices:
             label = device.identity
             if device.is_default:
-                label = translate("SettingsPanel", "%1 (default)", device.identity)
+                label = fill(translate("SettingsPanel", "%1 (default)"), device.identity)
             entries.append((label, device.identity))
         if chosen is not None and all(identity != chosen for _, identity in entries):
             # Keep an unplugged device selectable, so the choice survives until it comes back.
-            entries.append((translate("SettingsPanel", "%1 (not connected)", chosen), chosen))
+            entries.append((fill(translate("SettingsPanel", "%1 (not connected)"), chosen), chosen))
         current = [(combo.itemText(i), combo.itemData(i)) for i in range(combo.count())]
         if current == entries:
             return
@@ -1487,7 +1547,9 @@ class SettingsPanel(QDialog):
         try:
             self._services.start_mic_monitor(self._cb("audio.input_device").currentData())
         except Exception as exc:
-            self.show_notice(translate("SettingsPanel", "The microphone could not be opened: %1", str(exc)), "error")
+            self.show_notice(
+                fill(translate("SettingsPanel", "The microphone could not be opened: %1"), str(exc)), "error"
+            )
             return
         self.refresh_devices()
         self._mic_timer.start()
@@ -1513,3 +1575,91 @@ class SettingsPanel(QDialog):
             return
         self.mic_meter.set_level_db(db)
         self.mic_level_label.setText("—" if db <= LevelMeter.FLOOR_DB else f"{db:.0f} dBFS")
+
+
+# ====================================================================== wiring to the running app
+
+
+class ControllerServices:
+    """:class:`SettingsServices` over the app controller (methods it lacks report that plainly)."""
+
+    def __init__(self, controller: Any) -> None:
+        self._controller = controller
+
+    def _devices(self, index: int) -> list[DeviceInfo]:
+        lists = getattr(self._controller, "device_lists", None)
+        if lists is None:
+            return []
+        return [
+            DeviceInfo(identity=str(getattr(d, "identity", d)), is_default=bool(getattr(d, "is_default", False)))
+            for d in lists()[index]
+        ]
+
+    def list_input_devices(self) -> list[DeviceInfo]:
+        return self._devices(0)
+
+    def list_output_devices(self) -> list[DeviceInfo]:
+        return self._devices(1)
+
+    def _require(self, name: str) -> Callable[..., Any]:
+        method = getattr(self._controller, name, None)
+        if method is None:
+            raise NotImplementedError(translate("SettingsPanel", "This build of the app cannot do that yet."))
+        return cast(Callable[..., Any], method)
+
+    def play_test_tone(self, output_device: str | None, volume_percent: int) -> None:
+        self._require("play_test_tone")(output_device, volume_percent)
+
+    def start_mic_monitor(self, input_device: str | None) -> None:
+        start = getattr(self._controller, "start_mic_monitor", None)
+        if start is not None:
+            start(input_device)
+
+    def stop_mic_monitor(self) -> None:
+        stop = getattr(self._controller, "stop_mic_monitor", None)
+        if stop is not None:
+            stop()
+
+    def mic_level_db(self) -> float:
+        level = getattr(self._controller, "mic_level_dbfs", None)
+        return float(level()) if level is not None else float("-inf")
+
+    async def test_connection(self, url: str | None, model: str, api_key: str | None) -> ConnectionCheck:
+        result = await self._require("test_connection")(url, model, api_key)
+        return cast(ConnectionCheck, result)
+
+    async def preview_voice(self, model: str, tts: TtsSettings, text: str) -> None:
+        await self._require("preview_voice")(model, tts, text)
+
+
+def build_for_controller(controller: Any) -> SettingsPanel:
+    """The settings panel as a main-window tab, wired to the controller.
+
+    Apply hands the settings to ``controller.apply_settings`` (which saves them and updates or
+    reconnects the session); the panel follows ``controller.settings_changed``. The UI language
+    and theme from the settings are applied here, so they hold from the first window on.
+    """
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    themes = ThemeManager.current()
+    if themes is None and isinstance(app, QApplication):
+        themes = ThemeManager(app)
+    languages = LanguageManager.current() or LanguageManager()
+    settings = getattr(controller, "settings", None) or AppSettings()
+    languages.apply(settings.ui.language)
+    if themes is not None:
+        themes.apply(settings.ui.theme)
+    keys: ApiKeyStore | None
+    try:
+        keys = controller.key_store()
+    except Exception:  # no config dir yet, broken keyring: the panel says key storage is unavailable
+        keys = None
+    panel = SettingsPanel(
+        settings, keys=keys, services=ControllerServices(controller), languages=languages, themes=themes, embedded=True
+    )
+    panel.applied.connect(controller.apply_settings)
+    changed = getattr(controller, "settings_changed", None)
+    if changed is not None:
+        changed.connect(panel.set_settings)
+    return panel

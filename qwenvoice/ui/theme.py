@@ -130,9 +130,17 @@ def app_icon() -> QIcon:
 
 
 class ThemeManager(QObject):
-    """Applies a theme mode to the application and keeps "system" in step with the desktop."""
+    """Applies a theme mode to the application and keeps "system" in step with the desktop.
+
+    One per application: the first one created is returned by ``ThemeManager.current()``.
+    """
 
     schemeChanged = Signal(str)  # "light" | "dark"
+    _current: ThemeManager | None = None
+
+    @classmethod
+    def current(cls) -> ThemeManager | None:
+        return cls._current
 
     def __init__(self, app: QApplication, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -142,6 +150,8 @@ class ThemeManager(QObject):
         # Taken before we install our own palette, so "system" keeps meaning the desktop's.
         self._platform_palette = QPalette(QGuiApplication.palette())
         QGuiApplication.styleHints().colorSchemeChanged.connect(self._on_system_scheme_changed)
+        if ThemeManager._current is None:
+            ThemeManager._current = self
 
     @property
     def mode(self) -> str:

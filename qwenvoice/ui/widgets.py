@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from qwenvoice.ui.i18n import translate
+from qwenvoice.ui.i18n import fill, translate
 from qwenvoice.ui.theme import icon, repolish
 
 Number = int | float
@@ -94,7 +94,7 @@ class NumberField(QWidget):
         self._external_error: str | None = None
         self.edit = QLineEdit(self)
         self.edit.setClearButtonEnabled(optional)
-        self.edit.setMinimumWidth(110)
+        self.edit.setMinimumWidth(150)
         self.error_label = ErrorLabel(self)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -165,13 +165,13 @@ class NumberField(QWidget):
             if self._kind is int:
                 as_float = float(cleaned)
                 if not as_float.is_integer():
-                    return None, translate("Widgets", "Enter a whole number, not %1.", text.strip())
+                    return None, fill(translate("Widgets", "Enter a whole number, not %1."), text.strip())
                 return int(as_float), None
             number = float(cleaned)
         except ValueError:
-            return None, translate("Widgets", "%1 is not a number.", text.strip())
+            return None, fill(translate("Widgets", "%1 is not a number."), text.strip())
         if not math.isfinite(number):
-            return None, translate("Widgets", "%1 is not a number.", text.strip())
+            return None, fill(translate("Widgets", "%1 is not a number."), text.strip())
         return number, None
 
     def _on_text_changed(self, text: str) -> None:
