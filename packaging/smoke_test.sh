@@ -5,7 +5,8 @@
 #      (so the bundled whisper, piper, silero VAD and espeak-ng data all load from the bundle)
 #   3. the GUI under Xvfb with the virtual PulseAudio devices: wait for the window, find the offline
 #      server the app started (a child running `<bundle>/qwenvoice serve`), speak against it,
-#      take a screenshot, quit with Ctrl+Q, and check that no process is left behind
+#      take a screenshot, quit (Ctrl+Q, else the window's close button), and check that no
+#      process is left behind
 # Output (screenshots, WAVs, logs) goes to tests/artifacts/packaging/. Exit code 0 = every check passed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -49,12 +50,14 @@ export DISPLAY="$SMOKE_DISPLAY" QT_QPA_PLATFORM=xcb
 # Fresh per-user folders: the frozen app must create its settings and logs by itself.
 export XDG_CONFIG_HOME="$WORK/config" XDG_STATE_HOME="$WORK/state" XDG_DATA_HOME="$WORK/data" \
   XDG_CACHE_HOME="$WORK/cache"
-unset DASHSCOPE_API_KEY QWENVOICE_RESOURCES PYTHONPATH PYTHONHOME
+unset DASHSCOPE_API_KEY QWENVOICE_RESOURCES QWENVOICE_CONFIG_DIR PYTHONPATH PYTHONHOME
 
 SERVER_PID=""
 APP_PID=""
+APP_SERVER=""
 cleanup() {
-  for pid in $APP_PID $SERVER_PID; do kill "$pid" 2>/dev/null; done
+  # Only processes this script started (and the server child of the app it started), by pid.
+  for pid in $APP_PID $APP_SERVER $SERVER_PID; do kill "$pid" 2>/dev/null; done
   [ -n "$XVFB_PID" ] && kill "$XVFB_PID" 2>/dev/null
   rm -rf "$WORK"
 }
@@ -119,7 +122,23 @@ if [ -n "$SERVER_PID" ]; then
   SERVER_PID=""
 fi
 
+# The keyring backends are found through entry points: their modules and metadata must be bundled.
+bundled="$("$ROOT/.venv/bin/pyi-archive_viewer" -r -b "$APP" 2>/dev/null | sed "s/^ *//")"
+missing_kr=""
+for mod in keyring.backends.SecretService keyring.backends.kwallet keyring.backends.macOS \
+    keyring.backends.Windows secretstorage jeepney; do
+  grep -qx "$mod" <<<"$bundled" || missing_kr="$missing_kr $mod"
+done
+if [ -z "$missing_kr" ] && [ -f "$(echo "$APP_DIR"/_internal/keyring-*.dist-info/entry_points.txt)" ]; then
+  pass "keyring: backends and entry points are in the bundle"
+else
+  fail "keyring: missing from the bundle:$missing_kr"
+fi
+
 # --- the window --------------------------------------------------------------------------------
+# Saved settings must be read from the user config folder: a dark theme shows in the screenshot.
+mkdir -p "$XDG_CONFIG_HOME/qwenvoice"
+echo '{"schema_version": 1, "ui": {"theme": "dark", "turn_mode": "vad"}}' >"$XDG_CONFIG_HOME/qwenvoice/settings.json"
 t0=$(now)
 "$APP" --offline -v >"$OUT/gui.log" 2>&1 &
 APP_PID=$!
@@ -142,9 +161,10 @@ for _ in $(seq 240); do
 done
 if [ -n "$APP_SERVER" ] && [ -n "$(listening_port_of "$APP_SERVER")" ]; then
   APP_PORT="$(listening_port_of "$APP_SERVER")"
-  APP_TOKEN="$(tr '\0' '\n' <"/proc/$APP_SERVER/cmdline" | grep -A1 -x -- --token | tail -1)"
-  [ "$APP_TOKEN" = "--token" ] && APP_TOKEN=""
-  pass "the app started its offline server from the bundle: '$(tr '\0' ' ' <"/proc/$APP_SERVER/cmdline" | sed 's/--token [^ ]*/--token ***/')' on port $APP_PORT"
+  # The token is on the server's command line, as `--token T` or `--token=T`.
+  APP_TOKEN="$(tr '\0' '\n' <"/proc/$APP_SERVER/cmdline" | awk 'take { print; exit } $0 == "--token" { take = 1 }
+    /^--token=/ { sub(/^--token=/, ""); print; exit }')"
+  pass "the app started its offline server from the bundle: '$(tr '\0' ' ' <"/proc/$APP_SERVER/cmdline" | sed -E 's/--token[ =][^ ]*/--token ***/')' on port $APP_PORT"
   speak_check app-server "ws://127.0.0.1:$APP_PORT/api-ws/v1/realtime" "${APP_TOKEN:-offline}" "$OUT/app-server-speak.wav"
 else
   fail "the app has no child '$APP serve' with a listening socket"
@@ -154,28 +174,48 @@ fi
 sleep 2  # let the window settle (status bar, first paint after the server came up)
 if [ -n "$WID" ]; then
   import -window root "$OUT/screen.png" && pass "screenshot $OUT/screen.png"
-  import -window "$WID" "$OUT/window.png" 2>/dev/null || true
+  if import -window "$WID" "$OUT/window.png" 2>/dev/null; then
+    brightness="$(identify -format '%[fx:mean]' "$OUT/window.png" 2>/dev/null)"
+    if awk -v b="${brightness:-1}" 'BEGIN { exit !(b < 0.45) }'; then
+      pass "settings: the saved dark theme is applied (mean brightness $brightness)"
+    else
+      fail "settings: the saved dark theme is not applied (mean brightness ${brightness:-?})"
+    fi
+  else
+    fail "could not capture the window"
+  fi
 fi
 
 # --- quit cleanly ------------------------------------------------------------------------------
 tree="$APP_PID $(descendants "$APP_PID" | tr '\n' ' ')"
+wait_app_exit() {  # wait_app_exit SECONDS -> 0 when the app has exited
+  local i; for i in $(seq $(($1 * 4))); do kill -0 "$APP_PID" 2>/dev/null || return 0; sleep 0.25; done
+  ! kill -0 "$APP_PID" 2>/dev/null
+}
+how=""
 if [ -n "$WID" ]; then
+  t0=$(now)
   xdotool windowfocus --sync "$WID" 2>/dev/null
   xdotool key --clearmodifiers ctrl+q
+  if wait_app_exit 5; then
+    how="Ctrl+Q"
+  else
+    echo "NOTE  Ctrl+Q did not quit the app; closing the window instead (WM_DELETE_WINDOW, the close button)"
+    t0=$(now)
+    "$ROOT/.venv/bin/python" tests/packaging/x11_close.py "$WID" && wait_app_exit 20 && how="the close button"
+  fi
 fi
-t0=$(now)
-for _ in $(seq 60); do kill -0 "$APP_PID" 2>/dev/null || break; sleep 0.25; done
-if kill -0 "$APP_PID" 2>/dev/null; then
-  fail "still running 15 s after Ctrl+Q"
-else
+if [ -n "$how" ]; then
   wait "$APP_PID"; rc=$?
-  if [ "$rc" = 0 ]; then pass "quit on Ctrl+Q in $(since "$t0") s, exit code 0"; else fail "exit code $rc after Ctrl+Q"; fi
+  if [ "$rc" = 0 ]; then pass "quit via $how in $(since "$t0") s, exit code 0"; else fail "exit code $rc after $how"; fi
   APP_PID=""
+else
+  fail "the app did not quit (Ctrl+Q, then the close button)"
 fi
 sleep 1
 left=""
 for pid in $tree; do kill -0 "$pid" 2>/dev/null && left="$left $pid($(tr '\0' ' ' <"/proc/$pid/cmdline" | cut -c1-60))"; done
-if [ -z "$left" ]; then pass "no process left behind (${tree// /,})"; else fail "left behind:$left"; fi
+if [ -z "$left" ]; then pass "no process left behind (${tree// /,})"; APP_SERVER=""; else fail "left behind:$left"; fi
 
 logs="$(find "$XDG_STATE_HOME/qwenvoice" -name '*.log' 2>/dev/null | head -3)"
 if [ -n "$logs" ]; then
