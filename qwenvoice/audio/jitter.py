@@ -116,7 +116,7 @@ class JitterBuffer:
         max_target_ms: float = 400.0,
         grow_ms: float = 40.0,
         shrink_ms: float = 10.0,
-        stable_seconds: float = 10.0,
+        stable_seconds: float = 30.0,
         fade_ms: float = 4.0,
         late_start_slack_ms: float = 40.0,
     ) -> None:
