@@ -11,6 +11,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
 
 from qwenvoice.audio.backend import AudioUnavailable
 from qwenvoice.audio.capture import Capture
@@ -21,6 +25,14 @@ from qwenvoice.audio.stream import AudioDeviceError, AudioNotice, NoticeHandler
 log = logging.getLogger(__name__)
 
 DevicesHandler = Callable[[list[DeviceInfo]], None]
+
+
+class CapturePathFilter(Protocol):
+    """What an echo canceller offers the engine (see `echo.CapturePathProcessor`)."""
+
+    def feed_playback(self, pcm: npt.NDArray[np.int16]) -> None: ...
+
+    def process_capture(self, block: npt.NDArray[np.int16]) -> npt.NDArray[np.int16]: ...
 
 
 class AudioEngine:
@@ -63,6 +75,18 @@ class AudioEngine:
                 asyncio.get_running_loop().create_task(self._start(stream))
         for handler in list(self.on_devices_changed):
             handler(devices)
+
+    def attach_echo_canceller(self, processor: CapturePathFilter) -> Callable[[], None]:
+        """Feed it what the speaker played and clean every captured block with it; returns a detach."""
+        unsubscribe = self.player.subscribe_played(processor.feed_playback)
+        self.capture.filter = processor.process_capture
+
+        def detach() -> None:
+            unsubscribe()
+            if self.capture.filter == processor.process_capture:
+                self.capture.filter = None
+
+        return detach
 
     @staticmethod
     def devices() -> tuple[list[DeviceInfo], str | None]:

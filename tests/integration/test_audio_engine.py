@@ -310,3 +310,43 @@ async def test_a_missing_device_name_falls_back_to_the_default_with_a_notice():
         assert any("'no such speaker' is not available" in n.message for n in engine.notices)
     finally:
         await engine.aclose()
+
+
+async def test_echo_canceller_hook_sees_the_played_signal_and_cleans_the_capture(sinks):
+    speaker, _ = sinks
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.played: list[np.ndarray] = []
+            self.captured = 0
+
+        def feed_playback(self, pcm: np.ndarray) -> None:
+            self.played.append(pcm.copy())
+
+        def process_capture(self, block: np.ndarray) -> np.ndarray:
+            self.captured += block.size
+            return np.zeros_like(block)  # "cancel" everything
+
+    engine = AudioEngine(output_device=speaker, input_device=f"{speaker}.monitor")
+    processor = Recorder()
+    sent: list[np.ndarray] = []
+    try:
+        detach = engine.attach_echo_canceller(processor)
+        assert await engine.start_playback(), engine.notices
+        assert await engine.start_capture(), engine.notices
+        engine.capture.subscribe(sent.append)
+        engine.player.push(tone_pcm16(700.0, 1.0), "resp_1", "item_1")
+        engine.player.end_of_response("resp_1")
+        assert await engine.player.wait_idle(5)
+        await asyncio.sleep(0.2)
+        detach()
+    finally:
+        await engine.aclose()
+    played = np.concatenate(processor.played).astype(np.float32) / 32768
+    assert played.dtype == np.float32 and played.size > 16000  # 16 kHz, silence included
+    loud = played[np.abs(played) > 0.05]
+    assert loud.size > 0.9 * 16000 * 0.9
+    spectrum = np.abs(np.fft.rfft(played))
+    assert np.fft.rfftfreq(played.size, 1 / 16000)[np.argmax(spectrum)] == pytest.approx(700, abs=3)
+    assert processor.captured > 16000 and not np.concatenate(sent).any()
+    assert engine.capture.filter is None
