@@ -20,6 +20,8 @@ def _add_connection_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--url", help="realtime endpoint (wss://... or ws:// on loopback); default: settings/region")
     p.add_argument("--model", help="model name sent as ?model=")
     p.add_argument("--offline", action="store_true", help="start and use the local offline server")
+    # The top-level -v only works before a subcommand name, which routes to the GUI: accept it here too.
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib
 import logging
 import os
 import re
@@ -115,7 +116,7 @@ class PcmSource(Protocol):
 
 def _audio_hook(name: str, option: str) -> Callable[..., Any]:
     try:
-        import qwenvoice.audio.headless as audio_headless  # type: ignore[import-not-found,unused-ignore]
+        audio_headless = importlib.import_module("qwenvoice.audio.headless")
     except ImportError:
         raise CommandError(f"{option} is not available yet", EXIT_USAGE) from None
     hook = getattr(audio_headless, name, None)
@@ -187,6 +188,12 @@ def flag_for(field_name: str) -> str:
 def config_error_text(exc: Exception) -> str:
     field_name = str(getattr(exc, "field", "") or "")
     return f"invalid {flag_for(field_name)}: {exc}" if field_name else f"invalid option: {exc}"
+
+
+def loss_reason(status: ConnectionStatus) -> str:
+    text = status.error.message if status.error else status.reason
+    prefix = "connection lost: "
+    return text[len(prefix):] if text.startswith(prefix) else text
 
 
 def fatal_exit_code(error: FatalConnectionError) -> int:
@@ -358,8 +365,7 @@ async def _speak_session(
                 if not item.terminal:
                     continue
                 if not result.finished:
-                    reason = item.error.message if item.error else item.reason
-                    print(f"qwenvoice: connection lost: {reason}", file=sys.stderr)
+                    print(f"qwenvoice: connection lost: {loss_reason(item)}", file=sys.stderr)
                     exit_code = fatal_exit_code(item.error) if item.error else EXIT_CONNECTION
                 break
             if isinstance(item, ResponseAudioDelta):
@@ -556,7 +562,7 @@ async def _ask_session(
                 break
             if isinstance(item, ConnectionStatus):
                 if item.state is ConnectionState.RECONNECTING or item.terminal:
-                    lost_reason = item.error.message if item.error else item.reason
+                    lost_reason = loss_reason(item)
                     exit_code = fatal_exit_code(item.error) if item.error else EXIT_CONNECTION
                     break
                 continue

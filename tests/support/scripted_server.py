@@ -7,8 +7,9 @@ by default, or any PCM you give it). Faults are switched on per test through ``S
 
 =========================  =====================================================================
 ``http_status``            refuse the handshake with this HTTP status (e.g. 401) and ``http_body``
-``drop_after_deltas``      abort the TCP connection (no close frame: 1006) after N audio deltas of
+``drop_after_deltas``      cut the TCP connection (no close frame: 1006) after N audio deltas of
                            a response, on the first ``drop_connections`` connections only
+                           (FIN by default; ``drop_with_reset`` for an RST)
 ``malformed_frames``       raw text frames sent right after ``session.created`` (bad JSON etc.)
 ``unknown_events``         number of events of an unknown type sent after ``session.created``
 ``error_events``           error payloads (see ``ERROR_*``) sent after ``session.updated``
@@ -136,6 +137,7 @@ class Script:
     http_body: str = "Unauthorized: invalid api key"
     drop_after_deltas: int | None = None
     drop_connections: int = 1
+    drop_with_reset: bool = False  # RST instead of FIN (may lose data in flight)
     malformed_frames: list[str] = field(default_factory=list)
     unknown_events: int = 0
     error_events: list[dict[str, Any]] = field(default_factory=list)
@@ -311,6 +313,25 @@ class _Session:
         transport.abort()
         raise _Dropped(why)
 
+    async def flush_then_drop(self, why: str) -> None:
+        """Cut the connection mid-stream without a WebSocket close frame (the client sees 1006).
+
+        By default the cut is a TCP FIN after everything already sent: deterministic, the client gets
+        every event sent before the cut. With ``Script.drop_with_reset`` it is a TCP RST, as a dying
+        network path would give: the client's kernel may then discard data it had not read yet."""
+        transport = self.ws.transport
+        if self.script.drop_with_reset or not transport.can_write_eof():
+            self.drop(why)
+        self.log.closed_by = f"server: {why}"
+        # Half-close: FIN after what is buffered, but keep reading. Closing outright while the client is
+        # still streaming audio would answer its next packet with an RST, and an RST makes the client's
+        # kernel discard what it had not read yet.
+        transport.write_eof()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.ws.wait_closed(), 3.0)
+        transport.abort()
+        raise _Dropped(why)
+
     async def close_raw(self, code: int, reason: str) -> None:
         """Send a close frame even if its reason is longer than the protocol allows, then hang up."""
         payload = struct.pack("!H", code) + reason.encode()
@@ -329,7 +350,7 @@ class _Session:
         if s.delta_delay or s.delta_jitter:
             await asyncio.sleep(max(0.0, s.delta_delay + self.server._rng.uniform(-s.delta_jitter, s.delta_jitter)))
 
-    def count_delta(self) -> None:
+    async def count_delta(self) -> None:
         self.deltas_this_connection += 1
         s = self.script
         if (
@@ -337,7 +358,7 @@ class _Session:
             and self.index < s.drop_connections
             and self.deltas_this_connection > s.drop_after_deltas
         ):
-            self.drop(f"dropped after {s.drop_after_deltas} deltas")
+            await self.flush_then_drop(f"dropped after {s.drop_after_deltas} deltas")
 
     # -- receiving
 
@@ -532,7 +553,7 @@ class _OmniSession(_Session):
                 await self.send({"type": "response.audio_transcript.delta", **base, "delta": words[i]})
             if i < len(chunks):
                 await self.pace_delta()
-                self.count_delta()
+                await self.count_delta()
                 await self.send({"type": "response.audio.delta", **base,
                                  "delta": base64.b64encode(chunks[i]).decode()})
         await self.send({"type": "response.audio_transcript.done", **base, "transcript": s.reply_text})
@@ -619,7 +640,7 @@ class _TtsSession(_Session):
             if wav and n == 0 and s.wav_header_per_response:
                 data = wav_header(rate) + data
             await self.pace_delta()
-            self.count_delta()
+            await self.count_delta()
             await self.send({"type": "response.audio.delta", **base, "delta": base64.b64encode(data).decode()})
         await self.send({"type": "response.audio.done", **base})
         await self.send({"type": "response.content_part.done", **base, "part": {"type": "audio", "text": ""}})
