@@ -41,7 +41,9 @@ class SecretStoreError(RuntimeError):
 class KeyringStatus:
     available: bool
     backend_name: str
-    reason: str  # empty when available; otherwise a sentence for the UI
+    reason: str  # empty when available; otherwise an English sentence (logs, CLI)
+    # Why it is unavailable, for a translated UI text: "" | "none" | "empty" | "unusable" | "read_error"
+    kind: str = ""
 
 
 def _backend_name(backend: Any) -> str:
@@ -61,15 +63,16 @@ def probe_keyring(backend: Any) -> KeyringStatus:
             "No system keyring is available on this machine (no Secret Service, KWallet, macOS "
             "Keychain or Windows Credential Manager was found). Set DASHSCOPE_API_KEY in the "
             "environment, or store the key in a private file if you accept that risk.",
+            "none",
         )
     if isinstance(backend, chainer.ChainerBackend) and not backend.backends:
-        return KeyringStatus(False, name, "The system keyring has no working backend.")
+        return KeyringStatus(False, name, "The system keyring has no working backend.", "empty")
     try:
         priority = float(getattr(type(backend), "priority", 1.0))
     except Exception:  # a backend whose priority probe fails is not usable
         priority = 0.0
     if priority <= 0:
-        return KeyringStatus(False, name, "The system keyring backend reports that it is not usable.")
+        return KeyringStatus(False, name, "The system keyring backend reports that it is not usable.", "unusable")
     return KeyringStatus(True, name, "")
 
 
@@ -114,7 +117,7 @@ class ApiKeyStore:
             value = self._backend.get_password(KEYRING_SERVICE, KEYRING_USERNAME)
         except Exception as exc:  # locked or broken keyring: report, keep working
             reason = f"The keyring could not be read ({type(exc).__name__})."
-            self._status = KeyringStatus(False, self._status.backend_name, reason)
+            self._status = KeyringStatus(False, self._status.backend_name, reason, "read_error")
             return None
         return str(value) if value else None
 

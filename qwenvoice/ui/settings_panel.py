@@ -370,8 +370,8 @@ class SettingsPanel(QDialog):
         instructions = QPlainTextEdit()
         instructions.setObjectName("omni.instructions")
         instructions.setTabChangesFocus(True)
-        instructions.setMinimumHeight(84)
-        instructions.setMaximumHeight(140)
+        instructions.setMinimumHeight(72)
+        instructions.setMaximumHeight(100)
         self._i18n.bind(
             instructions.setPlaceholderText,
             lambda: translate("SettingsPanel", "System prompt: who the assistant is and how it should answer."),
@@ -440,8 +440,10 @@ class SettingsPanel(QDialog):
                 ("off", lambda: translate("SettingsPanel", "Formal")),
             ],
         )
-        grid.addWidget(self._label("omni.smooth_output", lambda: translate("SettingsPanel", "Style:")), 3, 2)
-        grid.addWidget(smooth, 3, 3, Qt.AlignmentFlag.AlignTop)
+        style_label = self._label("omni.smooth_output", lambda: translate("SettingsPanel", "Style:"))
+        style_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        grid.addWidget(style_label, 6, 2)  # beside "Seed", the 7th field
+        grid.addWidget(smooth, 6, 3)
         form.addRow(grid_host)
         form.addRow(
             self._hint(
@@ -455,14 +457,21 @@ class SettingsPanel(QDialog):
     def _number_grid(
         self, grid: QGridLayout, fields: list[tuple[str, type[int] | type[float], bool, Callable[[], str]]]
     ) -> None:
+        """Two label+field pairs per row; each field's error line gets the row below, spanning from the
+        field to the next column, so a message with its allowed range fits on one line."""
         for n, (path, kind, optional, text) in enumerate(fields):
-            row, col = divmod(n, 2)
+            pair_row, col = divmod(n, 2)
+            row = pair_row * 2
             label = self._label(path, text)
-            label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
-            label.setContentsMargins(0, 4, 0, 0)
+            label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             grid.addWidget(label, row, col * 2)
-            grid.addWidget(self._number(path, kind, optional=optional), row, col * 2 + 1, Qt.AlignmentFlag.AlignTop)
+            field = self._number(path, kind, optional=optional)
+            field.setMinimumWidth(200)
+            grid.addWidget(field, row, col * 2 + 1)
+            grid.addWidget(field.error_label, row + 1, col * 2 + 1, 1, 2)
         grid.setColumnStretch(4, 1)  # pairs stay together on the left; spare width goes to the end
+        grid.setColumnMinimumWidth(2, 130)  # also widens the left error line, which spans into it
+        grid.setVerticalSpacing(6)
 
     def _build_speech_tab(self) -> None:
         page = self._add_tab("speech", "studio", lambda: translate("SettingsPanel", "Speech"))
@@ -538,8 +547,8 @@ class SettingsPanel(QDialog):
         instructions = QPlainTextEdit()
         instructions.setObjectName("tts.instructions")
         instructions.setTabChangesFocus(True)
-        instructions.setMinimumHeight(60)
-        instructions.setMaximumHeight(110)
+        instructions.setMinimumHeight(56)
+        instructions.setMaximumHeight(84)
         self._i18n.bind(
             instructions.setPlaceholderText,
             lambda: translate("SettingsPanel", "How to speak, e.g. “warm and unhurried, like a bedtime story”."),
@@ -573,6 +582,7 @@ class SettingsPanel(QDialog):
         self.preview_status = QLabel()
         self.preview_status.setProperty("role", "hint")
         self.preview_status.setWordWrap(True)
+        self.preview_status.hide()
         form.addRow("", self.preview_status)
         page.addStretch(1)
 
@@ -1384,10 +1394,26 @@ class SettingsPanel(QDialog):
         if status.available:
             lines.append(translate("SettingsPanel", "Keys are kept in the system keyring; they are never shown again."))
         else:
-            lines.append(fill(translate("SettingsPanel", "No keyring: %1"), status.reason))
+            lines.append(self._keyring_reason(status.kind, status.reason))
         if source is KeySource.NONE and not self.key_edit.text():
             lines.append(translate("SettingsPanel", "Without a key the app uses its built-in offline server."))
         self.key_status.setText(" ".join(lines))
+
+    @staticmethod
+    def _keyring_reason(kind: str, reason: str) -> str:
+        texts = {
+            "none": lambda: translate(
+                "SettingsPanel",
+                "This machine has no system keyring (Secret Service, KWallet, macOS Keychain or Windows "
+                "Credential Manager). Set DASHSCOPE_API_KEY in the environment, or store the key in a "
+                "private file below if you accept that risk.",
+            ),
+            "empty": lambda: translate("SettingsPanel", "The system keyring has no working backend."),
+            "unusable": lambda: translate("SettingsPanel", "The system keyring is not usable."),
+            "read_error": lambda: translate("SettingsPanel", "The system keyring could not be read."),
+        }
+        text = texts.get(kind)
+        return text() if text is not None else fill(translate("SettingsPanel", "No keyring: %1"), reason)
 
     def _apply_key(self) -> bool:
         keys = self._keys
@@ -1455,16 +1481,20 @@ class SettingsPanel(QDialog):
         tts = self._tts_section_or_none()
         problems = tts_errors(tts, self._tts_model()) if tts is not None else []
         if tts is None or problems:
-            self.preview_status.setText(translate("SettingsPanel", "Fix the highlighted fields first."))
+            self._set_preview_status(translate("SettingsPanel", "Fix the highlighted fields first."))
             return
         text = self.preview_text.text().strip()
         if not text:
             return
         self.preview_button.setEnabled(False)
-        self.preview_status.setText(translate("SettingsPanel", "Speaking…"))
+        self._set_preview_status(translate("SettingsPanel", "Speaking…"))
         if not self._spawn(self._run_preview(self._tts_model(), tts, text)):
             self.preview_button.setEnabled(True)
-            self.preview_status.setText(translate("SettingsPanel", "The app's event loop is not running."))
+            self._set_preview_status(translate("SettingsPanel", "The app's event loop is not running."))
+
+    def _set_preview_status(self, text: str) -> None:
+        self.preview_status.setText(text)
+        self.preview_status.setVisible(bool(text))
 
     async def _run_preview(self, model: str, tts: TtsSettings, text: str) -> None:
         assert self._services is not None
@@ -1476,7 +1506,7 @@ class SettingsPanel(QDialog):
             message = translate("SettingsPanel", "Done.")
         with contextlib.suppress(RuntimeError):
             self.preview_button.setEnabled(True)
-            self.preview_status.setText(message)
+            self._set_preview_status(message)
 
     def play_test_tone(self) -> None:
         if self._services is None:

@@ -50,7 +50,10 @@ def format_number(value: Number | None) -> str:
 
 
 class ErrorLabel(QLabel):
-    """A wrapped, red message under a field; hidden while there is nothing to say."""
+    """A wrapped, red message under a field; hidden while there is nothing to say.
+
+    A layout may take it from its field and place it elsewhere (e.g. a grid row below, wider).
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)

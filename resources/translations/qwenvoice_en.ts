@@ -871,6 +871,22 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>This machine has no system keyring (Secret Service, KWallet, macOS Keychain or Windows Credential Manager). Set DASHSCOPE_API_KEY in the environment, or store the key in a private file below if you accept that risk.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The system keyring has no working backend.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The system keyring is not usable.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The system keyring could not be read.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>No keyring: %1</source>
         <translation type="unfinished"></translation>
     </message>

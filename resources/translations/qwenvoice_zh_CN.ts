@@ -871,6 +871,22 @@
         <translation>密钥保存在系统密钥环中，之后不会再显示。</translation>
     </message>
     <message>
+        <source>This machine has no system keyring (Secret Service, KWallet, macOS Keychain or Windows Credential Manager). Set DASHSCOPE_API_KEY in the environment, or store the key in a private file below if you accept that risk.</source>
+        <translation>本机没有系统密钥环（Secret Service、KWallet、macOS 钥匙串或 Windows 凭据管理器）。请在环境变量中设置 DASHSCOPE_API_KEY；如果你能接受风险，也可以在下方选择将密钥存入私有文件。</translation>
+    </message>
+    <message>
+        <source>The system keyring has no working backend.</source>
+        <translation>系统密钥环没有可用的后端。</translation>
+    </message>
+    <message>
+        <source>The system keyring is not usable.</source>
+        <translation>系统密钥环不可用。</translation>
+    </message>
+    <message>
+        <source>The system keyring could not be read.</source>
+        <translation>无法读取系统密钥环。</translation>
+    </message>
+    <message>
         <source>No keyring: %1</source>
         <translation>没有密钥环：%1</translation>
     </message>

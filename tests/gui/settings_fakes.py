@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import asyncio
 
-from keyring.backend import KeyringBackend
-
 from qwenvoice.settings.schema import TtsSettings
 from qwenvoice.settings.services import ConnectionCheck, DeviceInfo
 
 
-class MemoryKeyring(KeyringBackend):
-    """An in-process keyring backend standing in for the OS keyring."""
+class MemoryKeyring:
+    """An in-process keyring standing in for the OS keyring.
 
-    priority = 1.0  # type: ignore[assignment]
+    Deliberately not a ``keyring.backend.KeyringBackend`` subclass: those register themselves with
+    the keyring library, which would then hand this double to every ``keyring.get_keyring()``.
+    """
+
+    priority = 1.0
 
     def __init__(self) -> None:
-        super().__init__()
         self.entries: dict[tuple[str, str], str] = {}
 
     def get_password(self, service: str, username: str) -> str | None:

@@ -479,7 +479,7 @@ def test_without_keyring_the_key_is_refused_unless_the_user_accepts_a_file(make_
     keys = ApiKeyStore(config_dir=env.store.config_dir, backend=fail.Keyring(), environ={})
     panel = make_panel(keys=keys)
     assert not panel.plaintext_check.isHidden()
-    assert "No keyring" in panel.key_status.text()
+    assert "no system keyring" in panel.key_status.text()
     panel.key_edit.setText(KEY)
     with qtbot.assertNotEmitted(panel.applied):
         assert panel.apply() is False

@@ -7,7 +7,6 @@ import stat
 
 import keyring
 import pytest
-from keyring.backend import KeyringBackend
 from keyring.backends import chainer, fail
 
 from qwenvoice.logsetup import RedactingFilter
@@ -24,13 +23,13 @@ from qwenvoice.settings.secrets import (
 KEY = "sk-test0123456789abcdef"
 
 
-class MemoryKeyring(KeyringBackend):
-    """An in-process keyring backend (pure-logic double for the OS keyring)."""
+class MemoryKeyring:
+    """An in-process keyring (pure-logic double for the OS keyring). Not a KeyringBackend subclass:
+    those register themselves and ``keyring.get_keyring()`` could then return this double."""
 
-    priority = 1.0  # type: ignore[assignment]
+    priority = 1.0
 
     def __init__(self) -> None:
-        super().__init__()
         self.entries: dict[tuple[str, str], str] = {}
 
     def get_password(self, service: str, username: str) -> str | None:
@@ -48,10 +47,6 @@ class RefusingKeyring(MemoryKeyring):
         raise keyring.errors.PasswordSetError("locked")
 
 
-class EmptyChainer(chainer.ChainerBackend):
-    backends: list[KeyringBackend] = []  # type: ignore[assignment]
-
-
 def test_fail_backend_is_reported_unavailable_with_a_reason():
     status = probe_keyring(fail.Keyring())
     assert status.available is False
@@ -59,8 +54,15 @@ def test_fail_backend_is_reported_unavailable_with_a_reason():
     assert "DASHSCOPE_API_KEY" in status.reason
 
 
-def test_chainer_without_backends_is_unavailable():
-    assert probe_keyring(EmptyChainer()).available is False
+def test_chainer_without_backends_is_unavailable(monkeypatch):
+    monkeypatch.setattr(chainer.ChainerBackend, "backends", [])
+    assert probe_keyring(chainer.ChainerBackend()).available is False
+
+
+def test_test_doubles_are_not_registered_with_keyring():
+    from keyring.backend import get_all_keyring
+
+    assert not any(type(k).__name__ in ("MemoryKeyring", "RefusingKeyring") for k in get_all_keyring())
 
 
 def test_this_machines_keyring_is_probed_without_crashing(tmp_path):
