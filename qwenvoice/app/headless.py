@@ -1,6 +1,8 @@
 """Headless commands: ``qwenvoice speak`` (Qwen-TTS-Realtime) and ``qwenvoice ask`` (one Omni turn).
 
-They reuse the same core as the app (protocol codec and config, the net client) without Qt.
+They reuse the same core as the app without Qt: the validated session configs, the TTS and Omni state
+machines (``TtsSession``, ``OmniConversation``) and the net client (no reconnect here: a one-shot command
+cannot resume a reply, the service has no session resumption).
 
 Exit codes (both commands):
   0  done
@@ -44,26 +46,22 @@ from qwenvoice.net.backoff import NO_RECONNECT
 from qwenvoice.net.client import ConnectionState, ConnectionStatus, ConnectOptions, RealtimeClient
 from qwenvoice.net.endpoints import REGION_ENDPOINTS, EndpointError
 from qwenvoice.net.errors import FailureKind, FatalConnectionError
-from qwenvoice.protocol.events import (
-    ErrorEvent,
-    InputAudioBufferAppend,
-    InputAudioBufferCommit,
-    InputAudioBufferCommitted,
-    InputAudioTranscriptionCompleted,
-    InputTextBufferAppend,
-    InputTextBufferCommit,
-    ResponseAudioDelta,
-    ResponseAudioTranscriptDelta,
-    ResponseAudioTranscriptDone,
-    ResponseCreate,
-    ResponseCreated,
-    ResponseDone,
-    ResponseTextDelta,
-    SessionFinish,
-    SessionFinished,
-    SessionUpdate,
-    SpeechStopped,
+from qwenvoice.protocol.config import ConfigError, OmniSessionConfig, TtsSessionConfig
+from qwenvoice.protocol.events import ClientEvent, ErrorDetail, SessionUpdate
+from qwenvoice.protocol.notifications import (
+    AudioChunk,
+    Notification,
+    ProtocolErrorNotice,
+    ResponseFinished,
+    ResponseStarted,
+    SendEvents,
+    SessionClosed,
+    SessionConfigured,
+    TranscriptDelta,
+    TurnCommitted,
 )
+from qwenvoice.protocol.omni import OmniConversation
+from qwenvoice.protocol.tts import TtsSession
 
 log = logging.getLogger(__name__)
 
@@ -200,8 +198,7 @@ def fatal_exit_code(error: FatalConnectionError) -> int:
     return EXIT_AUTH if error.kind is FailureKind.AUTH else EXIT_CONNECTION
 
 
-def error_text(event: ErrorEvent) -> str:
-    err = event.error
+def error_text(err: ErrorDetail) -> str:
     parts = [err.message or "(no message)"]
     extra = [f"{name}={value}" for name, value in (("type", err.type), ("code", err.code), ("param", err.param))
              if value]
@@ -274,9 +271,7 @@ def _run(coro_factory: Callable[[], Any]) -> int:
 # ---------------------------------------------------------------------------------------- speak
 
 
-def build_tts_session(args: argparse.Namespace, model: str) -> dict[str, Any]:
-    from qwenvoice.protocol.config import ConfigError, TtsSessionConfig
-
+def tts_config(args: argparse.Namespace) -> TtsSessionConfig:
     options: dict[str, Any] = {"mode": args.mode}
     for name in ("voice", "language_type", "speech_rate", "volume", "pitch_rate", "instructions", "sample_rate"):
         value = getattr(args, name, None)
@@ -284,10 +279,7 @@ def build_tts_session(args: argparse.Namespace, model: str) -> dict[str, Any]:
             options[name] = value
     if getattr(args, "response_format", None):
         options["response_format"] = args.response_format
-    try:
-        return TtsSessionConfig(**options).to_session(model)
-    except ConfigError as exc:
-        raise CommandError(config_error_text(exc), EXIT_USAGE) from None
+    return TtsSessionConfig(**options)
 
 
 @dataclass
@@ -301,11 +293,16 @@ class SpeakResult:
 
 async def speak(args: argparse.Namespace) -> int:
     model = args.model or DEFAULT_TTS_MODEL
-    session = build_tts_session(args, model)
-    player = open_player(int(session.get("sample_rate", 24000)), args.output_device) if args.play else None
+    tts = TtsSession(model)
+    config = tts_config(args)
+    try:
+        (update,) = tts.configure(config)  # validates before anything connects
+    except ConfigError as exc:
+        raise CommandError(config_error_text(exc), EXIT_USAGE) from None
+    player = open_player(config.sample_rate, args.output_device) if args.play else None
     target = await open_target(args)
     try:
-        return await _speak_session(args, model, session, target, player)
+        return await _speak_session(args, tts, update, target, player)
     finally:
         if player is not None:
             player.close()
@@ -313,18 +310,12 @@ async def speak(args: argparse.Namespace) -> int:
 
 
 async def _speak_session(
-    args: argparse.Namespace, model: str, session: dict[str, Any], target: Target, player: PcmSink | None
+    args: argparse.Namespace, tts: TtsSession, update: ClientEvent, target: Target, player: PcmSink | None
 ) -> int:
-    try:
-        client = RealtimeClient(
-            target.url, target.api_key, model=model,
-            session_update=lambda: SessionUpdate(session=dict(session)),
-            policy=NO_RECONNECT, options=ConnectOptions(),
-        )
-    except EndpointError as exc:
-        raise CommandError(str(exc), EXIT_USAGE) from None
-    result = SpeakResult(rate=int(session.get("sample_rate", 24000)))
-    wav_format = session.get("response_format") == "wav"
+    client = _make_client(target, tts.model, update)
+    config = tts.config or tts_config(args)
+    result = SpeakResult(rate=config.sample_rate)
+    wav_format = config.response_format == "wav"
     try:
         await client.start()
     except FatalConnectionError as exc:
@@ -334,24 +325,29 @@ async def _speak_session(
     pace = _env_float("QWENVOICE_SPEAK_PACE", 0.02)
     started: list[float] = []
 
+    def send(events: list[ClientEvent]) -> None:
+        for event in events:
+            client.send(event)
+
     async def send_text() -> None:
-        groups = [text_chunks(s) for s in sentences(args.text)] if args.mode == "commit" else [text_chunks(args.text)]
+        commit_mode = args.mode == "commit"
+        groups = [text_chunks(s) for s in sentences(args.text)] if commit_mode else [text_chunks(args.text)]
         for group in groups:
             for chunk in group:
                 if not started:
                     started.append(time.perf_counter())
-                client.send(InputTextBufferAppend(text=chunk))
+                send(tts.append_text(chunk))
                 if pace > 0:
                     await asyncio.sleep(pace)
-            if args.mode == "commit" and group:
-                client.send(InputTextBufferCommit())
-        client.send(SessionFinish())
+            if commit_mode and tts.has_uncommitted_text:
+                send(tts.commit())
+        send(tts.finish())
 
     sender = asyncio.create_task(send_text(), name="qwenvoice-speak-sender")
     exit_code = EXIT_OK
     try:
         items = client.incoming()
-        while True:
+        while not result.finished:
             try:
                 async with asyncio.timeout(SPEAK_IDLE_TIMEOUT):
                     item = await anext(items)
@@ -362,31 +358,35 @@ async def _speak_session(
             except StopAsyncIteration:
                 break
             if isinstance(item, ConnectionStatus):
-                if not item.terminal:
-                    continue
-                if not result.finished:
+                if item.terminal:
+                    tts.connection_lost()
                     print(f"qwenvoice: connection lost: {loss_reason(item)}", file=sys.stderr)
                     exit_code = fatal_exit_code(item.error) if item.error else EXIT_CONNECTION
+                    break
+                continue
+            for note in tts.receive(item):
+                if isinstance(note, AudioChunk):
+                    data = note.pcm
+                    if wav_format:
+                        data, header_rate = split_wav_header(data)
+                        if header_rate:
+                            result.rate = header_rate
+                    if result.first_audio_ms is None and started:
+                        result.first_audio_ms = (time.perf_counter() - started[0]) * 1000.0
+                    result.pcm += data
+                    if player is not None:
+                        player.write(data)
+                elif isinstance(note, ResponseFinished):
+                    result.responses += 1
+                elif isinstance(note, ProtocolErrorNotice):
+                    if note.error.type == "malformed_event":
+                        continue  # counted and logged by the client; not the server's answer
+                    print(f"qwenvoice: {error_text(note.error)}", file=sys.stderr)
+                    exit_code = EXIT_SERVER_ERROR
+                elif isinstance(note, SessionClosed) and note.reason == "finished":
+                    result.finished = True
+            if exit_code != EXIT_OK:
                 break
-            if isinstance(item, ResponseAudioDelta):
-                data = item.audio
-                if wav_format:
-                    data, header_rate = split_wav_header(data)
-                    if header_rate:
-                        result.rate = header_rate
-                if result.first_audio_ms is None and started:
-                    result.first_audio_ms = (time.perf_counter() - started[0]) * 1000.0
-                result.pcm += data
-                if player is not None:
-                    player.write(data)
-            elif isinstance(item, ResponseDone):
-                result.responses += 1
-            elif isinstance(item, ErrorEvent):
-                print(f"qwenvoice: {error_text(item)}", file=sys.stderr)
-                exit_code = EXIT_SERVER_ERROR
-                break
-            elif isinstance(item, SessionFinished):
-                result.finished = True
     finally:
         sender.cancel()
         with contextlib.suppress(BaseException):
@@ -431,9 +431,7 @@ def read_wav_16k_mono(path: str | Path) -> bytes:
     return bytes((np.clip(mono, -1.0, 32767 / 32768) * 32768.0).astype("<i2").tobytes())
 
 
-def build_omni_session(args: argparse.Namespace, model: str) -> dict[str, Any]:
-    from qwenvoice.protocol.config import ConfigError, OmniSessionConfig
-
+def omni_config(args: argparse.Namespace) -> OmniSessionConfig:
     options: dict[str, Any] = {}
     if args.voice:
         options["voice"] = args.voice
@@ -441,35 +439,33 @@ def build_omni_session(args: argparse.Namespace, model: str) -> dict[str, Any]:
         options["instructions"] = args.instructions
     if args.manual:
         options["turn_detection"] = None
-    try:
-        return OmniSessionConfig(**options).to_session(model)
-    except ConfigError as exc:
-        raise CommandError(config_error_text(exc), EXIT_USAGE) from None
+    return OmniSessionConfig(**options)
 
 
 @dataclass
 class AskState:
     reply_pcm: bytearray = field(default_factory=bytearray)
-    user_text: str | None = None
     assistant_text: str = ""
     assistant_line_open: bool = False
     response_active: bool = False
     response_done: bool = False
-    committed_item: str | None = None
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
     turn_committed: asyncio.Event = field(default_factory=asyncio.Event)
-    transcript_ready: asyncio.Event = field(default_factory=asyncio.Event)
-    usage: Any = None
 
 
 async def ask(args: argparse.Namespace) -> int:
     model = args.model or DEFAULT_OMNI_MODEL
-    session = build_omni_session(args, model)
+    conversation = OmniConversation(model)
+    try:
+        (update,) = conversation.configure(omni_config(args))  # validates before anything connects
+    except ConfigError as exc:
+        raise CommandError(config_error_text(exc), EXIT_USAGE) from None
     pcm = b"" if args.mic else read_wav_16k_mono(args.wav)
     source = open_microphone(args.input_device) if args.mic else None
     player = open_player(OMNI_OUTPUT_RATE, args.output_device) if args.play else None
     target = await open_target(args)
     try:
-        return await _ask_session(args, model, session, pcm, source, player, target)
+        return await _ask_session(args, conversation, update, pcm, source, player, target)
     finally:
         if player is not None:
             player.close()
@@ -480,21 +476,14 @@ async def ask(args: argparse.Namespace) -> int:
 
 async def _ask_session(
     args: argparse.Namespace,
-    model: str,
-    session: dict[str, Any],
+    conversation: OmniConversation,
+    update: ClientEvent,
     pcm: bytes,
     source: PcmSource | None,
     player: PcmSink | None,
     target: Target,
 ) -> int:
-    try:
-        client = RealtimeClient(
-            target.url, target.api_key, model=model,
-            session_update=lambda: SessionUpdate(session=dict(session)),
-            policy=NO_RECONNECT, options=ConnectOptions(),
-        )
-    except EndpointError as exc:
-        raise CommandError(str(exc), EXIT_USAGE) from None
+    client = _make_client(target, conversation.model, update)
     try:
         await client.start()
     except FatalConnectionError as exc:
@@ -506,21 +495,24 @@ async def _ask_session(
     chunk_bytes = OMNI_INPUT_RATE * 2 * ASK_CHUNK_MS // 1000
     chunk_seconds = ASK_CHUNK_MS / 1000.0
 
+    def send(events: list[ClientEvent]) -> None:
+        for event in events:
+            client.send(event)
+
     async def paced(blocks: AsyncIterator[bytes]) -> None:
         start = time.monotonic()
         sent_s = 0.0
         async for block in blocks:
-            client.send(InputAudioBufferAppend(audio=block))
+            send(conversation.append_audio(block))
             sent_s += len(block) / (2 * OMNI_INPUT_RATE)
-            delay = start + sent_s * pace - time.monotonic()
-            await asyncio.sleep(max(0.0, delay))
+            await asyncio.sleep(max(0.0, start + sent_s * pace - time.monotonic()))
 
     async def wav_blocks() -> AsyncIterator[bytes]:
         for i in range(0, len(pcm), chunk_bytes):
             yield pcm[i : i + chunk_bytes]
 
     async def silence_blocks(limit_s: float) -> AsyncIterator[bytes]:
-        # VAD only ends a turn after it hears silence: keep the line "open" until the turn is committed.
+        # Server VAD only ends a turn once it hears silence: keep streaming it until the turn is committed.
         silence = bytes(chunk_bytes)
         for _ in range(int(limit_s / chunk_seconds) + 1):
             if state.turn_committed.is_set() or state.response_done:
@@ -528,18 +520,10 @@ async def _ask_session(
             yield silence
 
     async def send_turn() -> None:
-        if source is not None:
-            await paced(source.blocks())
-        else:
-            await paced(wav_blocks())
-        if args.manual:
-            client.send(InputAudioBufferCommit())
-            await state.turn_committed.wait()
-            # Some models drop a response.create sent before the user's transcription is done; others
-            # never send that transcription after a manual commit: wait for it, but not for long.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(state.transcript_ready.wait(), 1.5)
-            client.send(ResponseCreate())
+        await state.ready.wait()  # audio before session.updated would run under the server's defaults
+        await paced(source.blocks() if source is not None else wav_blocks())
+        if conversation.manual_turns:
+            send(conversation.commit_turn())  # response.create follows from the conversation (SendEvents)
         else:
             await paced(silence_blocks(args.timeout))
 
@@ -549,59 +533,35 @@ async def _ask_session(
     try:
         items = client.incoming()
         deadline = time.monotonic() + args.timeout + (len(pcm) / (2 * OMNI_INPUT_RATE)) * pace
-        while True:
+        while not state.response_done and exit_code == EXIT_OK:
+            now = time.monotonic()
+            wait = deadline - now
+            timer = conversation.next_deadline()
+            if timer is not None:
+                wait = min(wait, max(0.0, timer - now))
             try:
-                async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
+                async with asyncio.timeout(max(0.0, wait)):
                     item = await anext(items)
             except TimeoutError:
-                _close_assistant_line(state)
-                print(f"qwenvoice: no complete reply within {args.timeout:.0f} s", file=sys.stderr)
-                exit_code = EXIT_TIMEOUT
-                break
+                if time.monotonic() < deadline:
+                    notes = conversation.on_timer()
+                else:
+                    _close_assistant_line(state)
+                    print(f"qwenvoice: no complete reply within {args.timeout:.0f} s", file=sys.stderr)
+                    exit_code = EXIT_TIMEOUT
+                    break
             except StopAsyncIteration:
                 break
-            if isinstance(item, ConnectionStatus):
-                if item.state is ConnectionState.RECONNECTING or item.terminal:
-                    lost_reason = loss_reason(item)
-                    exit_code = fatal_exit_code(item.error) if item.error else EXIT_CONNECTION
-                    break
-                continue
-            if isinstance(item, InputAudioBufferCommitted):
-                state.committed_item = item.item_id
-                state.turn_committed.set()
-            elif isinstance(item, SpeechStopped):
-                pass
-            elif isinstance(item, InputAudioTranscriptionCompleted):
-                state.user_text = item.transcript
-                state.transcript_ready.set()
-                _close_assistant_line(state)
-                print(f"you: {item.transcript}", flush=True)
-            elif isinstance(item, ResponseCreated):
-                state.response_active = True
-            elif isinstance(item, ResponseAudioTranscriptDelta | ResponseTextDelta):
-                if not state.assistant_line_open:
-                    print("assistant: ", end="", flush=True)
-                    state.assistant_line_open = True
-                state.assistant_text += item.delta
-                print(item.delta, end="", flush=True)
-            elif isinstance(item, ResponseAudioTranscriptDone):
-                if not state.assistant_text and item.transcript:
-                    print(f"assistant: {item.transcript}", end="", flush=True)
-                    state.assistant_text = item.transcript
-                    state.assistant_line_open = True
-            elif isinstance(item, ResponseAudioDelta):
-                state.reply_pcm += item.audio
-                if player is not None:
-                    player.write(item.audio)
-            elif isinstance(item, ResponseDone):
-                state.response_done = True
-                state.usage = item.usage
-                break
-            elif isinstance(item, ErrorEvent):
-                _close_assistant_line(state)
-                print(f"qwenvoice: {error_text(item)}", file=sys.stderr)
-                exit_code = EXIT_SERVER_ERROR
-                break
+            else:
+                if isinstance(item, ConnectionStatus):
+                    if item.state is ConnectionState.RECONNECTING or item.terminal:
+                        conversation.connection_lost()
+                        lost_reason = loss_reason(item)
+                        exit_code = fatal_exit_code(item.error) if item.error else EXIT_CONNECTION
+                        break
+                    continue
+                notes = conversation.receive(item)
+            exit_code = _handle_ask_notes(notes, state, send, player)
     finally:
         sender.cancel()
         with contextlib.suppress(BaseException):
@@ -609,8 +569,8 @@ async def _ask_session(
         await client.close()
     _close_assistant_line(state)
     if lost_reason is not None:
-        where = "during the reply" if state.response_active and not state.response_done else ""
-        print(f"qwenvoice: connection lost{' ' + where if where else ''}: {lost_reason}", file=sys.stderr)
+        where = " during the reply" if state.response_active and not state.response_done else ""
+        print(f"qwenvoice: connection lost{where}: {lost_reason}", file=sys.stderr)
     if player is not None and exit_code == EXIT_OK:
         await player.drain()
     if args.out:
@@ -619,10 +579,66 @@ async def _ask_session(
     return exit_code
 
 
+def _handle_ask_notes(
+    notes: list[Notification], state: AskState, send: Callable[[list[ClientEvent]], None], player: PcmSink | None
+) -> int:
+    for note in notes:
+        if isinstance(note, SendEvents):
+            send(note.events)
+        elif isinstance(note, SessionConfigured):
+            state.ready.set()
+        elif isinstance(note, TurnCommitted):
+            state.turn_committed.set()
+        elif isinstance(note, TranscriptDelta):
+            if note.role == "user":
+                if note.final:
+                    _close_assistant_line(state)
+                    print(f"you: {note.text}", flush=True)
+            elif not note.final:
+                if not state.assistant_line_open:
+                    print("assistant: ", end="", flush=True)
+                    state.assistant_line_open = True
+                state.assistant_text += note.text
+                print(note.text, end="", flush=True)
+            elif not state.assistant_text and note.text:
+                # Models that send the reply text only at the end.
+                print(f"assistant: {note.text}", end="", flush=True)
+                state.assistant_text = note.text
+                state.assistant_line_open = True
+        elif isinstance(note, ResponseStarted):
+            state.response_active = True
+        elif isinstance(note, AudioChunk):
+            state.reply_pcm += note.pcm
+            if player is not None:
+                player.write(note.pcm)
+        elif isinstance(note, ResponseFinished):
+            state.response_done = True
+        elif isinstance(note, ProtocolErrorNotice):
+            if note.error.type == "malformed_event":
+                continue  # counted and logged by the client; not the server's answer
+            _close_assistant_line(state)
+            print(f"qwenvoice: {error_text(note.error)}", file=sys.stderr)
+            return EXIT_SERVER_ERROR
+    return EXIT_OK
+
+
 def _close_assistant_line(state: AskState) -> None:
     if state.assistant_line_open:
         print(flush=True)
         state.assistant_line_open = False
+
+
+def _make_client(target: Target, model: str, update: ClientEvent) -> RealtimeClient:
+    if not isinstance(update, SessionUpdate):
+        raise TypeError("the first event must be session.update")
+    try:
+        # One-shot commands do not reconnect: there is no session resumption, a new socket is a new session.
+        return RealtimeClient(
+            target.url, target.api_key, model=model, session_update=lambda: update,
+            policy=NO_RECONNECT, options=ConnectOptions(),
+        )
+    except EndpointError as exc:
+        raise CommandError(str(exc), EXIT_USAGE) from None
 
 
 def run_ask(args: argparse.Namespace) -> int:
