@@ -670,6 +670,7 @@ class SettingsPanel(QDialog):
 
         form = self._group(page, lambda: translate("SettingsPanel", "Microphone"))
         self.input_combo = self._combo("audio.input_device")
+        self.input_combo.currentIndexChanged.connect(self._restart_mic_monitor)
         self.refresh_devices_button = QPushButton(icon("refresh"), "")
         self.refresh_devices_button.setObjectName("refreshDevices")
         self._i18n.bind(
@@ -1584,6 +1585,12 @@ class SettingsPanel(QDialog):
         self.refresh_devices()
         self._mic_timer.start()
         self._device_timer.start()
+
+    def _restart_mic_monitor(self, _index: int) -> None:
+        # The level shown must be the chosen microphone's.
+        if self._mic_timer.isActive() and not self._loading:
+            self._stop_monitoring()
+            self._start_monitoring()
 
     def _stop_monitoring(self) -> None:
         if not self._mic_timer.isActive():
