@@ -440,3 +440,29 @@ def test_cli_never_prints_the_key_even_at_debug(question: Path, tmp_path: Path) 
     assert "DEBUG" in runs[0].stderr  # -vv really logged at debug level
     for r in runs:
         assert CANARY not in r.stdout and CANARY not in r.stderr
+
+
+@pytest.mark.offline
+def test_speak_without_a_key_falls_back_to_the_offline_server_and_stops_it(tmp_path: Path) -> None:
+    psutil = pytest.importorskip("psutil")
+    marker = f"offline-fallback-{os.getpid()}-{time.time_ns()}"
+    out = tmp_path / "offline.wav"
+    run = subprocess.run(
+        [sys.executable, "-m", "qwenvoice", "speak", "Hello from the offline server.", "--out", str(out)],
+        cwd=ROOT, env=cli_env(QWENVOICE_TEST_MARKER=marker), capture_output=True, text=True, timeout=240,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "using the offline server" in run.stderr
+    rate, channels, frames = read_wav(out)
+    assert (rate, channels) == (24000, 1) and len(frames) > 24000  # more than half a second of speech
+    samples = np.frombuffer(frames, dtype="<i2").astype(np.float64)
+    assert np.sqrt(np.mean(samples**2)) > 100  # not silence
+    # The child server was stopped: no process carrying our marker is left.
+    leftovers = []
+    for proc in psutil.process_iter(["pid"]):
+        try:
+            if proc.environ().get("QWENVOICE_TEST_MARKER") == marker:
+                leftovers.append(proc.pid)
+        except (psutil.AccessDenied, psutil.NoSuchProcess, psutil.ZombieProcess):
+            continue
+    assert leftovers == []
