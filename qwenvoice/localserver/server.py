@@ -125,7 +125,8 @@ class RealtimeServer:
             self._server.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 5)
-        self.executor.shutdown(wait=False, cancel_futures=True)
+        # Wait for work in flight (under a second): native code must not outlive the interpreter.
+        await asyncio.to_thread(self.executor.shutdown, wait=True, cancel_futures=True)
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[str]:
@@ -162,12 +163,11 @@ class BackgroundServer:
         return len(self.server.ctx.sessions)
 
 
-async def serve_until_stopped(options: ServeOptions, ready_out: Any = None) -> None:
-    server = RealtimeServer(options)
+async def serve_until_stopped(options: ServeOptions, models: SpeechModels | None = None) -> None:
+    server = RealtimeServer(options, models)
     started = time.perf_counter()
     url = await server.start()
-    out = ready_out or sys.stdout
-    print(f"qwenvoice offline server ready at {url}", file=out, flush=True)
+    print(f"qwenvoice offline server ready at {url}", flush=True)
     log.info("listening after %.2f s; speech models load in the background", time.perf_counter() - started)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -193,11 +193,22 @@ def run_serve(args: Any) -> int:
         except ImportError:
             pass
     options = ServeOptions(host=args.host or "127.0.0.1", port=int(args.port or 0), token=token or None)
+    # Until the loop takes over, SIGTERM ends us like Ctrl+C does: through the same clean path.
+    previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    models = SpeechModels()
+    code = 0
     try:
-        asyncio.run(serve_until_stopped(options))
+        asyncio.run(serve_until_stopped(options, models))
     except KeyboardInterrupt:
         pass
     except OSError as exc:
         print(f"qwenvoice serve: cannot listen on {options.host}:{options.port}: {exc}", file=sys.stderr)
-        return 1
-    return 0
+        code = 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        models.join(timeout=60)
+    return code
+
+
+def _raise_keyboard_interrupt(_signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt

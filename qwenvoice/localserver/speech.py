@@ -169,7 +169,7 @@ class VoiceStyle:
 def voice_style(voice: str | None) -> VoiceStyle:
     name = (voice or "").strip().lower()
     if name in _HIGHER_VOICES:
-        return VoiceStyle(1.22, "+f3")
+        return VoiceStyle(1.35, "+f3")
     if name in _LOWER_VOICES:
         return VoiceStyle(0.88, "+m3")
     return VoiceStyle(1.0, "")
@@ -341,6 +341,11 @@ class SpeechModels:
         if self._error is not None:
             raise RuntimeError(f"speech models unavailable: {self._error}") from self._error
         return done
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait for a load in progress to end: native libraries abort if the process exits mid-load."""
+        if self._thread is not None:
+            self._thread.join(timeout)
 
     def status(self) -> dict[str, Any]:
         return {"ready": self._ready.is_set(), "error": repr(self._error) if self._error else None}

@@ -7,7 +7,6 @@ streamed in 100 ms appends, and replies are checked by what they say (transcribe
 from __future__ import annotations
 
 import base64
-import re
 import subprocess
 import threading
 import time
