@@ -193,14 +193,17 @@ def _write_if_changed(path: Path, data: bytes, report: InstallReport) -> None:
 
 
 def _refresh_caches(base: Path) -> None:
-    # Menus watch these folders, but some desktops only look again after their caches are rebuilt.
+    # Menus watch these folders by themselves. A cache that already exists must be rebuilt, though, or
+    # it may hide the new files; one that does not exist is not created (a stale cache hides icons
+    # that other programs install later).
     jobs = (
-        ("update-desktop-database", "-q", str(base / "applications")),
-        ("gtk-update-icon-cache", "-q", "-t", "-f", str(base / "icons" / "hicolor")),
+        (base / "applications" / "mimeinfo.cache", ("update-desktop-database", "-q", str(base / "applications"))),
+        (base / "icons" / "hicolor" / "icon-theme.cache",
+         ("gtk-update-icon-cache", "-q", "-t", "-f", str(base / "icons" / "hicolor"))),
     )
-    for tool, *args in jobs:
+    for cache, (tool, *args) in jobs:
         exe = shutil.which(tool)
-        if exe is None:
+        if exe is None or not cache.is_file():
             continue
         try:
             subprocess.run([exe, *args], check=False, timeout=30, capture_output=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import shutil
 import struct
 import subprocess
 import sys
@@ -221,3 +222,19 @@ def test_the_repository_resources_provide_a_usable_app_icon() -> None:
     assert svg is not None and svg.stem == "qwenvoice"
     assert {16, 32, 48, 128, 256} <= set(pngs)
     assert all(png_size(p) == (s, s) for s, p in pngs.items())
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="menu entries are a freedesktop feature")
+def test_icon_cache_is_refreshed_only_when_one_exists(tmp_path: Path, resources: Path) -> None:
+    home = tmp_path / "share"
+    install_desktop_entry(target=home, command=["/x/qwenvoice"], resources=resources)
+    cache = home / "icons" / "hicolor" / "icon-theme.cache"
+    assert not cache.exists()  # never created behind the user's back
+    if shutil.which("gtk-update-icon-cache") is None:
+        return
+    subprocess.run(["gtk-update-icon-cache", "-q", "-t", "-f", str(cache.parent)], check=True)
+    before = cache.read_bytes()
+    write_png(resources / "icons" / "qwenvoice-64.png", 64, 64)  # a new size arrives with an update
+    report = install_desktop_entry(target=home, command=["/x/qwenvoice"], resources=resources)
+    assert report.changed == [home / "icons" / "hicolor" / "64x64" / "apps" / "qwenvoice.png"]
+    assert cache.read_bytes() != before  # the existing cache was rebuilt with the new icon
