@@ -331,3 +331,28 @@ async def test_close_is_idempotent_and_discard_pending_works() -> None:
 def test_plain_ws_to_a_remote_host_is_refused_before_connecting() -> None:
     with pytest.raises(EndpointError, match="refusing plain ws://"):
         RealtimeClient("ws://example.com/api-ws/v1/realtime", "k", model=OMNI)
+
+
+async def test_tls_certificate_errors_are_fatal_and_trusted_certificates_work(tmp_path: Any) -> None:
+    pytest.importorskip("cryptography")
+    import ssl
+
+    from tests.support.scripted_server import self_signed_certificate, server_tls_context
+
+    cert, key = self_signed_certificate(tmp_path)
+    async with ScriptedServer(ssl_context=server_tls_context(cert, key)) as server:
+        assert server.url.startswith("wss://127.0.0.1:")
+        # Default verification: a self-signed certificate is refused, once, with a clear reason.
+        client = make_client(server, key="k-123456", policy=ReconnectPolicy(max_attempts=4))
+        with pytest.raises(FatalConnectionError) as caught:
+            await client.start()
+        assert caught.value.kind is FailureKind.TLS
+        assert "certificate verification failed" in caught.value.message
+        assert client.stats.handshakes == 1 and server.handshakes == 0
+        # Trusting that certificate explicitly: a normal session over TLS.
+        trusted = ssl.create_default_context(cafile=cert)
+        client = make_client(server, key="k-123456", ssl_context=trusted)
+        await client.start()
+        await collect_until(client, SessionUpdated)
+        await client.close()
+        assert server.connections[0].authorization == "Bearer k-123456"

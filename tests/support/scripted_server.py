@@ -44,6 +44,7 @@ import logging
 import math
 import random
 import re
+import ssl
 import struct
 import threading
 import wave
@@ -170,9 +171,12 @@ class _Dropped(Exception):
 
 
 class ScriptedServer:
-    def __init__(self, script: Script | None = None, *, token: str | None = None) -> None:
+    def __init__(
+        self, script: Script | None = None, *, token: str | None = None, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
         self.script = script or Script()
         self.token = token
+        self.ssl_context = ssl_context  # serve wss:// (see self_signed_certificate)
         self.handshakes = 0
         self.connections: list[ConnectionLog] = []
         self._server: Server | None = None
@@ -184,7 +188,8 @@ class ScriptedServer:
 
     @property
     def url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}{PATH}"
+        scheme = "wss" if self.ssl_context is not None else "ws"
+        return f"{scheme}://127.0.0.1:{self.port}{PATH}"
 
     async def start(self) -> ScriptedServer:
         self._server = await serve(
@@ -199,6 +204,7 @@ class ScriptedServer:
             # Its own logger, kept at INFO: websockets logs request headers (the client's key) at DEBUG,
             # and tests that turn every client-side logger to DEBUG must only see the client's logs.
             logger=_server_logger(),
+            ssl=self.ssl_context,
         )
         self.port = next(iter(self._server.sockets)).getsockname()[1]
         return self
@@ -657,4 +663,44 @@ def read_wav(path: Any) -> tuple[int, int, bytes]:
     with wave.open(str(path), "rb") as w:
         assert w.getsampwidth() == 2, "expected 16-bit PCM"
         return w.getframerate(), w.getnchannels(), w.readframes(w.getnframes())
+
+
+def self_signed_certificate(directory: Any) -> tuple[str, str]:
+    """(cert.pem, key.pem) for 127.0.0.1, valid for a day; needs the ``cryptography`` package."""
+    import datetime
+    import ipaddress
+    from pathlib import Path
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "qwenvoice test server")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = Path(directory) / "cert.pem", Path(directory) / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return str(cert_path), str(key_path)
+
+
+def server_tls_context(cert: str, key: str) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return context
 
