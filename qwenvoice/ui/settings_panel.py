@@ -757,6 +757,15 @@ class SettingsPanel(QDialog):
             ],
         )
         form.addRow(self._label("ui.theme", lambda: translate("SettingsPanel", "Theme:")), theme)
+        form.addRow(
+            self._hint(
+                lambda: translate(
+                    "SettingsPanel",
+                    "Both change as soon as you apply. “Follow the system” uses your desktop's language and its "
+                    "light or dark setting, and keeps following it.",
+                )
+            )
+        )
         page.addStretch(1)
 
     # ================================================================== settings <-> widgets

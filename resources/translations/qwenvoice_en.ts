@@ -723,6 +723,10 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Both change as soon as you apply. “Follow the system” uses your desktop&apos;s language and its light or dark setting, and keeps following it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Automatic</source>
         <translation type="unfinished"></translation>
     </message>

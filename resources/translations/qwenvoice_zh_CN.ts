@@ -723,6 +723,10 @@
         <translation>主题：</translation>
     </message>
     <message>
+        <source>Both change as soon as you apply. “Follow the system” uses your desktop's language and its light or dark setting, and keeps following it.</source>
+        <translation>点击“应用”后立即生效。“跟随系统”会使用桌面的语言和浅色/深色设置，并随之变化。</translation>
+    </message>
+    <message>
         <source>Automatic</source>
         <translation>自动</translation>
     </message>
