@@ -120,6 +120,9 @@ class SettingsStore:
             backup = self._move_aside("corrupt")
             where = f"; the damaged file was kept as {backup.name}" if backup else ""
             notices.append(LoadNotice("settings", f"the settings file was damaged ({exc}){where}; defaults are used"))
+            if backup is not None:
+                with contextlib.suppress(OSError):  # a read-only folder: defaults in memory still work
+                    self.save(AppSettings())
             return LoadResult(AppSettings(), notices, backup)
         data, from_version = migrate(data, notices)
         backup_path = None
