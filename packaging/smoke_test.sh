@@ -63,11 +63,25 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { "$ROOT/.venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-listening_port_of() { ss -ltnpH 2>/dev/null | grep "pid=$1," | awk '{print $4}' | sed 's/.*://' | head -1; }
+PY="$ROOT/.venv/bin/python"  # psutil (test extra) rather than ss/pgrep, which a minimal image may lack
+free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+listening_port_of() {
+  "$PY" -c 'import sys, psutil
+try:
+    ports = [c.laddr.port for c in psutil.Process(int(sys.argv[1])).net_connections("tcp") if c.status == "LISTEN"]
+except psutil.Error:
+    ports = []
+print(ports[0] if ports else "")' "$1"
+}
 wav_seconds() { soxi -D "$1" 2>/dev/null || echo 0; }
 wav_rms() { sox "$1" -n stat 2>&1 | awk '/RMS +amplitude/ {print $3}'; }
-descendants() { local p; for p in $(pgrep -P "$1"); do echo "$p"; descendants "$p"; done; }
+descendants() {
+  "$PY" -c 'import sys, psutil
+try:
+    print(*(c.pid for c in psutil.Process(int(sys.argv[1])).children(recursive=True)), sep="\n")
+except psutil.Error:
+    pass' "$1"
+}
 
 speak_check() {  # speak_check LABEL URL TOKEN WAV
   local t0; t0=$(now)
