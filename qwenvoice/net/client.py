@@ -121,6 +121,7 @@ class ClientStats:
     events_sent: int = 0
     events_received: int = 0
     malformed: int = 0
+    binary_frames: int = 0
     unknown: int = 0
     uncertain_dropped: int = 0  # sends interrupted by a drop: never replayed
     close_codes: dict[int, int] = field(default_factory=dict)
@@ -438,7 +439,13 @@ class RealtimeClient:
     async def _serve(self, ws: ClientConnection) -> Outcome:
         self._ws = ws
         ready = asyncio.Event()
-        update = self._session_update() if self._session_update is not None else None
+        try:
+            update = self._session_update() if self._session_update is not None else None
+        except ValueError as exc:  # ConfigError is a ValueError: retrying cannot fix the configuration
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(ws.close(1000, "client configuration error"), self.options.close_timeout + 1.0)
+            self._ws = None
+            return FatalConnectionError(FailureKind.CONFIG, f"invalid session configuration: {short_text(str(exc))}")
         reader = asyncio.create_task(self._read(ws, ready), name="qwenvoice-net-reader")
         writer: asyncio.Task[None] | None = None
         try:
@@ -490,6 +497,12 @@ class RealtimeClient:
     async def _read(self, ws: ClientConnection, ready: asyncio.Event) -> None:
         try:
             async for message in ws:
+                if isinstance(message, bytes):
+                    # The protocol is JSON text frames only; a binary frame is counted and skipped.
+                    self.stats.binary_frames += 1
+                    if self.stats.binary_frames == 1:
+                        log.warning("binary frame from the server ignored (%d bytes)", len(message))
+                    continue
                 event = decode_server_event(message)
                 self.stats.events_received += 1
                 if isinstance(event, MalformedEvent):

@@ -356,3 +356,79 @@ async def test_tls_certificate_errors_are_fatal_and_trusted_certificates_work(tm
         await collect_until(client, SessionUpdated)
         await client.close()
         assert server.connections[0].authorization == "Bearer k-123456"
+
+
+async def test_invalid_session_configuration_is_fatal_without_retry() -> None:
+    from qwenvoice.protocol.config import OmniSessionConfig
+
+    def bad_config() -> SessionUpdate:
+        return SessionUpdate(session=OmniSessionConfig(voice="Cherry", temperature=5.0).to_session(OMNI))
+
+    async with ScriptedServer() as server:
+        client = make_client(server, session_update=bad_config, policy=ReconnectPolicy(max_attempts=4))
+        with pytest.raises(FatalConnectionError) as caught:
+            await client.start()
+        assert caught.value.kind is FailureKind.CONFIG and "session.temperature" in caught.value.message
+        assert client.status.state is ConnectionState.FAILED
+        await asyncio.sleep(0.1)
+        assert server.handshakes == 1 and server.connections[0].received == []
+
+
+async def test_binary_frames_are_counted_and_skipped() -> None:
+    async with ScriptedServer(Script(binary_frames=2)) as server:
+        client = make_client(server)
+        await client.start()
+        one_manual_turn(client)
+        items = await collect_until(client, ResponseDone)
+        await client.close()
+        assert client.stats.binary_frames == 2
+        # The binary frame's JSON was not taken for a session.updated: exactly one came through.
+        assert sum(isinstance(i, SessionUpdated) for i in items) == 1
+
+
+async def test_a_frame_over_max_size_closes_1009_and_reconnects() -> None:
+    options = ConnectOptions(max_size=64 * 1024)
+    async with ScriptedServer(Script(oversized_frame_bytes=100_000)) as server:
+        client = make_client(server, options=options)
+        await client.start()
+        async with asyncio.timeout(10):
+            async for item in client.incoming():
+                if isinstance(item, SessionUpdated) and client.stats.connections == 2:
+                    break
+        await client.close()
+        assert client.stats.close_codes.get(1009) == 1
+        assert server.handshakes == 2
+        assert server.connections[1].types()[0] == "session.update"
+
+
+async def test_a_frozen_server_is_detected_by_keepalive_and_replaced() -> None:
+    options = ConnectOptions(ping_interval=0.2, ping_timeout=0.3, close_timeout=0.3)
+    seen: list[ConnectionStatus] = []
+    async with ScriptedServer(Script(freeze_after_created=True)) as server:
+        client = make_client(server, options=options, on_status=seen.append)
+        started = asyncio.get_running_loop().time()
+        await client.start()
+        async with asyncio.timeout(10):
+            async for item in client.incoming():
+                if isinstance(item, SessionUpdated) and client.stats.connections == 2:
+                    break
+        detected_after = asyncio.get_running_loop().time() - started
+        await client.close()
+        reconnecting = [s for s in seen if s.state is ConnectionState.RECONNECTING]
+        assert reconnecting and reconnecting[0].code == 1011 and "keepalive" in reconnecting[0].reason
+        assert detected_after < 0.2 + 0.3 + 0.3 + 2.0  # ping interval + timeout + close timeout + slack
+
+
+@pytest.mark.parametrize("code", [1011, 1012, 1013])
+async def test_server_error_closes_are_retried_until_the_policy_gives_up(code: int) -> None:
+    policy = ReconnectPolicy(initial_delay=0.01, max_delay=0.02, jitter=0.0, max_attempts=2)
+    async with ScriptedServer(Script(close_after_created=(code, "internal trouble"))) as server:
+        client = make_client(server, policy=policy)
+        await client.start()
+        items = [i async for i in client.incoming()]
+        final = items[-1]
+        assert isinstance(final, ConnectionStatus) and final.state is ConnectionState.FAILED
+        assert final.error is not None and final.error.kind is FailureKind.CONNECTION_LOST
+        assert str(code) in final.reason and "internal trouble" in final.reason
+        assert server.handshakes == 3
+        assert states(items).count(ConnectionState.RECONNECTING) == 2

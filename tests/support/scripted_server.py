@@ -19,6 +19,9 @@ by default, or any PCM you give it). Faults are switched on per test through ``S
 ``close_after_created``    (code, reason) close right after ``session.created``; a reason longer than
                            123 bytes is written as a raw frame, like the service's free-tier 1007
 ``idle_cut_after``         abort the connection after this many seconds without a client message
+``binary_frames``          binary frames sent after ``session.created`` (the protocol is text only)
+``oversized_frame_bytes``  one text frame of about this size (first connection only)
+``freeze_after_created``   stop reading, so pings go unanswered (first connection only)
 =========================  =====================================================================
 
 Everything the server receives is recorded per connection (``server.connections[i].received``: the
@@ -149,6 +152,9 @@ class Script:
     delta_jitter: float = 0.0
     close_after_created: tuple[int, str] | None = None
     idle_cut_after: float | None = None
+    binary_frames: int = 0  # binary frames sent after session.created (the protocol is text only)
+    oversized_frame_bytes: int | None = None  # one text frame this large after session.created (first connection)
+    freeze_after_created: bool = False  # stop reading (so no pongs) after session.created (first connection)
     seed: int = 1234
 
 
@@ -394,6 +400,20 @@ class _Session:
             await self.ws.send(raw)
         for _ in range(self.script.unknown_events):
             await self.send({"type": "response.future_event", "payload": {"x": 1}})
+        for _ in range(self.script.binary_frames):
+            self.log.sent_types.append("<binary>")
+            await self.ws.send(b'{"type": "session.updated", "session": {}}')
+        if self.script.oversized_frame_bytes and self.index == 0:
+            self.log.sent_types.append("<oversized>")
+            filler = "x" * self.script.oversized_frame_bytes
+            await self.ws.send(json.dumps({"type": "response.text.delta", "delta": filler}))
+        if self.script.freeze_after_created and self.index == 0:
+            # A hung server: the socket stays open but nothing is read or answered, not even pings.
+            self.log.closed_by = "server: frozen"
+            self.ws.transport.pause_reading()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.ws.wait_closed(), self.script.max_session_seconds)
+            raise _Dropped("frozen")
         for _ in range(100_000):  # bounded: max_session_seconds also applies
             message = await self.recv()
             if message is None:
