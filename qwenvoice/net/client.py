@@ -47,6 +47,8 @@ from qwenvoice.protocol.codec import decode_server_event, encode_event, new_even
 from qwenvoice.protocol.events import (
     ClientEvent,
     ErrorEvent,
+    InputAudioBufferAppend,
+    InputImageBufferAppend,
     MalformedEvent,
     ServerEvent,
     SessionUpdate,
@@ -111,6 +113,9 @@ class ConnectOptions:
     session_ready_timeout: float = 5.0
     # A clean 1000 close by the server ends the client unless this is set.
     reconnect_on_server_close: bool = False
+    # Audio and images queued while the connection was down are stale by the time it is back: speech
+    # from seconds ago must not start a turn in the new session. Other events are kept.
+    discard_stale_media_on_reconnect: bool = True
 
 
 @dataclass(slots=True)
@@ -124,6 +129,7 @@ class ClientStats:
     binary_frames: int = 0
     unknown: int = 0
     uncertain_dropped: int = 0  # sends interrupted by a drop: never replayed
+    stale_media_dropped: int = 0  # audio/image events queued during an outage, dropped on reconnect
     close_codes: dict[int, int] = field(default_factory=dict)
 
 
@@ -449,6 +455,11 @@ class RealtimeClient:
         reader = asyncio.create_task(self._read(ws, ready), name="qwenvoice-net-reader")
         writer: asyncio.Task[None] | None = None
         try:
+            if self.stats.connections > 1 and self.options.discard_stale_media_on_reconnect:
+                stale = self.discard_pending(lambda e: isinstance(e, InputAudioBufferAppend | InputImageBufferAppend))
+                self.stats.stale_media_dropped += stale
+                if stale:
+                    log.info("dropped %d audio/image events queued during the outage", stale)
             self._emit(ConnectionStatus(ConnectionState.CONNECTED, attempt=self.stats.connections))
             if update is not None:
                 if update.event_id is None:

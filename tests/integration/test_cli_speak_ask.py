@@ -466,3 +466,20 @@ def test_speak_without_a_key_falls_back_to_the_offline_server_and_stops_it(tmp_p
         except (psutil.AccessDenied, psutil.NoSuchProcess, psutil.ZombieProcess):
             continue
     assert leftovers == []
+
+
+def test_ask_clean_close_before_the_reply_is_not_success(
+    question: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # e.g. an unknown model: session.created, then the server hangs up politely.
+    code, _, err, server = ask(Script(close_after_created=(1000, "bye")), question, tmp_path, capsys)
+    assert code == 3
+    assert "connection lost" in err and "bye" in err
+    assert server.handshakes == 1
+
+
+def test_speak_clean_close_before_session_finished_is_not_success(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err, _server = speak(Script(close_after_created=(1000, "unknown model")), tmp_path, capsys)
+    assert code == 3 and "unknown model" in err

@@ -432,3 +432,27 @@ async def test_server_error_closes_are_retried_until_the_policy_gives_up(code: i
         assert str(code) in final.reason and "internal trouble" in final.reason
         assert server.handshakes == 3
         assert states(items).count(ConnectionState.RECONNECTING) == 2
+
+
+async def test_audio_queued_during_an_outage_is_not_replayed_after_reconnect() -> None:
+    client_ref: list[RealtimeClient] = []
+
+    def on_status(status: ConnectionStatus) -> None:
+        if status.state is ConnectionState.RECONNECTING:
+            # The microphone keeps producing while the socket is down; then the user asks again.
+            for _ in range(5):
+                client_ref[0].send(InputAudioBufferAppend(audio=b"\x05\x00" * 320))
+            client_ref[0].send(ResponseCreate())
+
+    async with ScriptedServer(Script(drop_after_deltas=1)) as server:
+        client = make_client(server, on_status=on_status)
+        client_ref.append(client)
+        await client.start()
+        one_manual_turn(client)
+        async with asyncio.timeout(10):
+            async for item in client.incoming():
+                if isinstance(item, ResponseDone) and client.stats.connections == 2:
+                    break
+        await client.close()
+        assert server.connections[1].types() == ["session.update", "response.create"]
+        assert client.stats.stale_media_dropped == 5
