@@ -222,6 +222,10 @@ class SettingsPanel(QDialog):
         self._device_timer.setInterval(2000)
         self._device_timer.timeout.connect(self.refresh_devices)
 
+        for path, label in self.labels.items():
+            # A label names its field for screen readers and focuses it when clicked.
+            if path in self.controls:
+                label.setBuddy(self.controls[path])
         self._loading = False
         self._load(self._work)
         self._update_key_status()
@@ -325,6 +329,17 @@ class SettingsPanel(QDialog):
             combo.addItem("", data)
             index = combo.count() - 1
             self._i18n.bind(functools.partial(combo.setItemText, index), text)
+
+    def _icon_button(self, icon_name: str) -> QPushButton:
+        button = QPushButton(icon(icon_name), "")
+        button.setProperty("icon_name", icon_name)  # re-tinted when the theme changes
+        return button
+
+    def _retint_icons(self) -> None:
+        for button in self.findChildren(QPushButton):
+            name = button.property("icon_name")
+            if name:
+                button.setIcon(icon(str(name), self.palette()))
 
     def _hint(self, text: Callable[[], str]) -> QLabel:
         label = QLabel()
@@ -571,7 +586,7 @@ class SettingsPanel(QDialog):
             self.preview_text.setText,
             lambda: translate("SettingsPanel", "Hello! This is how I sound with these settings."),
         )
-        self.preview_button = QPushButton(icon("play"), "")
+        self.preview_button = self._icon_button("play")
         self.preview_button.setObjectName("previewVoice")
         self._i18n.bind(self.preview_button.setText, lambda: translate("SettingsPanel", "Preview voice"))
         self.preview_button.clicked.connect(self.preview_voice)
@@ -627,7 +642,7 @@ class SettingsPanel(QDialog):
         self.key_edit.setClearButtonEnabled(True)
         self.key_edit.setAttribute(Qt.WidgetAttribute.WA_InputMethodEnabled, False)
         self.key_edit.textChanged.connect(self._on_key_edited)
-        self.remove_key_button = QPushButton(icon("trash"), "")
+        self.remove_key_button = self._icon_button("trash")
         self.remove_key_button.setObjectName("removeKey")
         self._i18n.bind(self.remove_key_button.setText, lambda: translate("SettingsPanel", "Forget stored key"))
         self.remove_key_button.clicked.connect(self._request_key_removal)
@@ -650,7 +665,7 @@ class SettingsPanel(QDialog):
         form.addRow("", self.plaintext_check)
 
         form = self._group(page, lambda: translate("SettingsPanel", "Check"))
-        self.test_connection_button = QPushButton(icon("refresh"), "")
+        self.test_connection_button = self._icon_button("refresh")
         self.test_connection_button.setObjectName("testConnection")
         self._i18n.bind(self.test_connection_button.setText, lambda: translate("SettingsPanel", "Test connection"))
         self.test_connection_button.clicked.connect(self.test_connection)
@@ -671,7 +686,7 @@ class SettingsPanel(QDialog):
         form = self._group(page, lambda: translate("SettingsPanel", "Microphone"))
         self.input_combo = self._combo("audio.input_device")
         self.input_combo.currentIndexChanged.connect(self._restart_mic_monitor)
-        self.refresh_devices_button = QPushButton(icon("refresh"), "")
+        self.refresh_devices_button = self._icon_button("refresh")
         self.refresh_devices_button.setObjectName("refreshDevices")
         self._i18n.bind(
             self.refresh_devices_button.setToolTip, lambda: translate("SettingsPanel", "Look for devices again")
@@ -706,7 +721,7 @@ class SettingsPanel(QDialog):
         volume.valueChanged.connect(self._on_changed)
         self.controls["audio.output_volume"] = volume
         self.volume_slider = volume
-        self.test_tone_button = QPushButton(icon("speaker"), "")
+        self.test_tone_button = self._icon_button("speaker")
         self.test_tone_button.setObjectName("testTone")
         self._i18n.bind(self.test_tone_button.setText, lambda: translate("SettingsPanel", "Test tone"))
         self.test_tone_button.clicked.connect(self.play_test_tone)
@@ -1255,6 +1270,7 @@ class SettingsPanel(QDialog):
             self.refresh_devices()
             self._revalidate()
         elif event.type() == QEvent.Type.PaletteChange:
+            self._retint_icons()
             self._revalidate()  # re-tints the tab icons
 
     # ================================================================== apply / cancel

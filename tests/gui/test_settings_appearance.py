@@ -201,3 +201,22 @@ def test_notice_bar_and_level_meter(qtbot):
     assert meter.value() == 0
     meter.set_level_db(6.0)
     assert meter.value() == 1000
+
+
+def test_panel_icons_follow_a_live_theme_switch(qtbot, qapp):
+    from qwenvoice.settings.schema import AppSettings
+    from qwenvoice.ui.settings_panel import SettingsPanel
+
+    manager = ThemeManager.current() or ThemeManager(qapp)
+    manager.apply("light")
+    panel = SettingsPanel(AppSettings())
+    qtbot.addWidget(panel)
+    before = _darkest_opaque(panel.test_tone_button.icon().pixmap(24, 24).toImage())
+    try:
+        manager.apply("dark")
+        qtbot.waitUntil(
+            lambda: _darkest_opaque(panel.test_tone_button.icon().pixmap(24, 24).toImage()) > 150, timeout=2000
+        )
+    finally:
+        manager.apply("light")
+    assert before < 80

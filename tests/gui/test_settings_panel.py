@@ -89,6 +89,8 @@ def test_every_settings_field_has_a_control(make_panel):
                 path = "ui.turn_mode"  # one "turn detection" picker sets both
             assert path in covered, f"no control for {path}"
             assert path in panel.labels or isinstance(panel.controls[path], QCheckBox), f"no label for {path}"
+            if path in panel.labels:
+                assert panel.labels[path].buddy() is panel.controls[path], path
 
 
 # (path, value shown in the widget, value expected in the settings)
