@@ -225,6 +225,7 @@ class RealtimeClient:
         self._ws: ClientConnection | None = None
         self._closing = False
         self._close_reason = "closed by the client"
+        self._stop = asyncio.Event()
         self._first_outcome: asyncio.Future[ConnectionStatus] | None = None
         self._unknown_seen: set[str] = set()
 
@@ -294,6 +295,7 @@ class RealtimeClient:
         """Close the connection (code 1000) and stop reconnecting. Idempotent."""
         self._closing = True
         self._close_reason = reason
+        self._stop.set()
         ws = self._ws
         if ws is not None:
             with contextlib.suppress(Exception):
@@ -353,6 +355,10 @@ class RealtimeClient:
         try:
             while not self._closing:
                 result = await self._connect_once()
+                if isinstance(result, ClientConnection) and self._closing:
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(result.close(1000, "client closing"), self.options.close_timeout + 1.0)
+                    break
                 if isinstance(result, ClientConnection):
                     up_since = loop.time()
                     outcome = await self._serve(result)
@@ -392,7 +398,9 @@ class RealtimeClient:
                         code=outcome.code,
                     )
                 )
-                await asyncio.sleep(delay)
+                # Sleep, but wake at once when close() is called.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), delay)
             self._emit(ConnectionStatus(ConnectionState.CLOSED, reason=self._close_reason))
         except asyncio.CancelledError:
             self._emit(ConnectionStatus(ConnectionState.CLOSED, reason="cancelled"))

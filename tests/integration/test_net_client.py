@@ -456,3 +456,24 @@ async def test_audio_queued_during_an_outage_is_not_replayed_after_reconnect() -
         await client.close()
         assert server.connections[1].types() == ["session.update", "response.create"]
         assert client.stats.stale_media_dropped == 5
+
+
+async def test_close_during_a_backoff_wait_ends_at_once() -> None:
+    policy = ReconnectPolicy(initial_delay=5.0, max_delay=5.0, jitter=0.0, max_attempts=3)
+    reconnecting = asyncio.Event()
+
+    def on_status(status: ConnectionStatus) -> None:
+        if status.state is ConnectionState.RECONNECTING:
+            reconnecting.set()
+
+    async with ScriptedServer(Script(close_after_created=(1011, "restart"))) as server:
+        client = make_client(server, policy=policy, on_status=on_status)
+        await client.start()
+        async with asyncio.timeout(5):
+            await reconnecting.wait()
+        loop = asyncio.get_running_loop()
+        before = loop.time()
+        await client.close("user quit")
+        assert loop.time() - before < 1.0  # did not sit out the 5 s backoff
+        assert client.status.state is ConnectionState.CLOSED and client.status.reason == "user quit"
+        assert server.handshakes == 1
