@@ -34,12 +34,13 @@ BACKEND_WEBRTC: Final = "webrtc"  # AEC3 only: strongest suppression
 BACKEND_WEBRTC_NS: Final = "webrtc+ns"  # AEC3 + noise suppression
 BACKEND_SPEEX: Final = "speex"  # MDF filter only: keeps double talk, leaves residual
 BACKEND_SPEEX_PRE: Final = "speex+preprocess"  # MDF + residual-echo suppression
-BACKEND_HYBRID: Final = "hybrid"  # AEC3 while speex converges, then speex+preprocess
+BACKEND_HYBRID: Final = "hybrid"  # both; speex+preprocess once it proves itself, else AEC3
 BACKEND_OFF: Final = "off"
 BACKEND_AUTO: Final = "auto"
 BACKENDS: Final = (BACKEND_HYBRID, BACKEND_WEBRTC, BACKEND_WEBRTC_NS, BACKEND_SPEEX, BACKEND_SPEEX_PRE, BACKEND_OFF)
 # Measured on the simulated room (tests/benchmarks/bench_echo.py): speex+preprocess keeps the user's words
-# during double talk where AEC3 garbles them, but needs ~2 s of reply to converge; AEC3 covers that.
+# during double talk where AEC3 garbles them, but converges slowly and fails under clock drift; AEC3 is
+# robust. The hybrid runs both and picks (see HybridCanceller).
 DEFAULT_BACKEND: Final = BACKEND_HYBRID
 # Which backend takes over when the chosen one cannot start.
 _FALLBACK_ORDER: Final = (BACKEND_HYBRID, BACKEND_WEBRTC, BACKEND_SPEEX_PRE, BACKEND_OFF)
@@ -104,65 +105,112 @@ class WebRtcCanceller:
         pass
 
 
-class WarmStartCanceller:
-    """Runs a fast-converging canceller (AEC3) beside a slow one (speex) and outputs the fast one until
-    the slow one has adapted on `warmup_ms` of audible reference; then only the slow one runs."""
+class HybridCanceller:
+    """Runs AEC3 and speex+preprocess side by side on every frame and outputs the better fit for the room.
+
+    AEC3 converges in well under a second and tolerates clock drift between the output and input devices,
+    but suppresses the user during double talk; speex keeps the user's words, but converges in ~2 s and
+    loses most of its cancellation once the two clocks drift apart (20 ppm: -15 dB; separate USB mic and
+    speakers drift that much). So the output is AEC3's until speex has shown, on echo-only frames, that it
+    cancels at least `switch_db` and nearly as well as AEC3; it returns to AEC3 when speex drops below
+    `fallback_db` for `fallback_hold_ms` of reply. Frames where AEC3 removes little (the user is talking) do
+    not count. CPU is the sum of both (~0.2 ms per 10 ms frame).
+    """
 
     def __init__(
         self,
-        main: EchoCanceller,
-        warmup_factory: Callable[[], EchoCanceller],
+        robust: EchoCanceller,
+        keeper: EchoCanceller,
         *,
-        warmup_ms: float = 3000.0,
+        switch_db: float = 30.0,
+        fallback_db: float = 22.0,
+        within_db: float = 6.0,
+        time_constant_s: float = 0.5,
+        min_audible_ms: float = 1500.0,
+        fallback_hold_ms: float = 2500.0,
         audible_rms: float = 100.0,
     ) -> None:
         self.name = BACKEND_HYBRID
-        self._main = main
-        self._warmup_factory = warmup_factory
-        self._warmup: EchoCanceller | None = warmup_factory()
-        self._warmup_frames = int(warmup_ms * SAMPLE_RATE / 1000) // FRAME_SAMPLES
-        self._audible_power = audible_rms**2 * FRAME_SAMPLES
+        self._robust = robust
+        self._keeper = keeper
+        self._switch_db = switch_db
+        self._fallback_db = fallback_db
+        self._within_db = within_db
+        self._alpha = FRAME_SAMPLES / (time_constant_s * SAMPLE_RATE)
+        self._min_audible = int(min_audible_ms * SAMPLE_RATE / 1000) // FRAME_SAMPLES
+        self._fallback_hold = int(fallback_hold_ms * SAMPLE_RATE / 1000) // FRAME_SAMPLES
+        self._audible_power = audible_rms**2
+        self.using_keeper = False
+        self.switches = 0
+        self._reset_tracking()
+
+    def _reset_tracking(self) -> None:
         self.audible_frames = 0
+        self._poor_frames = 0
+        self.robust_erle_db = 0.0  # smoothed per-frame ERLE in dB (log domain: old loud frames fade fast)
+        self.keeper_erle_db = 0.0
 
     @property
-    def warming_up(self) -> bool:
-        return self._warmup is not None
+    def active_name(self) -> str:
+        return self._keeper.name if self.using_keeper else self._robust.name
 
     def process(self, mic_frame: Int16Array, reference_frame: Int16Array) -> Int16Array:
-        cleaned = self._main.process(mic_frame, reference_frame)
-        if self._warmup is None:
-            return cleaned
-        if float(np.dot(reference_frame.astype(np.float64), reference_frame.astype(np.float64))) > self._audible_power:
-            self.audible_frames += 1
-        fast = self._warmup.process(mic_frame, reference_frame)
-        if self.audible_frames >= self._warmup_frames:
-            self._warmup.close()
-            self._warmup = None
-        return fast
+        robust_out = self._robust.process(mic_frame, reference_frame)
+        keeper_out = self._keeper.process(mic_frame, reference_frame)
+        if _mean_power(reference_frame) > self._audible_power:
+            self._track(_mean_power(mic_frame), _mean_power(robust_out), _mean_power(keeper_out))
+        return keeper_out if self.using_keeper else robust_out
+
+    def _track(self, mic: float, robust: float, keeper: float) -> None:
+        robust_db = _clipped_ratio_db(mic, robust)
+        keeper_db = _clipped_ratio_db(mic, keeper)
+        converged = self.audible_frames >= self._min_audible and self.robust_erle_db >= 20.0
+        if converged and robust_db < 10.0:
+            return  # AEC3 removed under 10 dB of this frame: the user is talking; keep the scores clean
+        self.audible_frames += 1
+        a = self._alpha if self.audible_frames > 1 else 1.0
+        self.robust_erle_db += a * (robust_db - self.robust_erle_db)
+        self.keeper_erle_db += a * (keeper_db - self.keeper_erle_db)
+        if self.audible_frames < self._min_audible:
+            return
+        keeper_db, robust_db = self.keeper_erle_db, self.robust_erle_db
+        if not self.using_keeper and keeper_db >= self._switch_db and keeper_db >= robust_db - self._within_db:
+            self.using_keeper = True
+            self.switches += 1
+            return
+        # Back to AEC3 only when speex stays poor: double talk also lowers its score, for a second or two,
+        # and that is when its output matters most.
+        self._poor_frames = self._poor_frames + 1 if self.using_keeper and keeper_db < self._fallback_db else 0
+        if self._poor_frames >= self._fallback_hold:
+            self.using_keeper = False
+            self.switches += 1
+            self._poor_frames = 0
 
     def reset(self) -> None:
-        self._main.reset()
-        self.audible_frames = 0
-        if self._warmup is None:
-            try:
-                self._warmup = self._warmup_factory()
-            except Exception:
-                self._warmup = None  # the main canceller still works; it just converges slower
-        else:
-            self._warmup.reset()
+        self._robust.reset()
+        self._keeper.reset()
+        self.using_keeper = False
+        self._reset_tracking()
 
     def close(self) -> None:
-        self._main.close()
-        if self._warmup is not None:
-            self._warmup.close()
-            self._warmup = None
+        self._robust.close()
+        self._keeper.close()
+
+
+def _mean_power(frame: Int16Array) -> float:
+    samples = frame.astype(np.float64)
+    return float(np.dot(samples, samples)) / max(samples.size, 1)
+
+
+def _clipped_ratio_db(before: float, after: float) -> float:
+    return min(max(10.0 * float(np.log10((before + 1.0) / (after + 1.0))), -10.0), 60.0)
 
 
 def _make_backend(backend: str) -> EchoCanceller:
     if backend == BACKEND_HYBRID:
         from qwenvoice.audio.echo_speex import SpeexEchoCanceller
 
-        return WarmStartCanceller(SpeexEchoCanceller(preprocess=True), WebRtcCanceller)
+        return HybridCanceller(WebRtcCanceller(), SpeexEchoCanceller(preprocess=True))
     if backend == BACKEND_WEBRTC:
         return WebRtcCanceller()
     if backend == BACKEND_WEBRTC_NS:

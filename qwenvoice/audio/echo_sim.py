@@ -124,13 +124,16 @@ def build_scene(
     noise_dbfs: float = -65.0,
     user_gain_db: float = 0.0,
     rir: Float64Array | None = None,
+    drift_ppm: float = 0.0,
     seed: int = 3,
 ) -> RoomScene:
-    """Reply through the room for `seconds`; the user speaks from `double_talk_at_s` over the echo."""
+    """Reply through the room for `seconds`; the user speaks from `double_talk_at_s` over the echo.
+    `drift_ppm` makes the capture clock run that much faster than the playback clock."""
     n = int(seconds * SAMPLE_RATE)
     far = _fit(reply, n)
     response = room_impulse_response() if rir is None else rir
-    echo = np.convolve(far, response)[:n]
+    heard = far if drift_ppm == 0.0 else np.interp(np.arange(n) * (1.0 + drift_ppm * 1e-6), np.arange(n), far)
+    echo = np.convolve(heard, response)[:n]
     rng = np.random.default_rng(seed)
     noise = rng.standard_normal(n) * 32768.0 * 10 ** (noise_dbfs / 20)
     user = np.zeros(n)

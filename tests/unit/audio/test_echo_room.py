@@ -109,3 +109,15 @@ def test_cpu_per_10_ms_frame_is_modest(room) -> None:  # type: ignore[no-untyped
     # A 10 ms frame must cost far less than 10 ms of one shared core.
     assert 0 < p50 < 1000.0, p50
     assert p95 < 3000.0, p95
+
+
+def test_hybrid_stays_safe_when_the_device_clocks_drift(speech) -> None:  # type: ignore[no-untyped-def]
+    """A USB mic beside built-in speakers drifts tens of ppm: speex loses its grip, so the hybrid must
+    stay on AEC3 and keep the echo out."""
+    reply, user = speech
+    scene = echo_sim.build_scene(reply, user, drift_ppm=70.0)
+    processor = CapturePathProcessor("auto")
+    cleaned = echo_sim.run_capture_path(processor, scene, device_latency_ms=DEVICE_LATENCY_MS)
+    assert processor.canceller.active_name == "webrtc"  # type: ignore[attr-defined]
+    assert echo_sim.erle_db(_seconds(scene.mic, 2.0, 8.0), _seconds(cleaned, 2.0, 8.0)) >= 30.0
+    assert echo_sim.vad_trigger_rate(_seconds(cleaned, 0.0, 8.0)) < 0.01

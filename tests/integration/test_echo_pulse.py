@@ -1,0 +1,185 @@
+"""Echo cancellation on real PortAudio devices (PulseAudio null sinks from .ci/devices.sh).
+
+Speakers are simulated by a loopback from a speaker sink's monitor into the sink the microphone records
+(at reduced volume); headphones by no loopback. Loopbacks and private sinks are removed afterwards.
+- the self-test against the default devices (`speaker` -> `micfeed` -> source `mic`);
+- the audio engine's real capture and playback with `CapturePathProcessor` wired in, on private sinks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
+import pytest
+import soxr
+
+from qwenvoice.audio import echo_sim
+from qwenvoice.audio.echo import SAMPLE_RATE, CapturePathProcessor
+from qwenvoice.audio.echo_selftest import Recommendation, run_echo_self_test
+
+
+def _pactl(*args: str) -> str:
+    return subprocess.run(["pactl", *args], check=True, capture_output=True, text=True, timeout=10).stdout
+
+
+def _virtual_devices_present() -> bool:
+    if shutil.which("pactl") is None:
+        return False
+    try:
+        sinks = _pactl("list", "short", "sinks")
+        sources = _pactl("list", "short", "sources")
+    except (subprocess.SubprocessError, OSError):
+        return False
+    return "speaker" in sinks and "micfeed" in sinks and re.search(r"\bmic\b", sources) is not None
+
+
+pytestmark = [
+    pytest.mark.audio,
+    pytest.mark.skipif(not _virtual_devices_present(), reason="needs the PulseAudio devices of .ci/devices.sh"),
+]
+
+
+def _sink_input_of_module(module: str) -> str:
+    current = None
+    for line in _pactl("list", "sink-inputs").splitlines():
+        line = line.strip()
+        if line.startswith("Sink Input #"):
+            current = line.split("#", 1)[1]
+        elif line.startswith("Owner Module:") and line.split(":", 1)[1].strip() == module and current:
+            return current
+    raise AssertionError(f"no sink input for module {module}")
+
+
+@contextmanager
+def speaker_leak(volume_percent: int, latency_ms: int = 60, speaker: str = "speaker",
+                 feed: str = "micfeed") -> Iterator[None]:
+    """The speaker's output leaks into the mic, like a laptop without headphones."""
+    module = _pactl("load-module", "module-loopback", f"source={speaker}.monitor", f"sink={feed}",
+                    f"latency_msec={latency_ms}", "source_dont_move=true", "sink_dont_move=true").strip()
+    try:
+        _pactl("set-sink-input-volume", _sink_input_of_module(module), f"{volume_percent}%")
+        time.sleep(0.3)  # let the loopback settle its latency
+        yield
+    finally:
+        _pactl("unload-module", module)
+
+
+def _loopbacks() -> list[str]:
+    return [line for line in _pactl("list", "short", "modules").splitlines() if "module-loopback" in line]
+
+
+def test_self_test_hears_no_echo_without_a_leak() -> None:
+    before = _loopbacks()
+    result = run_echo_self_test()
+    assert not result.echo_detected, result
+    assert result.recommendation is Recommendation.NO_ECHO
+    assert _loopbacks() == before
+
+
+def test_self_test_detects_the_leak_measures_it_and_recommends_full_duplex() -> None:
+    before = _loopbacks()
+    with speaker_leak(volume_percent=40, latency_ms=60):
+        result = run_echo_self_test()
+    assert _loopbacks() == before  # state restored
+    assert result.echo_detected, result
+    # 40 % PulseAudio volume is about -24 dB (cubic volume curve).
+    assert 15.0 <= result.echo_return_loss_db <= 35.0, result
+    # The recording starts 200 ms before playback; the loopback and buffers add tens of ms.
+    assert 200.0 < result.delay_ms < 1500.0, result
+    assert result.erle_db >= 15.0, result
+    assert result.recommendation is Recommendation.FULL_DUPLEX_AEC, result
+
+
+# ------------------------------------------------------------------------------------ engine
+
+
+@pytest.fixture
+def private_sinks() -> Iterator[tuple[str, str]]:
+    """A speaker and a mic feed of our own, so other audio on the shared sound server stays out."""
+    tag = f"qvecho{os.getpid()}"
+    speaker, feed = f"{tag}_speaker", f"{tag}_feed"
+    modules: list[str] = []
+    readers: list[subprocess.Popen[bytes]] = []
+    try:
+        for name, channels in ((speaker, 2), (feed, 1)):
+            modules.append(_pactl("load-module", "module-null-sink", f"sink_name={name}", "rate=48000",
+                                  f"channels={channels}", f"sink_properties=device.description={name}").strip())
+            # a low-latency reader on each monitor keeps the null sink from rendering in 2 s blocks
+            readers.append(subprocess.Popen(["parec", "--latency-msec=10", "-d", f"{name}.monitor", "--raw"],
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        time.sleep(2.1)
+        yield speaker, feed
+    finally:
+        for reader in readers:
+            reader.terminate()
+            reader.wait(timeout=5)
+        for module in modules:
+            subprocess.run(["pactl", "unload-module", module], timeout=10, check=False)
+
+
+async def test_engine_with_capture_path_processor_cancels_a_real_speaker_leak(private_sinks) -> None:  # type: ignore[no-untyped-def]
+    from qwenvoice.audio.engine import AudioEngine
+
+    speaker, feed = private_sinks
+    reply16 = echo_sim.synthesize_espeak(
+        "Here is the weather for the rest of the week. Tomorrow will be sunny with a light breeze, and on "
+        "Thursday clouds move in from the coast with a chance of rain in the evening."
+    )
+    reply24 = np.clip(soxr.resample(reply16.astype(np.float32), SAMPLE_RATE, 24000), -32768, 32767).astype("<i2")
+
+    processor = CapturePathProcessor()
+    raw: list[np.ndarray] = []
+    cleaned: list[np.ndarray] = []
+
+    def echo_filter(pcm: np.ndarray) -> np.ndarray:
+        raw.append(pcm.copy())
+        return processor.process_capture(pcm)
+
+    with speaker_leak(volume_percent=40, latency_ms=60, speaker=speaker, feed=feed):
+        engine = AudioEngine(input_device=f"{feed}.monitor", output_device=speaker)
+        engine.capture.filter = echo_filter
+        engine.capture.subscribe_all(cleaned.append)
+        engine.player.subscribe_played(processor.feed_playback)
+        try:
+            assert await engine.start_playback(), engine.notices
+            assert await engine.start_capture(), engine.notices
+            await asyncio.sleep(0.5)
+            pcm = reply24.tobytes()
+            step = 24000 * 2 * 40 // 1000
+            for start in range(0, len(pcm), step):  # 40 ms chunks at 2x real time, like a server
+                engine.player.push(pcm[start : start + step], "resp_1", "item_1")
+                await asyncio.sleep(0.02)
+            engine.player.end_of_response("resp_1")
+            assert await engine.player.wait_idle(30)
+            await asyncio.sleep(0.5)
+        finally:
+            await engine.aclose()
+
+    mic = np.concatenate(raw)
+    out = np.concatenate(cleaned)
+    n = min(mic.size, out.size)
+    mic, out = mic[:n], out[:n]
+    loud = np.nonzero(np.abs(mic) > 300)[0]
+    assert loud.size, "the leak did not reach the microphone"
+    first, last = int(loud[0]), int(loud[-1])
+    assert (last - first) / SAMPLE_RATE > 4.0
+    # after the first 1.5 s of echo (estimate + convergence), measure the cancellation
+    settled = slice(first + int(1.5 * SAMPLE_RATE), last)
+    erle = echo_sim.erle_db(mic[settled], out[settled])
+    raw_vad = echo_sim.vad_trigger_rate(mic[first:last])
+    residual_vad = echo_sim.vad_trigger_rate(out[first:last])
+    report = (f"ERLE {erle:.1f} dB, VAD raw {raw_vad:.1%} residual {residual_vad:.1%}, "
+              f"delay {processor.aligner.delay_ms:.0f} ms, estimate {processor.aligner.last_estimate}, "
+              f"backend {processor.backend_name}, stats {processor.aligner.stats}")
+    assert processor.active, report
+    assert raw_vad > 0.3, report
+    assert erle >= 20.0, report
+    assert residual_vad < 0.02, report
