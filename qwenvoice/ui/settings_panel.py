@@ -51,8 +51,6 @@ from qwenvoice.protocol import models
 from qwenvoice.settings.coerce import LoadNotice
 from qwenvoice.settings.presets import PresetBook
 from qwenvoice.settings.schema import (
-    LISTENING_SETUPS,
-    REGIONS,
     AppSettings,
     OmniSettings,
     SettingsError,
@@ -614,7 +612,6 @@ class SettingsPanel(QDialog):
                 ("offline", lambda: translate("SettingsPanel", "Offline (built-in local server)")),
             ],
         )
-        assert tuple(region.itemData(i) for i in range(region.count())) == REGIONS
         form.addRow(self._label("connection.region", lambda: translate("SettingsPanel", "Region:")), region)
         url = QLineEdit()
         url.setObjectName("connection.custom_url")
@@ -738,7 +735,6 @@ class SettingsPanel(QDialog):
                 ("headphones", lambda: translate("SettingsPanel", "Headphones")),
             ],
         )
-        assert tuple(listening.itemData(i) for i in range(listening.count())) == LISTENING_SETUPS
         form.addRow(
             self._label("audio.listening_setup", lambda: translate("SettingsPanel", "I listen with:")), listening
         )

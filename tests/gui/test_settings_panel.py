@@ -93,6 +93,21 @@ def test_every_settings_field_has_a_control(make_panel):
                 assert panel.labels[path].buddy() is panel.controls[path], path
 
 
+def test_choice_lists_offer_exactly_the_schema_values(make_panel):
+    from qwenvoice.settings.schema import LANGUAGES, LISTENING_SETUPS, REGIONS, THEMES
+
+    panel = make_panel()
+
+    def data(path):
+        combo = panel.controls[path]
+        return tuple(combo.itemData(i) for i in range(combo.count()))
+
+    assert data("connection.region") == REGIONS
+    assert data("audio.listening_setup") == LISTENING_SETUPS
+    assert data("ui.language") == LANGUAGES and data("ui.theme") == THEMES
+    assert data("ui.turn_mode") == ("off", "server_vad", "semantic_vad")
+
+
 # (path, value shown in the widget, value expected in the settings)
 MAPPING = [
     ("connection.omni_model", "qwen3.5-omni-flash-realtime", "qwen3.5-omni-flash-realtime"),
