@@ -124,11 +124,19 @@ def _audio_hook(name: str, option: str) -> Callable[..., Any]:
 
 
 def open_player(rate: int, device: str | None) -> PcmSink:
-    return _audio_hook("open_player", "--play")(rate, device)  # type: ignore[no-any-return]
+    hook = _audio_hook("open_player", "--play")
+    try:
+        return hook(rate, device)  # type: ignore[no-any-return]
+    except RuntimeError as exc:  # no PortAudio, no speaker: the audio package says which
+        raise CommandError(f"--play: {exc}", EXIT_USAGE) from None
 
 
 def open_microphone(device: str | None) -> PcmSource:
-    return _audio_hook("open_microphone", "--mic")(OMNI_INPUT_RATE, device)  # type: ignore[no-any-return]
+    hook = _audio_hook("open_microphone", "--mic")
+    try:
+        return hook(OMNI_INPUT_RATE, device)  # type: ignore[no-any-return]
+    except RuntimeError as exc:
+        raise CommandError(f"--mic: {exc}", EXIT_USAGE) from None
 
 
 # ---------------------------------------------------------------------------------------- shared helpers

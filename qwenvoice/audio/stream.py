@@ -107,7 +107,7 @@ class SupervisedStream:
         message, error = note.message, note.error
         self.notices.append(note)
         del self.notices[:-50]
-        (log.warning if error else log.info)("audio %s: %s", self.kind, message)
+        log.info("audio %s: %s%s", self.kind, "error: " if error else "", message)  # shown by the handler
         if self.on_notice is not None:
             try:
                 self.on_notice(note)
@@ -129,10 +129,10 @@ class SupervisedStream:
         if error is not None:
             raise AudioUnavailable(error)
         device, message = choose_device(devices, self.kind, self.wanted_device)
-        if message:
-            self.notice(message, error=device is None)
         if device is None:
-            raise AudioDeviceError(message or f"no {self.kind} device")
+            raise AudioDeviceError(message or f"no {self.kind} device")  # the caller reports it
+        if message:
+            self.notice(message)
         errors = backend.portaudio_error_types()
         try:
             stream = self._try_open(device)

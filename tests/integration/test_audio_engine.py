@@ -286,6 +286,17 @@ def test_no_sound_server_gives_a_clear_error_and_the_engine_keeps_working(tmp_pa
     devices = subprocess.run([python, "-m", "qwenvoice", "devices"], capture_output=True, text=True,
                              timeout=60, env=env)
     assert devices.returncode == 1 and "no audio devices found" in devices.stderr
+    question = tmp_path / "q.wav"
+    with wave.open(str(question), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(bytes(3200))
+    for option, message in (("--play", "--play: No speaker found."), ("--mic", "--mic: No microphone found.")):
+        source = ["--mic"] if option == "--mic" else ["--wav", str(question), "--play"]
+        ask = subprocess.run([python, "-m", "qwenvoice", "ask", *source, "--url", "ws://127.0.0.1:9/x"],
+                             capture_output=True, text=True, timeout=60, env=env, stdin=subprocess.DEVNULL)
+        assert ask.returncode == 2 and message in ask.stderr and "Traceback" not in ask.stderr
 
 
 async def test_without_names_the_engine_opens_the_default_speaker_and_microphone():
