@@ -576,6 +576,8 @@ class Controller(QObject):
             self._turn(self.conversation.user_speech(e.item_id))
         elif isinstance(e, ev.SpeechStopped):
             t = self.capture_clock.time_of_ms(e.audio_end_ms)
+            log.info("speech stopped at %d ms of %d sent; %.3f s ago", e.audio_end_ms,
+                     self.capture_clock.samples_sent * 1000 // USER_RATE, time.monotonic() - (t or 0))
             self.metrics.speech_ended(t if t is not None else time.monotonic())
         elif isinstance(e, ev.InputAudioBufferCommitted):
             if e.item_id:

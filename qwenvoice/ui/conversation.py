@@ -25,11 +25,11 @@ def turn_html(turn: Turn) -> str:
     """The bubble text: heard part, then a marker where the user cut in; live preview in grey."""
     if turn.interrupted:
         heard = turn.text[: turn.heard_chars if turn.heard_chars is not None else len(turn.text)]
-        body = html.escape(heard).replace("\n", "<br>")
+        body = html.escape(heard, quote=False).replace("\n", "<br>")
         return body + ' <span style="color:#e5484d;">✂ <i>interrupted</i></span>'
-    body = html.escape(turn.text).replace("\n", "<br>")
+    body = html.escape(turn.text, quote=False).replace("\n", "<br>")
     if turn.preview:
-        body += f'<span style="color:#7d8797;">{html.escape(turn.preview)}</span>'
+        body += f'<span style="color:#7d8797;">{html.escape(turn.preview, quote=False)}</span>'
     if not body:
         body = '<span style="color:#7d8797;">…</span>'
     return body
