@@ -133,7 +133,7 @@ class TerminalMicrophone:
         self.ended = asyncio.Event()
         self._monitor = _start_sync(self.capture)
         name = self.capture.device.identity if self.capture.device else "?"
-        print(f"listening on {name}: speak, then pause (or press Enter to end the turn)",
+        print(f"listening on {name}: speak; the turn ends when you pause (server VAD) or press Enter",
               file=sys.stderr, flush=True)
         if watch_enter:
             _watch_enter(asyncio.get_running_loop(), self.ended)

@@ -123,3 +123,33 @@ def test_ask_mic_takes_the_question_from_the_microphone(tmp_path: Path, sinks):
     assert "assistant: It is sunny and warm today." in stdout
     assert "playback: first reply chunk to first sample played:" in stdout
     assert appended > 16000 * 2 * 1.2  # at least the spoken question went up, as 16 kHz pcm16
+
+
+def test_ask_mic_manual_ends_the_turn_with_enter(tmp_path: Path, sinks):
+    _, feed = sinks
+    question = tmp_path / "q48k.wav"
+    pcm16k = np.frombuffer(speech_like_pcm(speech_s=1.0, tail_s=0.0), dtype="<i2")
+    write_wav(question, np.repeat(pcm16k, 3).astype("<i2").tobytes(), 48000)
+    with ScriptedServer(Script(reply_pcm=sine_pcm(0.3))).in_thread() as srv:
+        proc = subprocess.Popen(
+            [PYTHON, "-m", "qwenvoice", "ask", "--mic", "--manual", "--input-device", f"{feed}.monitor",
+             "--url", srv.url, "--out", str(tmp_path / "reply.wav"), "--timeout", "30"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.PIPE, text=True,
+        )
+        try:
+            time.sleep(2.0)
+            subprocess.run(["paplay", "-d", feed, str(question)], check=True, timeout=30)
+            time.sleep(1.5)  # silence: without server VAD nothing happens until Enter
+            assert srv.received("input_audio_buffer.commit") == []
+            assert proc.stdin is not None
+            proc.stdin.write("\n")
+            proc.stdin.flush()
+            stdout, stderr = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        commits = srv.received("input_audio_buffer.commit")
+        appended = srv.connections[0].appended_audio_bytes if srv.connections else 0
+    assert proc.returncode == 0, stderr
+    assert len(commits) == 1 and "you: What is the weather like?" in stdout
+    assert "wrote" in stdout and appended >= 16000 * 2 * 1.0
