@@ -8,10 +8,11 @@ Reading never raises: each field that cannot be used is replaced by its default 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
 import typing
 from dataclasses import dataclass
-from typing import Any, TypeVar, Union
+from typing import Any, TypeVar, Union, cast
 
 T = TypeVar("T")
 
@@ -79,6 +80,12 @@ def _coerce(value: Any, hint: Any) -> Any:
     raise _Invalid
 
 
+@functools.cache
+def _type_hints(cls: type) -> dict[str, Any]:
+    # Resolving string annotations is slow; the settings classes never change at run time.
+    return typing.get_type_hints(cls)
+
+
 def from_mapping(cls: type[T], data: Any, prefix: str, notices: list[LoadNotice]) -> T:
     """Build dataclass ``cls`` from ``data``; nested dataclass fields are read recursively."""
     default = cls()
@@ -86,7 +93,7 @@ def from_mapping(cls: type[T], data: Any, prefix: str, notices: list[LoadNotice]
         if data is not None:
             notices.append(LoadNotice(prefix, "not an object; defaults used"))
         return default
-    hints = typing.get_type_hints(cls)
+    hints = _type_hints(cast(type, cls))
     values: dict[str, Any] = {}
     for field in dataclasses.fields(cls):  # type: ignore[arg-type]
         if not field.init:

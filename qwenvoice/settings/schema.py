@@ -8,6 +8,7 @@ the allowed values and the value, which is what the settings panel shows inline.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
@@ -264,7 +265,7 @@ class AppSettings:
         return self.tts.to_config(model or self.connection.tts_model)
 
     def copy(self) -> AppSettings:
-        return settings_from_dict(settings_to_dict(self), [])
+        return copy.deepcopy(self)
 
 
 # --------------------------------------------------------------------------------------------- validation

@@ -168,6 +168,7 @@ class SettingsPanel(QDialog):
         self._omni_vad_type = settings.omni.vad_type  # kept while push-to-talk hides the VAD type
         self._custom_url = settings.connection.custom_url  # kept while a named region is shown
         self._validation_notice = False
+        self._tab_icon_key: tuple[frozenset[str], int] | None = None
         self._allowed_cache: dict[tuple[str, str], str | None] = {}
 
         # path -> widget; labels by path; error labels for widgets that are not NumberFields
@@ -297,7 +298,7 @@ class SettingsPanel(QDialog):
         if optional:
             self._i18n.bind(field.setPlaceholderText, lambda: translate("SettingsPanel", "model default"))
         field.valueChanged.connect(self._on_changed)
-        field.edit.textChanged.connect(self._on_text_edited)
+        field.edited.connect(self._on_text_edited)
         self.controls[path] = field
         self.number_fields[path] = field
         return field
@@ -1189,11 +1190,14 @@ class SettingsPanel(QDialog):
         ok = not problems
         self.ok_button.setEnabled(ok)
         self.apply_button.setEnabled(ok)
-        bad_tabs = {_tab_of(p) for p in problems}
-        for index, key in enumerate(TAB_KEYS):
-            page = self._tab_pages[key]
-            name = "warning" if key in bad_tabs else str(page.property("icon_name"))
-            self.tabs.setTabIcon(index, icon(name, self.palette()))
+        bad_tabs = frozenset(_tab_of(p) for p in problems)
+        icon_key = (bad_tabs, self.palette().cacheKey())
+        if icon_key != self._tab_icon_key:  # only redraw the tab icons when something changed
+            self._tab_icon_key = icon_key
+            for index, key in enumerate(TAB_KEYS):
+                page = self._tab_pages[key]
+                name = "warning" if key in bad_tabs else str(page.property("icon_name"))
+                self.tabs.setTabIcon(index, icon(name, self.palette()))
         if problems:
             names = [self._field_title(p) for p in self._invalid_paths]
             self.show_notice(
@@ -1234,9 +1238,10 @@ class SettingsPanel(QDialog):
         self._custom_url = text.strip()
         self._on_changed()
 
-    def _on_text_edited(self, _text: str) -> None:
-        # Parse errors (e.g. "abc") must block Apply at once, even though the number did not change.
-        if not self._loading:
+    def _on_text_edited(self, value_changed: bool) -> None:
+        # A changed number was handled by valueChanged; otherwise the text may have turned invalid
+        # (e.g. "abc") or valid again, which must update Apply at once.
+        if not self._loading and not value_changed:
             self._revalidate()
 
     def _on_model_changed(self, which: str) -> None:

@@ -77,6 +77,8 @@ class NumberField(QWidget):
 
     valueChanged = Signal(object)  # int | float | None, whenever the parsed number changes
     validityChanged = Signal(bool)
+    # After every text change, once valueChanged (if any) has been handled: True if the value changed.
+    edited = Signal(bool)
 
     def __init__(
         self,
@@ -95,6 +97,7 @@ class NumberField(QWidget):
         self._error: str | None = None
         self._parse_error: str | None = None
         self._external_error: str | None = None
+        self._revalidating = False
         self.edit = QLineEdit(self)
         self.edit.setClearButtonEnabled(optional)
         self.edit.setMinimumWidth(150)
@@ -148,7 +151,11 @@ class NumberField(QWidget):
         return self._error if self.isEnabled() else None
 
     def revalidate(self) -> None:
-        self._on_text_changed(self.edit.text())
+        self._revalidating = True
+        try:
+            self._on_text_changed(self.edit.text())
+        finally:
+            self._revalidating = False
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802
         super().changeEvent(event)
@@ -196,6 +203,8 @@ class NumberField(QWidget):
             self.valueChanged.emit(value)
         if was_valid != self._valid:
             self.validityChanged.emit(self._valid)
+        if not self._revalidating:
+            self.edited.emit(changed)
 
     def _show(self, error: str | None) -> None:
         set_invalid(self.edit, error is not None)
