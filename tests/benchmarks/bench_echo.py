@@ -9,6 +9,7 @@ over it, at the echo's level and 6 dB quieter. Per backend:
 * the double-talk transcript (whisper tiny.en) and how many dB of the user's voice were lost;
 * canceller CPU per 10 ms frame, p50 / p95 (one shared core);
 * the GCC-PHAT delay estimate vs the true 120 ms (40 room + 60 devices + 20 replay block).
+Each backend runs on a steady clock and with the capture clock drifting 70 ppm (separate devices).
 
 Run: `.venv/bin/python -m tests.benchmarks.bench_echo`. Writes tests/benchmarks/out/echo.json.
 """
@@ -37,10 +38,10 @@ def _seconds(audio: np.ndarray, start: float, stop: float) -> np.ndarray:
     return audio[int(start * SAMPLE_RATE) : int(stop * SAMPLE_RATE)]
 
 
-def measure(backend: str, reply: np.ndarray, user: np.ndarray) -> dict[str, Any]:
-    row: dict[str, Any] = {"backend": backend}
+def measure(backend: str, reply: np.ndarray, user: np.ndarray, drift_ppm: float) -> dict[str, Any]:
+    row: dict[str, Any] = {"backend": backend, "drift_ppm": drift_ppm}
     for label, gain in (("", 0.0), ("_quiet_user", -6.0)):
-        scene = echo_sim.build_scene(reply, user, user_gain_db=gain)
+        scene = echo_sim.build_scene(reply, user, user_gain_db=gain, drift_ppm=drift_ppm)
         processor = CapturePathProcessor(backend)
         started = time.perf_counter()
         cleaned = echo_sim.run_capture_path(processor, scene, device_latency_ms=DEVICE_LATENCY_MS)
@@ -53,6 +54,7 @@ def measure(backend: str, reply: np.ndarray, user: np.ndarray) -> dict[str, Any]
         if label:
             continue
         row["name"] = processor.backend_name
+        row["ended_on"] = getattr(processor.canceller, "active_name", processor.backend_name)
         row["notice"] = processor.notice
         row["erle_db_0.3_2s"] = round(echo_sim.erle_db(_seconds(scene.mic, 0.3, 2), _seconds(cleaned, 0.3, 2)), 1)
         row["erle_db_2_8s"] = round(echo_sim.erle_db(_seconds(scene.mic, 2, 8), _seconds(cleaned, 2, 8)), 1)
@@ -71,19 +73,23 @@ def measure(backend: str, reply: np.ndarray, user: np.ndarray) -> dict[str, Any]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backends", default=",".join(BACKENDS), help="comma-separated backends")
+    parser.add_argument("--drift", default="0,70", help="comma-separated capture clock drifts in ppm")
     args = parser.parse_args()
     reply = echo_sim.synthesize_piper(echo_sim.REPLY_TEXT)
     user = echo_sim.synthesize_espeak(echo_sim.USER_TEXT)
-    rows = [measure(backend, reply, user) for backend in args.backends.split(",")]
+    rows = [measure(backend, reply, user, float(drift)) for drift in args.drift.split(",")
+            for backend in args.backends.split(",")]
 
-    header = (f"{'backend':<17} {'ERLE 0.3-2s':>11} {'ERLE 2-8s':>9} {'VAD-FP reply':>12} {'VAD-FP 2-8s':>11} "
-              f"{'CPU p50/p95 us':>15} {'delay err':>9} {'user lost':>9}  double-talk transcript (user 0 dB | -6 dB)")
+    header = (f"{'backend':<17} {'drift':>5} {'ERLE 0.3-2s':>11} {'ERLE 2-8s':>9} {'VAD-FP reply':>12} "
+              f"{'VAD-FP 2-8s':>11} {'CPU p50/p95 us':>15} {'delay err':>9} {'user lost':>9}  "
+              "double-talk transcript (user 0 dB | -6 dB)")
     print(header)
     print("-" * len(header))
     for r in rows:
         cpu = f"{r['cpu_us_p50']:.0f}/{r['cpu_us_p95']:.0f}"
         delay = "-" if r["delay_error_ms"] is None else f"{r['delay_error_ms']:.1f} ms"
-        print(f"{r['backend']:<17} {r['erle_db_0.3_2s']:>8.1f} dB {r['erle_db_2_8s']:>6.1f} dB "
+        name = r["backend"] if r["ended_on"] == r["name"] else f"{r['backend']}>{r['ended_on'].split('+')[0]}"
+        print(f"{name:<17} {r['drift_ppm']:>5.0f} {r['erle_db_0.3_2s']:>8.1f} dB {r['erle_db_2_8s']:>6.1f} dB "
               f"{r['vad_fp_reply_pct']:>11.2f}% {r['vad_fp_converged_pct']:>10.2f}% {cpu:>15} {delay:>9} "
               f"{r['user_lost_db']:>6.1f} dB  {r['transcript']!r} | {r['transcript_quiet_user']!r}")
     OUT.parent.mkdir(parents=True, exist_ok=True)
