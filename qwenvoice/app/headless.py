@@ -17,8 +17,9 @@ The API key comes from ``DASHSCOPE_API_KEY`` or the OS keyring (service "qwenvoi
 without ``--url``, or with ``--offline``, the offline server is started as a child process.
 
 Audio devices are pluggable: ``--play`` needs a ``PcmSink`` and ``--mic`` a ``PcmSource``, looked up in
-``qwenvoice.audio.headless`` (``open_player(rate, device)`` / ``open_microphone(rate, device)``). Until
-that module exists these options report "not available yet".
+``qwenvoice.audio.headless`` (``open_player(rate, device)`` / ``open_microphone(rate, device)``); without
+that module these options report "not available yet", and a device error (a RuntimeError from the hook)
+ends the command with its message and exit code 2.
 """
 
 from __future__ import annotations

@@ -483,3 +483,18 @@ def test_speak_clean_close_before_session_finished_is_not_success(
 ) -> None:
     code, _, err, _server = speak(Script(close_after_created=(1000, "unknown model")), tmp_path, capsys)
     assert code == 3 and "unknown model" in err
+
+
+def test_an_audio_device_error_is_a_clear_message_not_a_traceback(
+    question: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hook = types.ModuleType("qwenvoice.audio.headless")
+
+    def open_player(rate: int, device: str | None) -> RecordingSink:
+        raise RuntimeError(f"no output device named {device!r}")
+
+    hook.open_player = open_player  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "qwenvoice.audio.headless", hook)
+    code, _, err, server = ask(Script(), question, tmp_path, capsys, "--play", "--output-device", "nowhere")
+    assert code == 2 and "--play: no output device named 'nowhere'" in err and "Traceback" not in err
+    assert server.handshakes == 0
