@@ -7,7 +7,8 @@ import json
 from qwenvoice.app.controller import Controller, RunOptions
 from qwenvoice.settings.schema import AppSettings
 from qwenvoice.ui.settings_panel import SettingsPanel, build_for_controller
-from tests.gui.helpers import wait_for
+from tests.gui.helpers import TOKEN, wait_for
+from tests.support.scripted_server import Script, ScriptedServer
 
 
 def _controller(tmp_path) -> Controller:
@@ -45,12 +46,30 @@ def test_panel_follows_settings_changed_elsewhere(qtbot, tmp_path):
     assert panel.controls["ui.turn_mode"].currentData() == "off"
 
 
-async def test_missing_controller_features_are_reported_not_raised(qtbot, tmp_path):
+async def test_test_connection_reaches_a_real_server_through_the_controller(qtbot, tmp_path):
     controller = _controller(tmp_path)
     panel = build_for_controller(controller)
     qtbot.addWidget(panel)
-    if hasattr(controller, "test_connection"):
-        return  # the controller implements it: covered by its own tests
-    panel.test_connection_button.click()
-    await wait_for(lambda: panel.connection_result.severity() == "error")
+    async with ScriptedServer(Script(), token=TOKEN) as server:
+        panel.controls["connection.region"].setCurrentIndex(panel.controls["connection.region"].findData("custom"))
+        panel.url_edit.setText(server.url)
+        panel.key_edit.setText(TOKEN)
+        panel.test_connection_button.click()
+        await wait_for(lambda: panel.connection_result.severity() in ("ok", "error"), within=20)
+        assert panel.connection_result.severity() == "ok", panel.connection_result.text()
+        assert server.handshakes >= 1
+    assert panel.test_connection_button.isEnabled()
+
+
+async def test_test_connection_failure_is_shown(qtbot, tmp_path):
+    controller = _controller(tmp_path)
+    panel = build_for_controller(controller)
+    qtbot.addWidget(panel)
+    async with ScriptedServer(Script(http_status=401), token=TOKEN) as server:
+        panel.controls["connection.region"].setCurrentIndex(panel.controls["connection.region"].findData("custom"))
+        panel.url_edit.setText(server.url)
+        panel.key_edit.setText("wrong-key-0000")
+        panel.test_connection_button.click()
+        await wait_for(lambda: panel.connection_result.severity() in ("ok", "error"), within=20)
+    assert panel.connection_result.severity() == "error"
     assert panel.test_connection_button.isEnabled()
