@@ -203,7 +203,11 @@ class Controller(QObject):
             return os.environ.get("DASHSCOPE_API_KEY") or None
 
     def apply_settings(self, settings: Any) -> None:
-        """New settings from the settings panel: save them and update the live session."""
+        """New settings from the settings panel: save them, then update the live session in place or
+        reconnect when the server refuses that change mid-session (endpoint, model, a voice that has
+        already spoken)."""
+        from qwenvoice.settings.changes import diff
+
         old = self.settings
         self.settings = settings
         if self._store is not None:
@@ -211,19 +215,82 @@ class Controller(QObject):
                 self._store.save(settings)
             except Exception as exc:
                 self._say(st.ERROR, f"Settings could not be saved: {exc}", st.ACTION_OPEN_SETTINGS)
-        self.set_volume(settings.audio.output_volume / 100.0)
-        if settings.ui.turn_mode != self.mode:
-            self.set_mode(settings.ui.turn_mode)
-        else:
-            self._send_session_update()
         self.settings_changed.emit(settings)
-        if old is not None and (
-            old.connection.region != settings.connection.region
-            or old.connection.custom_url != settings.connection.custom_url
-            or old.connection.omni_model != settings.connection.omni_model
-        ) and not self.options.url and not self.options.offline:
-            self._say(st.INFO, "Connection settings changed: reconnecting.")
+        if old is None:
+            return
+        change = diff(old, settings, omni_audio_produced=bool(self._received_ms))
+        self.set_volume(settings.audio.output_volume / 100.0)
+        mode_switched = old.ui.turn_mode != settings.ui.turn_mode and settings.ui.turn_mode != self.mode
+        if mode_switched:
+            self.set_mode(settings.ui.turn_mode)  # sends the session update too
+        fixed_endpoint = bool(self.options.url or self.options.offline)
+        if change.omni_needs_reconnect and not (fixed_endpoint and change.omni_reconnect_reasons == (
+                "the server changed",)):
+            self._say(st.INFO, "Reconnecting: " + "; ".join(change.omni_reconnect_reasons) + ".")
             self.reconnect()
+        elif change.omni_session_changed and not mode_switched:
+            self._send_session_update()
+        if change.audio_changed and self.audio is not None and (
+            old.audio.input_device != settings.audio.input_device
+            or old.audio.output_device != settings.audio.output_device
+            or old.audio.echo_cancellation != settings.audio.echo_cancellation
+        ):
+            self._spawn(self._restart_audio(), "qwenvoice-audio-restart")
+
+    async def _restart_audio(self) -> None:
+        await self._stop_audio()
+        await self._start_audio()
+
+    # ----- what the settings panel asks of the running app (qwenvoice.settings.services) -----
+
+    def play_test_tone(self, output_device: str | None, volume_percent: int) -> None:
+        """Half a second of 440 Hz at the chosen volume through the player (the current output)."""
+        t = np.arange(int(0.5 * ASSISTANT_RATE)) / ASSISTANT_RATE
+        fade = np.minimum(1.0, np.minimum(t, t[::-1]) / 0.02)
+        tone = (np.sin(2 * np.pi * 440.0 * t) * fade * 0.4 * max(0, min(100, volume_percent)) / 100 * 32767)
+        rid = f"test-tone-{time.monotonic_ns()}"
+        self._tts_response_ids.add(rid)  # not a conversation turn: no latency sample
+        self._play(rid, rid, tone.astype(np.int16).tobytes())
+        self._end_of_response_audio(rid)
+
+    def start_mic_monitor(self, input_device: str | None) -> None:
+        """The level meter always follows the running microphone; nothing extra to open."""
+
+    def stop_mic_monitor(self) -> None:
+        """See start_mic_monitor."""
+
+    async def test_connection(self, url: str | None, model: str, api_key: str | None) -> Any:
+        """Open a session with these values and report how it went (never raises)."""
+        from qwenvoice.net.backoff import ReconnectPolicy
+        from qwenvoice.net.client import ConnectOptions, RealtimeClient
+        from qwenvoice.settings.services import ConnectionCheck
+
+        try:
+            if url is None:
+                url = await self._ensure_server()
+                api_key = self.server.token if self.server else None
+            elif api_key is None:
+                api_key = self._lookup_key()
+            started = time.monotonic()
+            client = RealtimeClient(url, api_key, model=model, policy=ReconnectPolicy(max_attempts=0),
+                                    options=ConnectOptions(open_timeout=8.0))
+            try:
+                await asyncio.wait_for(client.start(), 15.0)
+                elapsed = (time.monotonic() - started) * 1000
+                return ConnectionCheck(True, f"Connected in {elapsed:.0f} ms", elapsed)
+            finally:
+                await client.close()
+        except Exception as exc:
+            return ConnectionCheck(False, f"Could not connect: {exc}")
+
+    async def preview_voice(self, model: str, tts: Any, text: str) -> None:
+        """Speak ``text`` with these TTS settings (raises with a user-facing message on failure)."""
+        await self.stop_speaking_async()
+        task = self._spawn(self._speak(text, tts.mode, tts=tts, model=model), "qwenvoice-tts-preview")
+        self._tts_task = task
+        failed = await task
+        if failed:
+            raise RuntimeError(failed)
 
     # ------------------------------------------------------------------ start / stop
 
@@ -809,8 +876,8 @@ class Controller(QObject):
             return
         self._tts_task = self._spawn(self._speak(text, mode), "qwenvoice-tts")
 
-    async def _tts_endpoint(self) -> tuple[str, str | None, str]:
-        model = self.settings.connection.tts_model
+    async def _tts_endpoint(self, model: str | None = None) -> tuple[str, str | None, str]:
+        model = model or self.settings.connection.tts_model
         if self.connection.offline or self.url is None:
             url = await self._ensure_server()
             return url, self.server.token if self.server else None, model
@@ -818,7 +885,8 @@ class Controller(QObject):
             return self.options.url, self.api_key, model
         return self.settings.connection.endpoint_url() or self.url, self.api_key, model
 
-    async def _speak(self, text: str, mode: str) -> None:
+    async def _speak(self, text: str, mode: str, tts: Any = None, model: str | None = None) -> str:
+        """Synthesize ``text`` and play it as it streams; returns "" or what went wrong."""
         from qwenvoice.net.client import ConnectionStatus, RealtimeClient
 
         self._tts_audio = []
@@ -829,8 +897,8 @@ class Controller(QObject):
         self.tts_progress.emit(0, expected)
         self.tts_state_changed.emit("connecting", "")
         try:
-            url, key, model = await self._tts_endpoint()
-            cfg = self.settings.tts.to_config(model)
+            url, key, model = await self._tts_endpoint(model)
+            cfg = (tts or self.settings.tts).to_config(model)
             cfg = dataclasses.replace(cfg, mode=mode, response_format="pcm")
             self._tts_rate = cfg.sample_rate
             session = cfg.to_session(model)
@@ -840,7 +908,7 @@ class Controller(QObject):
         except Exception as exc:
             self.tts_state_changed.emit("failed", str(exc))
             self._say(st.ERROR, f"Speech studio could not connect: {exc}", st.ACTION_OPEN_SETTINGS)
-            return
+            return f"could not connect: {exc}"
         self.tts_state_changed.emit("speaking", "")
 
         def send(event: Any) -> None:
@@ -890,6 +958,7 @@ class Controller(QObject):
                 await client.close()
         self.tts_progress.emit(expected if not failed else done, expected)
         self.tts_state_changed.emit("failed" if failed else "done", failed or f"{self.speech_duration_s():.1f} s")
+        return failed
 
     def stop_speaking(self) -> None:
         self._spawn(self.stop_speaking_async(), "qwenvoice-tts-stop")

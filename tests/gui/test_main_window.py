@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt
 
 from qwenvoice.app import status as st
 from qwenvoice.app.controller import Controller, RunOptions
+from qwenvoice.gui import build_settings_panel
 from qwenvoice.ui.main_window import MainWindow
 from tests.gui.helpers import TOKEN, feed, wait_for
 from tests.support.scripted_server import Script, ScriptedServer, speech_like_pcm
@@ -22,7 +23,8 @@ async def window(qtbot, tmp_path, monkeypatch):
     server = await ScriptedServer(Script(reply_seconds=0.4), token=TOKEN).start()
     controller = Controller(RunOptions(url=server.url, mode="ptt", audio=False, data_root=tmp_path / "data",
                                        config_dir=tmp_path / "config"))
-    win = MainWindow(controller)
+    controller.load_settings()
+    win = MainWindow(controller, settings_panel_factory=lambda: build_settings_panel(controller))
     qtbot.addWidget(win)
     win.show()
     win.activateWindow()
@@ -130,3 +132,21 @@ async def test_notices_show_as_banners_with_actions(window, qtbot):
     assert "boom" in banner.message.text() and banner.action_button.text() == "Reconnect"
     c.notice.emit(st.INFO, "offline mode", st.ACTION_ADD_KEY)
     assert window.notifications.banners[-1].action_button.text() == "Add a key…"
+
+
+async def test_settings_tab_applies_live(window, qtbot):
+    c = window.controller
+    assert window.settings_panel is not None
+    assert window.tabs.tabText(window.tabs.count() - 1) == "Settings"
+    window.show_settings()
+    assert window.tabs.currentWidget() is window.settings_panel
+    new = c.settings.copy()
+    new.omni.instructions = "Answer in one short sentence."
+    window.settings_panel.applied.emit(new)
+    await wait_for(lambda: len(window.server.received("session.update")) == 2)
+    assert window.server.received("session.update")[1]["session"]["instructions"] == "Answer in one short sentence."
+    assert (c._store.path).exists()
+    check = await c.test_connection(window.server.url, c.model, TOKEN)
+    assert check.ok and "Connected" in check.message
+    bad = await c.test_connection("ws://127.0.0.1:9/api-ws/v1/realtime", c.model, TOKEN)
+    assert not bad.ok
