@@ -460,7 +460,9 @@ class ReferenceAligner:
             self._pending = None
             if not changed:
                 return None
-            self.delay_samples = estimate.delay_samples
+            # Centre the echo in the tolerated window, so clock drift either way takes minutes to push
+            # it out again (70 ppm moves it 4 ms a minute).
+            self.delay_samples = estimate.delay_samples + self._margin - self._max_lead // 2
             self.stats.realignments += 1
             return estimate
         self._pending = estimate

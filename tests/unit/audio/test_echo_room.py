@@ -121,3 +121,17 @@ def test_hybrid_stays_safe_when_the_device_clocks_drift(speech) -> None:  # type
     assert processor.canceller.active_name == "webrtc"  # type: ignore[attr-defined]
     assert echo_sim.erle_db(_seconds(scene.mic, 2.0, 8.0), _seconds(cleaned, 2.0, 8.0)) >= 30.0
     assert echo_sim.vad_trigger_rate(_seconds(cleaned, 0.0, 8.0)) < 0.01
+
+
+@pytest.mark.parametrize("device_latency_ms", [20.0, 400.0])
+def test_other_device_latencies_are_found_and_cancelled(speech, device_latency_ms: float) -> None:  # type: ignore[no-untyped-def]
+    """The start-up guess is 100 ms; a low-latency interface or Bluetooth is found and realigned to."""
+    reply, user = speech
+    scene = echo_sim.build_scene(reply, user)
+    processor = CapturePathProcessor("auto")
+    cleaned = echo_sim.run_capture_path(processor, scene, device_latency_ms=device_latency_ms)
+    estimate = processor.aligner.last_estimate
+    assert estimate is not None and abs(estimate.delay_ms - (40.0 + device_latency_ms + 20.0)) <= 2.0
+    assert processor.stats.delay_changes == 1
+    assert echo_sim.erle_db(_seconds(scene.mic, 2.0, 8.0), _seconds(cleaned, 2.0, 8.0)) >= 30.0
+    assert echo_sim.vad_trigger_rate(_seconds(cleaned, 0.0, 8.0)) < 0.01
