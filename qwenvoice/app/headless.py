@@ -13,8 +13,10 @@ Exit codes (both commands):
   5  no reply within the time limit
 
 The API key comes from ``DASHSCOPE_API_KEY`` or the OS keyring (service "qwenvoice", user
-"dashscope-api-key"); it is registered with the log redactor and never printed. Without a key and
-without ``--url``, or with ``--offline``, the offline server is started as a child process.
+"dashscope-api-key"), through the settings package's key store; it is registered with the log redactor
+and never printed. The endpoint is ``--url``, else the region (or custom URL) saved in the settings,
+else Beijing; ``--model`` overrides the saved models. Without a key and without ``--url``, with
+``--offline``, or with the "offline" region saved, the offline server is started as a child process.
 
 Audio devices are pluggable: ``--play`` needs a ``PcmSink`` and ``--mic`` a ``PcmSource``, looked up in
 ``qwenvoice.audio.headless`` (``open_player(rate, device)`` / ``open_microphone(rate, device)``); without
@@ -49,6 +51,7 @@ from qwenvoice.net.endpoints import REGION_ENDPOINTS, EndpointError
 from qwenvoice.net.errors import FailureKind, FatalConnectionError
 from qwenvoice.protocol.config import ConfigError, OmniSessionConfig, TtsSessionConfig
 from qwenvoice.protocol.events import ClientEvent, ErrorDetail, SessionUpdate
+from qwenvoice.protocol.models import DEFAULT_OMNI_MODEL, DEFAULT_TTS_MODEL, OMNI_INPUT_RATE, OMNI_OUTPUT_RATE
 from qwenvoice.protocol.notifications import (
     AudioChunk,
     Notification,
@@ -68,10 +71,6 @@ log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_SERVER_ERROR, EXIT_USAGE, EXIT_CONNECTION, EXIT_AUTH, EXIT_TIMEOUT = 0, 1, 2, 3, 4, 5
 
-DEFAULT_TTS_MODEL = "qwen3-tts-flash-realtime"
-DEFAULT_OMNI_MODEL = "qwen3-omni-flash-realtime"
-KEYRING_SERVICE, KEYRING_USER = "qwenvoice", "dashscope-api-key"
-OMNI_INPUT_RATE, OMNI_OUTPUT_RATE = 16000, 24000
 ASK_CHUNK_MS = 40
 SPEAK_IDLE_TIMEOUT = 60.0  # seconds without any server event before speak gives up
 
@@ -144,18 +143,39 @@ def open_microphone(device: str | None) -> PcmSource:
 
 
 def load_api_key() -> str | None:
-    """``DASHSCOPE_API_KEY``, else the keyring entry; None when neither has one. Never printed."""
-    key = os.environ.get("DASHSCOPE_API_KEY", "").strip() or None
-    if key is None:
-        try:
-            import keyring
+    """``DASHSCOPE_API_KEY``, else the key the settings panel stored (keyring, or the private file the
+    user opted into); None when there is none. Never printed."""
+    key: str | None
+    try:
+        from qwenvoice.settings.secrets import ApiKeyStore
+        from qwenvoice.settings.store import default_config_dir
 
-            key = keyring.get_password(KEYRING_SERVICE, KEYRING_USER) or None
-        except Exception as exc:  # no backend, locked keychain, D-Bus down...: carry on without
-            log.info("keyring unavailable: %s", type(exc).__name__)
-            key = None
+        key = ApiKeyStore(config_dir=default_config_dir()).get()
+    except Exception as exc:  # no backend, locked keychain, D-Bus down...: the environment still works
+        log.info("key store unavailable: %s", type(exc).__name__)
+        key = os.environ.get("DASHSCOPE_API_KEY", "").strip() or None
     register_secret(key)
     return key
+
+
+@dataclass(frozen=True)
+class SavedConnection:
+    """What the settings panel saved: where to connect (None: the offline server) and the models."""
+
+    endpoint: str | None = REGION_ENDPOINTS["beijing"]
+    omni_model: str = DEFAULT_OMNI_MODEL
+    tts_model: str = DEFAULT_TTS_MODEL
+
+
+def saved_connection() -> SavedConnection:
+    try:
+        from qwenvoice.settings.store import SettingsStore
+
+        connection = SettingsStore().load().settings.connection
+        return SavedConnection(connection.endpoint_url(), connection.omni_model, connection.tts_model)
+    except Exception as exc:  # unreadable settings never stop a command: built-in defaults
+        log.info("settings unavailable: %s", exc)
+        return SavedConnection()
 
 
 @dataclass
@@ -165,12 +185,14 @@ class Target:
     offline: Any = None  # OfflineServer when we started one
 
 
-async def open_target(args: argparse.Namespace) -> Target:
+async def open_target(args: argparse.Namespace, saved: SavedConnection) -> Target:
+    """Where to connect: ``--url``; else the saved region / custom URL; ``--offline``, a saved "offline"
+    region, or no key at all without ``--url`` start the offline server."""
     key = load_api_key()
-    if getattr(args, "offline", False) or (key is None and not args.url):
+    if args.offline or (not args.url and (key is None or saved.endpoint is None)):
         from qwenvoice.app.offline_server import OfflineServer, OfflineServerError
 
-        if not args.offline:
+        if not args.offline and key is None:
             print("no API key found: using the offline server", file=sys.stderr)
         server = OfflineServer()
         try:
@@ -178,7 +200,7 @@ async def open_target(args: argparse.Namespace) -> Target:
         except OfflineServerError as exc:
             raise CommandError(f"offline server: {exc}", EXIT_CONNECTION) from None
         return Target(url=url, api_key=server.token, offline=server)
-    return Target(url=args.url or REGION_ENDPOINTS["beijing"], api_key=key)
+    return Target(url=args.url or saved.endpoint or REGION_ENDPOINTS["beijing"], api_key=key)
 
 
 async def close_target(target: Target) -> None:
@@ -301,7 +323,8 @@ class SpeakResult:
 
 
 async def speak(args: argparse.Namespace) -> int:
-    model = args.model or DEFAULT_TTS_MODEL
+    saved = saved_connection()
+    model = args.model or saved.tts_model
     tts = TtsSession(model)
     config = tts_config(args)
     try:
@@ -309,7 +332,7 @@ async def speak(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         raise CommandError(config_error_text(exc), EXIT_USAGE) from None
     player = open_player(config.sample_rate, args.output_device) if args.play else None
-    target = await open_target(args)
+    target = await open_target(args, saved)
     try:
         return await _speak_session(args, tts, update, target, player)
     finally:
@@ -463,7 +486,8 @@ class AskState:
 
 
 async def ask(args: argparse.Namespace) -> int:
-    model = args.model or DEFAULT_OMNI_MODEL
+    saved = saved_connection()
+    model = args.model or saved.omni_model
     conversation = OmniConversation(model)
     try:
         (update,) = conversation.configure(omni_config(args))  # validates before anything connects
@@ -472,7 +496,7 @@ async def ask(args: argparse.Namespace) -> int:
     pcm = b"" if args.mic else read_wav_16k_mono(args.wav)
     source = open_microphone(args.input_device) if args.mic else None
     player = open_player(OMNI_OUTPUT_RATE, args.output_device) if args.play else None
-    target = await open_target(args)
+    target = await open_target(args, saved)
     try:
         return await _ask_session(args, conversation, update, pcm, source, player, target)
     finally:

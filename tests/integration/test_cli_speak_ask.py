@@ -40,8 +40,9 @@ CANARY = "qv-cli-canary-4d5e6f7a8b"
 
 
 @pytest.fixture(autouse=True)
-def no_real_key(monkeypatch: pytest.MonkeyPatch) -> None:
+def no_real_key(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     monkeypatch.delenv("DASHSCOPE_API_KEY", raising=False)
+    monkeypatch.setenv("QWENVOICE_CONFIG_DIR", str(tmp_path_factory.mktemp("config")))  # no saved settings
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
     monkeypatch.setenv("QWENVOICE_ASK_PACE", "0")
     monkeypatch.setenv("QWENVOICE_SPEAK_PACE", "0")
@@ -407,7 +408,8 @@ def test_split_wav_header() -> None:
 def cli_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "DASHSCOPE_API_KEY"}
     env.update(PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring", QWENVOICE_ASK_PACE="0",
-               QWENVOICE_SPEAK_PACE="0", PYTHONPATH=str(ROOT), **extra)
+               QWENVOICE_SPEAK_PACE="0", PYTHONPATH=str(ROOT), QWENVOICE_CONFIG_DIR=os.environ["QWENVOICE_CONFIG_DIR"])
+    env.update(extra)
     return env
 
 
@@ -498,3 +500,26 @@ def test_an_audio_device_error_is_a_clear_message_not_a_traceback(
     code, _, err, server = ask(Script(), question, tmp_path, capsys, "--play", "--output-device", "nowhere")
     assert code == 2 and "--play: no output device named 'nowhere'" in err and "Traceback" not in err
     assert server.handshakes == 0
+
+
+def test_saved_settings_choose_the_endpoint_and_model_when_no_url_is_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qwenvoice.settings.schema import AppSettings, ConnectionSettings
+    from qwenvoice.settings.store import SettingsStore
+
+    monkeypatch.setenv("DASHSCOPE_API_KEY", CANARY)
+    with ScriptedServer(Script()).in_thread() as server:
+        connection = ConnectionSettings(region="custom", custom_url=server.url,
+                                        tts_model="qwen3-tts-flash-realtime-2025-11-27")
+        SettingsStore().save(AppSettings(connection=connection))
+        code = run_speak(build_parser().parse_args(["speak", "Hi there.", "--out", str(tmp_path / "s.wav")]))
+        # --model still wins over the saved one.
+        code2 = run_speak(build_parser().parse_args(
+            ["speak", "Hi there.", "--out", str(tmp_path / "s.wav"), "--model", "qwen3-tts-instruct-flash-realtime"]))
+    err = capsys.readouterr().err
+    assert (code, code2) == (0, 0), err
+    assert "model=qwen3-tts-flash-realtime-2025-11-27" in server.connections[0].path
+    assert "model=qwen3-tts-instruct-flash-realtime" in server.connections[1].path
+    assert server.connections[0].authorization == f"Bearer {CANARY}"
+    assert CANARY not in err

@@ -108,6 +108,8 @@ def test_headless_commands_never_print_or_log_the_key(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("DASHSCOPE_API_KEY", CANARY)
+    monkeypatch.setenv("QWENVOICE_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
     monkeypatch.setenv("QWENVOICE_ASK_PACE", "0")
     monkeypatch.setenv("QWENVOICE_SPEAK_PACE", "0")
     configure_logging(2)  # what -vv does
