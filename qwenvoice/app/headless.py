@@ -545,12 +545,16 @@ async def _ask_session(
             yield pcm[i : i + chunk_bytes]
 
     async def silence_blocks(limit_s: float) -> AsyncIterator[bytes]:
-        # Server VAD only ends a turn once it hears silence: keep streaming it until the turn is committed.
+        # Server VAD only ends a turn once it hears silence, and a live microphone would keep streaming
+        # through the reply: send silence until the reply is complete (bounded by the time limit).
+        # Once the turn is committed nothing waits on it any more, so it goes at real time.
         silence = bytes(chunk_bytes)
         for _ in range(int(limit_s / chunk_seconds) + 1):
-            if state.turn_committed.is_set() or state.response_done:
+            if state.response_done:
                 return
             yield silence
+            if state.turn_committed.is_set():
+                await asyncio.sleep(chunk_seconds)
 
     async def send_turn() -> None:
         await state.ready.wait()  # audio before session.updated would run under the server's defaults

@@ -132,6 +132,7 @@ class Script:
     reply_pcm: bytes | None = None  # Omni reply audio (24 kHz mono int16); default: a sine of reply_seconds
     tts_seconds_per_char: float = 0.02  # TTS audio length per character of text
     delta_ms: int = 100  # audio per delta
+    user_transcript_deltas: bool = True  # input transcription previews before .completed
     vad_threshold: float = 0.02  # RMS (full scale = 1) above which an append counts as speech
     vad_silence_ms: int = 300  # silence after speech that ends the turn
     max_session_seconds: float = 30.0
@@ -549,6 +550,12 @@ class _OmniSession(_Session):
                                   "status": "completed", "role": "user", "content": [{"type": "input_audio"}]}})
         self.last_committed = item_id
         self.buffer_ms = 0.0
+        if self.script.user_transcript_deltas:
+            words = re.findall(r"\S+\s*", self.script.user_transcript)
+            for n in range(1, len(words) + 1):  # confirmed prefix + tentative tail, like the newer models
+                await self.send({"type": "conversation.item.input_audio_transcription.delta", "item_id": item_id,
+                                 "content_index": 0, "text": "".join(words[: n - 1]), "stash": words[n - 1],
+                                 "language": "en", "emotion": "neutral"})
         await self.send({"type": "conversation.item.input_audio_transcription.completed", "item_id": item_id,
                          "content_index": 0, "transcript": self.script.user_transcript})
 
