@@ -571,11 +571,49 @@ class CapturePathProcessor:
         return cleaned
 
     def reset(self) -> None:
+        """Forget the adapted echo path (keeps the alignment)."""
         self.canceller.reset()
         self._pending = np.zeros(0, dtype=np.int16)
 
+    def restart(self) -> None:
+        """After a capture or playback stream (re)opened, e.g. on a device change: the sample counters
+        no longer line up, so re-anchor them (the last delay is the new first guess) and re-converge."""
+        self.aligner = ReferenceAligner(initial_delay_ms=self.aligner.delay_ms)
+        self.reset()
+
+    def status(self) -> EchoStatus:
+        """A snapshot for the settings panel and metrics (poll it; nothing here emits events)."""
+        p50, p95 = self.stats.cpu_percentiles()
+        estimate = self.aligner.last_estimate
+        return EchoStatus(
+            enabled=self.enabled,
+            active=self.active,
+            backend=self.canceller.name,
+            playing_from=getattr(self.canceller, "active_name", self.canceller.name),
+            notice=self.notice,
+            delay_ms=self.aligner.delay_ms,
+            estimated_delay_ms=None if estimate is None else estimate.delay_ms,
+            frames=self.stats.frames,
+            cpu_us_p50=p50,
+            cpu_us_p95=p95,
+        )
+
     def close(self) -> None:
         self.canceller.close()
+
+
+@dataclass(slots=True, frozen=True)
+class EchoStatus:
+    enabled: bool  # the user's switch
+    active: bool  # enabled and a real canceller runs (False when bypassed)
+    backend: str  # "hybrid", "webrtc", ... or "off" when bypassed
+    playing_from: str  # for the hybrid: whose output is used right now ("webrtc" / "speex+preprocess")
+    notice: str | None  # why a fallback or bypass happened
+    delay_ms: float  # alignment in use
+    estimated_delay_ms: float | None  # last GCC-PHAT estimate
+    frames: int
+    cpu_us_p50: float
+    cpu_us_p95: float
 
 
 # ------------------------------------------------------------------------------------ half duplex

@@ -178,6 +178,21 @@ def test_capture_path_switches_cancellation_at_run_time() -> None:
     assert 0 < p50 <= p95
 
 
+def test_status_and_restart() -> None:
+    processor = CapturePathProcessor("webrtc", initial_delay_ms=80.0)
+    scene = _noise_scene(seconds=2.0)
+    run_capture_path(processor, scene, device_latency_ms=60.0)
+    status = processor.status()
+    assert status.active and status.enabled and status.backend == "webrtc" and status.playing_from == "webrtc"
+    assert status.notice is None
+    assert status.estimated_delay_ms is not None and abs(status.estimated_delay_ms - 120.0) <= 2.0
+    assert status.frames == processor.stats.frames > 0 and status.cpu_us_p50 > 0
+    old_aligner = processor.aligner
+    processor.restart()
+    assert processor.aligner is not old_aligner and not processor.aligner.anchored
+    assert processor.aligner.delay_ms == status.delay_ms
+
+
 def test_capture_path_hands_the_canceller_the_played_reference() -> None:
     canceller = CountingCanceller()
     processor = CapturePathProcessor(canceller_factory=lambda _b: (canceller, None), initial_delay_ms=15.0)
