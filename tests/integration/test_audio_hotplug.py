@@ -117,6 +117,7 @@ async def test_monitor_reports_hotplug_changes():
         engine.start_monitoring()
         sink = HotSink(name)
         assert await wait_for(lambda: any(f"{name} [PulseAudio]" in c for c in changes), 5)
+        assert engine.monitor.event_driven  # told by `pactl subscribe`, not by polling
         sink.unplug()
         assert await wait_for(lambda: f"{name} [PulseAudio]" not in changes[-1], 5)
     finally:

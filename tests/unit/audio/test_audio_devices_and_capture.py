@@ -9,7 +9,14 @@ import pytest
 
 from qwenvoice.audio import backend
 from qwenvoice.audio.capture import Capture, PushToTalkGate
-from qwenvoice.audio.devices import DeviceInfo, _parse_spec, choose_device, find_device, format_device_list
+from qwenvoice.audio.devices import (
+    DeviceInfo,
+    _device_event,
+    _parse_spec,
+    choose_device,
+    find_device,
+    format_device_list,
+)
 from qwenvoice.audio.pcm import StreamResampler
 
 
@@ -147,3 +154,12 @@ def test_capture_callback_counts_overflows_and_drops_without_a_loop():
     capture = Capture()
     capture._callback(np.zeros((960, 1), np.float32), 960, None, Status())
     assert capture.overflows == 1 and capture.dropped_blocks == 1
+
+
+def test_only_sink_source_and_default_changes_trigger_a_rescan():
+    assert _device_event(b"Event 'new' on sink #67\n")
+    assert _device_event(b"Event 'remove' on source #68\n")
+    assert _device_event(b"Event 'change' on server #-1\n")  # default sink/source changed
+    assert not _device_event(b"Event 'change' on sink #67\n")  # volume, state: no new device
+    assert not _device_event(b"Event 'new' on sink-input #12\n")  # our own streams
+    assert not _device_event(b"Event 'new' on client #6510\n")
