@@ -294,6 +294,14 @@ class JitterBuffer:
         idx = later[np.argmin(log_pos[later])]
         return float(log_time[idx])
 
+    def first_render_after(self, moment: float) -> float | None:
+        """Monotonic time of the first callback after `moment` (e.g. how soon a flush was heard)."""
+        with self._lock:
+            count = min(self._log_count, RENDER_LOG_SIZE)
+            times = self._log_time[:count].copy()
+        later = times[times > moment]
+        return float(later.min()) if later.size else None
+
     def poll(self) -> list[PlaybackEvent]:
         """Events for items whose first sample or last sample has been played since the last poll."""
         with self._lock:

@@ -90,7 +90,7 @@ async def device_part(seconds_per_level: float) -> dict[str, Any]:
     first_sample: list[float] = []
     engine.player.on_item_started.append(
         lambda e: first_sample.append(e.first_chunk_to_first_sample_ms)
-        if e.first_chunk_to_first_sample_ms is not None else None
+        if e.first_chunk_to_first_sample_ms is not None and e.response_id.startswith("resp_") else None
     )
     rng = np.random.default_rng(7)
     levels: dict[str, Any] = {}
@@ -115,6 +115,17 @@ async def device_part(seconds_per_level: float) -> dict[str, Any]:
         }
     wall = time.monotonic() - wall0
     cpu = (cpu_seconds() - cpu0) / wall * 100
+    flush_cut: list[float] = []
+    for k in range(20):  # barge-in: flush() -> the next block handed to the device is silent
+        engine.player.push(speechlike(2.0, rng), f"cut_{k}", f"cut_{k}")
+        await asyncio.sleep(0.3 + 0.3 * rng.random())
+        flushed_at = time.monotonic()
+        engine.player.flush()
+        await asyncio.sleep(0.1)
+        buffer = engine.player.buffer
+        heard = buffer.first_render_after(flushed_at) if buffer is not None else None
+        if heard is not None:
+            flush_cut.append((heard - flushed_at) * 1000)
     capture = engine.capture.metrics()
     result = {
         "output_device": engine.player.device.identity if engine.player.device else None,
@@ -123,6 +134,7 @@ async def device_part(seconds_per_level: float) -> dict[str, Any]:
         "input_callback_ms": summary(engine.capture.callback_costs_ms()),
         "capture_to_loop_ms": summary(engine.capture.latency_samples_ms()),
         "first_chunk_to_first_sample_ms": summary(first_sample),
+        "flush_to_silent_block_ms": summary(flush_cut),
         "jitter": levels,
         "capture_overflows": capture.overflows,
         "capture_dropped_blocks": capture.dropped_blocks,
@@ -184,7 +196,8 @@ def print_table(result: dict[str, Any]) -> None:
     for key, label in (("output_callback_ms", "output callback cost (ms)"),
                        ("input_callback_ms", "input callback cost (ms)"),
                        ("capture_to_loop_ms", "capture -> loop latency (ms)"),
-                       ("first_chunk_to_first_sample_ms", "first chunk -> first sample (ms)")):
+                       ("first_chunk_to_first_sample_ms", "first chunk -> first sample (ms)"),
+                       ("flush_to_silent_block_ms", "flush -> silent block to device (ms)")):
         s = dev.get(key)
         if s:
             rows.append((label, fmt(s["p50"]), fmt(s["p95"]), fmt(s["p99"]), fmt(s["max"])))
