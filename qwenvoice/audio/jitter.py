@@ -119,6 +119,7 @@ class JitterBuffer:
         stable_seconds: float = 30.0,
         fade_ms: float = 4.0,
         late_start_slack_ms: float = 40.0,
+        stall_ms: float = 5000.0,
     ) -> None:
         self.rate = int(rate)
         self.capacity = max(1, int(rate * capacity_seconds))
@@ -131,6 +132,8 @@ class JitterBuffer:
         self._complete_until = 0  # audio before this position belongs to finished responses
         self._state = IDLE
         self._rebuffering = False
+        self._rebuffer_frames = 0
+        self._stall_frames = self._frames(stall_ms)
         self._target = self._frames(target_ms)
         self._min_target = self._frames(min_target_ms)
         self._max_target = self._frames(max_target_ms)
@@ -217,10 +220,10 @@ class JitterBuffer:
 
     def end_of_response(self, response_id: str) -> None:
         """All audio of this response has been pushed: play it to the last sample, start now if waiting."""
-        self._completed_responses.add(response_id)
         ends = [item.end for item in self._items if item.response_id == response_id]
         if not ends:
-            return
+            return  # no audio (or all of it already played and forgotten): nothing to mark
+        self._completed_responses.add(response_id)
         with self._lock:
             self._complete_until = max(self._complete_until, max(ends))
 
@@ -402,6 +405,9 @@ class JitterBuffer:
                 written = self._render_playing(out, frames)
             elif self._rebuffering:
                 self.underrun_frames += frames  # still refilling after an underrun
+                self._rebuffer_frames += frames
+                if self._rebuffer_frames >= self._stall_frames:
+                    self._rebuffering = False  # the reply stalled or was abandoned: stop counting
             if written < frames:
                 out[written:] = 0.0
             if self.volume != 1.0:
@@ -447,6 +453,7 @@ class JitterBuffer:
                 self.underrun_frames += frames - n
                 self._state = PREBUFFERING
                 self._rebuffering = True
+                self._rebuffer_frames = 0
                 self._target = min(self._target + self._grow, self._max_target)
                 self._stable = 0
         else:

@@ -251,3 +251,16 @@ def test_ring_wraps_without_corrupting_audio():
     jb.end_of_response("r1")
     dev.tick(30)
     assert np.array_equal(dev.audible(), ramp(sent))
+
+
+def test_an_abandoned_reply_stops_counting_underrun_time_but_resumes_if_audio_comes():
+    jb = JitterBuffer(RATE, stall_ms=500)
+    dev = Device(jb)
+    jb.push(ramp(2400), "r1", "i1", dev.now)
+    dev.tick(300)  # 100 ms played, then 2.9 s of nothing (the connection died mid-reply)
+    m = jb.metrics()
+    assert m.underruns == 1 and m.underrun_ms == pytest.approx(500, abs=10)
+    jb.push(ramp(4800, 2400), "r1", "i1", dev.now)  # it came back after all
+    jb.end_of_response("r1")
+    dev.tick(30)
+    assert np.array_equal(dev.audible(), ramp(7200))
