@@ -332,13 +332,15 @@ async def speak(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         raise CommandError(config_error_text(exc), EXIT_USAGE) from None
     player = open_player(config.sample_rate, args.output_device) if args.play else None
-    target = await open_target(args, saved)
     try:
-        return await _speak_session(args, tts, update, target, player)
+        target = await open_target(args, saved)
+        try:
+            return await _speak_session(args, tts, update, target, player)
+        finally:
+            await close_target(target)
     finally:
         if player is not None:
             player.close()
-        await close_target(target)
 
 
 async def _speak_session(
@@ -494,17 +496,21 @@ async def ask(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         raise CommandError(config_error_text(exc), EXIT_USAGE) from None
     pcm = b"" if args.mic else read_wav_16k_mono(args.wav)
-    source = open_microphone(args.input_device) if args.mic else None
-    player = open_player(OMNI_OUTPUT_RATE, args.output_device) if args.play else None
-    target = await open_target(args, saved)
+    source: PcmSource | None = None
+    player: PcmSink | None = None
     try:
-        return await _ask_session(args, conversation, update, pcm, source, player, target)
+        source = open_microphone(args.input_device) if args.mic else None
+        player = open_player(OMNI_OUTPUT_RATE, args.output_device) if args.play else None
+        target = await open_target(args, saved)
+        try:
+            return await _ask_session(args, conversation, update, pcm, source, player, target)
+        finally:
+            await close_target(target)
     finally:
         if player is not None:
             player.close()
         if source is not None:
             source.close()
-        await close_target(target)
 
 
 async def _ask_session(
