@@ -18,7 +18,7 @@ import numpy as np
 
 from qwenvoice.localserver.common import Outbox, Pacer, ServerContext, new_id, pcm_chunks
 from qwenvoice.localserver.speech import SpeechStyle, split_sentences
-from qwenvoice.localserver.vad import SpeechStart, SpeechStop, TurnDetector, VadSettings
+from qwenvoice.localserver.vad import SpeechPause, SpeechStart, SpeechStop, TurnDetector, VadSettings
 from qwenvoice.protocol.codec import decode_client_event
 from qwenvoice.protocol.config import ConfigError, OmniSessionConfig, estimate_tokens
 from qwenvoice.protocol.events import (
@@ -121,6 +121,8 @@ class OmniSession:
         self.pending_turn: UserTurn | None = None
         self.response: ActiveResponse | None = None
         self.any_audio_out = False
+        # Recognition started at a pause in speech: (samples it covers, its task).
+        self._early_asr: tuple[int, asyncio.Task[str]] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self.finishing = False
 
@@ -248,6 +250,8 @@ class OmniSession:
         for vad_event in self.detector.feed(pcm):
             if isinstance(vad_event, SpeechStart):
                 await self._on_speech_started(vad_event)
+            elif isinstance(vad_event, SpeechPause):
+                self._start_early_asr(vad_event.audio)
             elif isinstance(vad_event, SpeechStop):
                 await self._on_speech_stopped(vad_event)
 
@@ -258,17 +262,36 @@ class OmniSession:
         if self.response is not None and td is not None and td.interrupt_response:
             await self.cancel_response("turn_detected")
 
+    def _start_early_asr(self, audio: np.ndarray) -> None:
+        self._drop_early_asr()
+        if self.ctx.models.transcriber is not None:  # never queue behind a model load
+            self._early_asr = (audio.size, self._spawn(self._recognise(audio)))
+
+    def _drop_early_asr(self) -> None:
+        if self._early_asr is not None:
+            self._early_asr[1].cancel()
+            self._early_asr = None
+
+    def _take_early_asr(self, audio: np.ndarray) -> asyncio.Task[str] | None:
+        early, self._early_asr = self._early_asr, None
+        if early is not None and early[0] == audio.size:
+            return early[1]
+        if early is not None:
+            early[1].cancel()
+        return None
+
     async def _on_speech_stopped(self, stopped: SpeechStop) -> None:
         item_id = self.speech_item_id or new_id("item")
         self.speech_item_id = None
         await self.out.send(SpeechStopped(audio_end_ms=stopped.audio_end_ms, item_id=item_id))
-        turn = await self.commit_audio(stopped.audio, item_id)
+        turn = await self.commit_audio(stopped.audio, item_id, self._take_early_asr(stopped.audio))
         td = self.config.turn_detection
         if td is not None and td.create_response and self.response is None:
             await self.start_response(turn, None, None)
 
     async def on_audio_commit(self, event: InputAudioBufferCommit) -> None:
         if self.detector is not None:
+            self._drop_early_asr()
             audio = self.detector.take_speech()
             item_id = self.speech_item_id or new_id("item")
             self.speech_item_id = None
@@ -285,7 +308,7 @@ class OmniSession:
             return
         await self.commit_audio(audio, item_id)
 
-    async def commit_audio(self, audio: np.ndarray, item_id: str) -> UserTurn:
+    async def commit_audio(self, audio: np.ndarray, item_id: str, early: asyncio.Task[str] | None = None) -> UserTurn:
         previous = self.last_item_id
         self.last_item_id = item_id
         self.audio_since_commit = False
@@ -300,18 +323,20 @@ class OmniSession:
             "content": [{"type": "input_audio", "transcript": None}],
         }
         await self.out.send(ConversationItemCreated(item=item, previous_item_id=previous))
-        transcript = self._spawn(self._transcribe(audio, item_id))
+        transcript = self._spawn(self._transcribe(audio, item_id, early))
         turn = UserTurn(item_id=item_id, audio_seconds=audio.size / INPUT_RATE, transcript=transcript)
         self.pending_turn = turn
         return turn
 
-    async def _transcribe(self, audio: np.ndarray, item_id: str) -> str:
-        loop = asyncio.get_running_loop()
+    async def _recognise(self, audio: np.ndarray) -> str:
+        await asyncio.to_thread(self.ctx.models.wait)
+        transcriber = self.ctx.models.transcriber
+        assert transcriber is not None
+        return await asyncio.get_running_loop().run_in_executor(self.ctx.executor, transcriber.transcribe, audio)
+
+    async def _transcribe(self, audio: np.ndarray, item_id: str, early: asyncio.Task[str] | None) -> str:
         try:
-            await asyncio.to_thread(self.ctx.models.wait)
-            transcriber = self.ctx.models.transcriber
-            assert transcriber is not None
-            text = await loop.run_in_executor(self.ctx.executor, transcriber.transcribe, audio)
+            text = await (early if early is not None else self._recognise(audio))
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -329,6 +354,7 @@ class OmniSession:
 
     async def on_audio_clear(self, event: InputAudioBufferClear) -> None:
         self.manual_buffer = []
+        self._drop_early_asr()
         if self.detector is not None:
             self.detector.reset()
         self.speech_item_id = None

@@ -38,7 +38,19 @@ class SpeechStop:
     audio: np.ndarray  # int16: prefix padding + the speech, up to the end of speech
 
 
-VadEvent = SpeechStart | SpeechStop
+@dataclass(frozen=True, slots=True)
+class SpeechPause:
+    """The speaker has paused for ``PAUSE_WINDOWS``; if the pause lasts, the turn is exactly ``audio``.
+
+    Lets the server start recognising before the silence window has run out (the VAD hangover hides
+    the ASR time). More speech makes this guess stale; a later pause brings a new one.
+    """
+
+    audio: np.ndarray
+
+
+VadEvent = SpeechStart | SpeechPause | SpeechStop
+PAUSE_WINDOWS = 6  # 192 ms, also the trailing silence kept in a committed turn
 
 
 def silero_scorer() -> Callable[[np.ndarray], float]:
@@ -132,9 +144,11 @@ class TurnDetector:
             self._speech_end_sample = window_start
         self._silent_run += 1
         if self._silent_run < self._silence_windows:
+            if self._silent_run == PAUSE_WINDOWS:
+                return SpeechPause(audio=np.concatenate(self._speech))
             return None
         # Keep a little trailing silence: whisper handles a clean ending better than a hard cut.
-        keep = len(self._speech) - self._silent_run + min(self._silent_run, 6)
+        keep = len(self._speech) - self._silent_run + min(self._silent_run, PAUSE_WINDOWS)
         audio = np.concatenate(self._speech[:keep]) if keep > 0 else np.zeros(0, dtype=np.int16)
         self._speech = []
         self._recent = []

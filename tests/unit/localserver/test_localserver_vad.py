@@ -9,6 +9,7 @@ import soxr
 from qwenvoice.localserver.espeak import shared_engine
 from qwenvoice.localserver.vad import (
     RATE,
+    SpeechPause,
     SpeechStart,
     SpeechStop,
     TurnDetector,
@@ -24,11 +25,14 @@ def utterance() -> np.ndarray:
     return soxr.resample(speech.astype(np.float32), engine.sample_rate, RATE).astype(np.int16)
 
 
-def _run(detector: TurnDetector, audio: np.ndarray, block: int = 320) -> list[tuple[float, object]]:
+def _run(
+    detector: TurnDetector, audio: np.ndarray, block: int = 320, pauses: bool = False
+) -> list[tuple[float, object]]:
     events: list[tuple[float, object]] = []
     for start in range(0, audio.size, block):
         for event in detector.feed(audio[start : start + block]):
-            events.append(((start + block) * 1000 / RATE, event))
+            if pauses or not isinstance(event, SpeechPause):
+                events.append(((start + block) * 1000 / RATE, event))
     return events
 
 
@@ -98,3 +102,26 @@ def test_take_speech_for_a_manual_commit(utterance: np.ndarray) -> None:
     taken = detector.take_speech()
     assert taken.size >= utterance.size * 0.9
     assert detector.take_speech().size == 0
+
+
+def test_a_pause_offers_the_turn_early_and_it_matches_the_commit(utterance: np.ndarray) -> None:
+    detector = TurnDetector(VadSettings(silence_duration_ms=800))
+    events = _run(detector, np.concatenate([_silence(500), utterance, _silence(1500)]), pauses=True)
+    assert [type(e).__name__ for _, e in events] == ["SpeechStart", "SpeechPause", "SpeechStop"]
+    (_, _start), (paused_at, pause), (stopped_at, stop) = events
+    assert isinstance(pause, SpeechPause) and isinstance(stop, SpeechStop)
+    assert stopped_at - paused_at >= 500  # the early guess comes well before the end of the silence
+    assert np.array_equal(pause.audio, stop.audio)
+
+
+def test_speech_after_a_pause_makes_a_new_guess(utterance: np.ndarray) -> None:
+    detector = TurnDetector(VadSettings(silence_duration_ms=1000))
+    stream = np.concatenate([_silence(300), utterance, _silence(400), utterance, _silence(1500)])
+    events = _run(detector, stream, pauses=True)
+    kinds = [type(e).__name__ for _, e in events]
+    assert kinds.count("SpeechStart") == 1 and kinds.count("SpeechStop") == 1
+    pauses = [e for _, e in events if isinstance(e, SpeechPause)]
+    stop = events[-1][1]
+    assert isinstance(stop, SpeechStop)
+    assert np.array_equal(pauses[-1].audio, stop.audio)
+    assert pauses[0].audio.size < stop.audio.size
