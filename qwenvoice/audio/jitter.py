@@ -141,7 +141,8 @@ class JitterBuffer:
         self._shrink = self._frames(shrink_ms)
         self._stable_needed = self._frames(stable_seconds * 1000.0)
         self._stable = 0
-        self._fade = np.linspace(1.0, 0.0, max(1, self._frames(fade_ms)), dtype=np.float32)
+        fade = self._frames(fade_ms)  # gains strictly between 1 and 0; none at all for fade_ms=0
+        self._fade = np.linspace(1.0, 0.0, fade + 2, dtype=np.float32)[1:-1]
         self._fade_from = -1
         self._fade_until = -1
         self.volume = 1.0
@@ -237,7 +238,7 @@ class JitterBuffer:
             self._cancel(cancel_response_id)
         with self._lock:
             read, write = self._read, self._write
-            if write > read and self._state == PLAYING:
+            if write > read and self._state == PLAYING and self._fade.shape[0]:
                 self._fade_from = read
                 self._fade_until = min(write, read + self._fade.shape[0])
             self._read = write

@@ -297,3 +297,58 @@ def test_any_arrival_pattern_plays_every_sample_once_in_order(steps, block, targ
     m = jb.metrics()
     assert m.buffered_ms == 0 and m.played_ms_total == pytest.approx(sent / RATE * 1000)
     assert m.played_ms_by_item.get("i1", 0.0) == pytest.approx(sent / RATE * 1000)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    steps=st.lists(
+        st.one_of(
+            st.tuples(st.just("push"), st.integers(1, 4000)),
+            st.tuples(st.just("tick"), st.integers(1, 20)),
+            st.tuples(st.just("flush"), st.just(0)),
+            st.tuples(st.just("end"), st.just(0)),
+        ),
+        min_size=1, max_size=50,
+    ),
+)
+def test_flushes_at_any_moment_report_exactly_what_was_heard(steps):
+    """Several responses; flushes and ends anywhere. What came out of the device is, response by
+    response, exactly the prefix each flush report (or the finish event) says was played."""
+    jb = JitterBuffer(RATE, fade_ms=0, target_ms=40)
+    dev = Device(jb)
+    response, sent = 1, 0
+    heard_by_report: dict[str, int] = {}
+    pushed: dict[str, int] = {}
+    for kind, amount in steps:
+        rid = f"r{response}"
+        if kind == "push":
+            if jb.push(ramp(amount, sent), rid, rid, dev.now):
+                pushed[rid] = pushed.get(rid, 0) + amount
+                sent += amount
+        elif kind == "tick":
+            dev.tick(amount)
+        elif kind == "flush":
+            report = jb.flush()
+            if report.item_id is not None:
+                heard_by_report[report.item_id] = round(report.played_ms * RATE / 1000)
+                assert report.played_samples == round(report.played_ms * 24)
+            if rid in pushed:
+                assert jb.push(ramp(10), rid, rid, dev.now) is False  # a late chunk of the cut reply
+            response += 1
+        else:
+            jb.end_of_response(rid)
+            response += 1
+    jb.end_of_response(f"r{response}")
+    dev.tick(sum(pushed.values()) // BLOCK + 2)
+    for event in jb.poll():
+        if event.kind == "item_finished" and event.item_id not in heard_by_report:
+            heard_by_report[event.item_id] = round(event.played_ms * RATE / 1000)
+    # rebuild the expected output: each response's samples, cut to what was reported as heard
+    expected, offset = [], 0
+    for rid, count in pushed.items():
+        heard = heard_by_report.get(rid, count)
+        assert 0 <= heard <= count
+        expected.append(ramp(heard, offset))
+        offset += count
+    want = np.concatenate(expected) if expected else np.zeros(0, np.float32)
+    assert np.array_equal(dev.audible(), want)
