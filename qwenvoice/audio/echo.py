@@ -277,16 +277,21 @@ def estimate_delay(
     index `i + max_delay_samples` was played at the moment mic index `i` was captured. The result `d` in
     [0, max_delay_samples] says mic[i] carries the echo of reference[i + max_delay_samples - d].
     """
-    mic_f = np.asarray(mic, dtype=np.float64)
-    ref_f = np.asarray(reference, dtype=np.float64)
+    mic_f = np.asarray(mic, dtype=np.float32)
+    ref_f = np.asarray(reference, dtype=np.float32)
     if ref_f.size != mic_f.size + max_delay_samples:
         raise ValueError("reference must be max_delay_samples longer than mic")
-    nfft = 1 << int(np.ceil(np.log2(ref_f.size + mic_f.size)))
+    # Lags 0..max_delay never wrap once the transform covers the reference: mic index i + lag < ref size.
+    nfft = 1 << int(np.ceil(np.log2(ref_f.size)))
     mic_spec = np.fft.rfft(mic_f, nfft)
     ref_spec = np.fft.rfft(ref_f, nfft)
     cross = np.conj(mic_spec) * ref_spec
     # PHAT: keep only phase, so the strongest (direct) path wins over the room's colouring.
-    cross /= np.abs(cross) + 1e-9 * (np.abs(cross).max() + 1e-30)
+    magnitude = np.abs(cross)
+    peak_magnitude = float(magnitude.max())
+    if not peak_magnitude > 0.0:  # digital silence on one side: nothing to correlate
+        return DelayEstimate(delay_samples=0, confidence=0.0)
+    cross /= magnitude + np.float32(peak_magnitude * 1e-6)
     correlation = np.fft.irfft(cross, nfft)[: max_delay_samples + 1]
     # correlation[j] pairs mic[i] with reference[i + j]; delay d = max_delay_samples - j.
     peak_index = int(np.argmax(correlation))

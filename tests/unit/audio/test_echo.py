@@ -91,6 +91,11 @@ def test_gcc_phat_has_low_confidence_without_echo() -> None:
     assert estimate.confidence < 8.0
 
 
+def test_estimate_delay_on_digital_silence_has_no_confidence() -> None:
+    estimate = estimate_delay(np.zeros(1000, np.int16), _noise(0.1)[:1100], 100)
+    assert estimate.confidence == 0.0
+
+
 def test_estimate_delay_rejects_mismatched_lengths() -> None:
     with pytest.raises(ValueError):
         estimate_delay(np.zeros(100), np.zeros(120), 10)
