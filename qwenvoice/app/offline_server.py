@@ -33,7 +33,7 @@ def serve_command(token: str) -> list[str]:
     """How to run the server: the frozen app runs itself, otherwise this interpreter runs the package."""
     from qwenvoice import runtime
 
-    return [*runtime.app_command(), "serve", "--host", "127.0.0.1", "--port", "0", "--token", token]
+    return [*runtime.app_command(), "serve", "--host", "127.0.0.1", "--port", "0", f"--token={token}"]
 
 
 class OfflineServer:
