@@ -91,7 +91,8 @@ class TerminalPlayer:
                 if event.first_chunk_to_first_sample_ms is not None:
                     print(f"playback: first reply chunk to first sample played: "
                           f"{event.first_chunk_to_first_sample_ms:.0f} ms "
-                          f"(underruns {metrics.underruns}, device {metrics.device})", flush=True)
+                          f"(+{metrics.device_delay_ms:.0f} ms in the device buffer; "
+                          f"underruns {metrics.underruns}; {metrics.device})", flush=True)
         self.started.clear()
 
     def flush(self) -> None:

@@ -78,6 +78,7 @@ class PlaybackMetrics:
     callbacks: int
     device_underflows: int = 0
     device_errors: int = 0
+    device_delay_ms: float = 0.0  # handed to the device -> at the DAC (PortAudio's estimate)
     device: str = ""
     sample_rate: int = 0
     volume: float = 1.0

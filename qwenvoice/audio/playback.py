@@ -99,6 +99,7 @@ class Player(SupervisedStream):
         self._scratch = np.zeros(0, dtype=np.float32)
         self._volume = 1.0
         self.device_underflows = 0  # PortAudio thread
+        self._dac_delay = 0.0  # PortAudio thread: seconds from this block's callback to the DAC
         self.callback_seconds = np.zeros(8192, dtype=np.float64)  # callback cost history, for benchmarks
         self.callback_cost_count = 0
         self.measure_callback_cost = False
@@ -154,6 +155,7 @@ class Player(SupervisedStream):
         if buffer is None or frames > self._scratch.shape[0]:
             outdata.fill(0)
             return
+        self._dac_delay = time_info.outputBufferDacTime - time_info.currentTime
         mono = self._scratch[:frames]
         buffer.render(mono, time.monotonic())
         outdata[:] = mono[:, None]
@@ -231,6 +233,7 @@ class Player(SupervisedStream):
             self.buffer.metrics(),
             device_underflows=self.device_underflows,
             device_errors=self.device_errors,
+            device_delay_ms=max(0.0, float(self._dac_delay) * 1000.0),
             device=self.device.identity if self.device else "",
         )
 

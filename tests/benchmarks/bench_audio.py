@@ -139,6 +139,7 @@ async def device_part(seconds_per_level: float) -> dict[str, Any]:
         "capture_overflows": capture.overflows,
         "capture_dropped_blocks": capture.dropped_blocks,
         "output_stream_latency_ms": engine.player.stream_latency_s * 1000,
+        "device_buffer_delay_ms": engine.player.metrics().device_delay_ms,
         "cpu_percent_of_one_core": cpu,
         "rss_mb": rss_mb(),
         "wall_s": wall,
@@ -214,7 +215,8 @@ def print_table(result: dict[str, Any]) -> None:
               f" {fmt(s['target_ms_end'], 0):>16}")
     if "cpu_percent_of_one_core" in dev:
         print(f"\n  CPU {dev['cpu_percent_of_one_core']:.1f} % of one core (capture + playback + delivery), "
-              f"RSS {dev['rss_mb']:.0f} MB, output stream latency {dev['output_stream_latency_ms']:.0f} ms, "
+              f"RSS {dev['rss_mb']:.0f} MB, output stream latency {dev['output_stream_latency_ms']:.0f} ms "
+              f"(callback to DAC {dev['device_buffer_delay_ms']:.0f} ms), "
               f"capture overflows {dev['capture_overflows']}, dropped blocks {dev['capture_dropped_blocks']}")
     elif "skipped" in dev:
         print(f"  device part skipped: {dev['skipped']}")

@@ -163,3 +163,24 @@ def test_only_sink_source_and_default_changes_trigger_a_rescan():
     assert not _device_event(b"Event 'change' on sink #67\n")  # volume, state: no new device
     assert not _device_event(b"Event 'new' on sink-input #12\n")  # our own streams
     assert not _device_event(b"Event 'new' on client #6510\n")
+
+
+def test_a_stalled_loop_makes_the_callback_drop_blocks_instead_of_queueing_forever():
+    class StalledLoop:
+        def __init__(self) -> None:
+            self.posted = 0
+
+        def call_soon_threadsafe(self, *args: object) -> None:
+            self.posted += 1  # never runs them: the loop is blocked
+
+    capture = Capture(max_pending_blocks=5)
+    loop = StalledLoop()
+    capture._loop = loop  # type: ignore[assignment]
+    block = np.zeros((960, 1), np.float32)
+    for _ in range(8):
+        capture._callback(block, 960, None, None)
+    assert loop.posted == 5 and capture.dropped_blocks == 3 and capture.overflows == 0
+    for _ in range(5):  # the loop catches up
+        capture._on_block(block, 0.0)
+    capture._callback(block, 960, None, None)
+    assert loop.posted == 6
