@@ -320,11 +320,11 @@ class _SampleRing:
         self.written += n
 
     def write_zeros(self, n: int) -> None:
-        self.write(np.zeros(min(n, self._capacity), dtype=np.int16)) if n <= self._capacity else self._skip(n)
-
-    def _skip(self, n: int) -> None:
-        self._buffer[:] = 0
-        self.written += n
+        if n <= self._capacity:
+            self.write(np.zeros(n, dtype=np.int16))
+        else:  # longer than the history: all of it becomes silence
+            self._buffer[:] = 0
+            self.written += n
 
     def read(self, start: int, n: int, out: Int16Array | None = None) -> Int16Array:
         result = np.zeros(n, dtype=np.int16) if out is None else out

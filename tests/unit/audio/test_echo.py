@@ -112,6 +112,10 @@ def test_sample_ring_reads_across_the_wrap_and_zero_fills_outside() -> None:
     assert ring.read(4, 10).tolist() == [5, 6, 7, 8, 9, 10, 11, 12, 13, 14]
     assert ring.read(2, 4).tolist() == [0, 0, 5, 6]  # 2 and 3 were overwritten
     assert ring.read(12, 4).tolist() == [13, 14, 0, 0]
+    ring.write_zeros(3)
+    assert ring.read(12, 5).tolist() == [13, 14, 0, 0, 0] and ring.written == 17
+    ring.write_zeros(25)  # longer than the ring
+    assert ring.written == 42 and not ring.read(32, 10).any()
 
 
 def test_aligner_finds_room_plus_device_delay_and_realigns_with_a_reset() -> None:
