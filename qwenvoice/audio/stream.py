@@ -146,11 +146,15 @@ class SupervisedStream:
             except errors as exc2:
                 raise AudioDeviceError(f"could not open {fallback.identity}: {exc2}") from exc2
             device = fallback
-        self._stream = stream
-        self.device = device
         self._finished_flag = False
         self._closing = False
-        stream.start()
+        try:
+            stream.start()
+        except errors as exc:
+            close_quietly(stream)
+            raise AudioDeviceError(f"could not start {device.identity}: {exc}") from exc
+        self._stream = stream
+        self.device = device
         self.running = True
         return device
 
