@@ -48,11 +48,19 @@ from qwenvoice.protocol.events import (
     ClientEvent,
     ErrorEvent,
     InputAudioBufferAppend,
+    InputAudioBufferClear,
+    InputAudioBufferCleared,
+    InputAudioBufferCommit,
+    InputAudioBufferCommitted,
     InputImageBufferAppend,
     MalformedEvent,
+    ResponseCreated,
+    ResponseDone,
     ServerEvent,
     SessionUpdate,
     SessionUpdated,
+    SpeechStarted,
+    SpeechStopped,
     UnknownEvent,
 )
 
@@ -63,6 +71,9 @@ log = logging.getLogger(__name__)
 # a long text). 16 MiB keeps memory bounded while leaving room for such bursts; an even larger
 # frame closes with 1009 and we reconnect.
 DEFAULT_MAX_SIZE = 16 * 2**20
+# The cloud closes a session after 120 minutes; renew 5 minutes before (plus the forcing window).
+SESSION_CAP = 120 * 60.0
+RENEW_AFTER_DEFAULT = 115 * 60.0
 
 
 def _wire_logger() -> logging.Logger:
@@ -80,6 +91,7 @@ class ConnectionState(StrEnum):
     CONNECTING = "connecting"
     CONNECTED = "connected"
     RECONNECTING = "reconnecting"
+    RENEWING = "renewing"  # opening a fresh session before the service's session cap; still connected
     CLOSED = "closed"
     FAILED = "failed"
 
@@ -116,6 +128,17 @@ class ConnectOptions:
     # Audio and images queued while the connection was down are stale by the time it is back: speech
     # from seconds ago must not start a turn in the new session. Other events are kept.
     discard_stale_media_on_reconnect: bool = True
+    # The service ends a session after 120 minutes. After this many seconds on one connection, open a
+    # fresh session at a quiet moment (no reply running, the user not speaking, no request just sent),
+    # send it the configuration, and move the outgoing queue over to it before closing the old one.
+    # None turns renewal off.
+    renew_after: float | None = RENEW_AFTER_DEFAULT
+    # "Quiet" means nothing of a reply and no request for this long.
+    renew_quiet: float = 2.0
+    # Renew even without a quiet moment this much later (a reply whose end never came).
+    renew_force_after: float = 180.0
+    # After a failed renewal, try again this much later (the old session keeps running meanwhile).
+    renew_retry: float = 30.0
 
 
 @dataclass(slots=True)
@@ -130,6 +153,8 @@ class ClientStats:
     unknown: int = 0
     uncertain_dropped: int = 0  # sends interrupted by a drop: never replayed
     stale_media_dropped: int = 0  # audio/image events queued during an outage, dropped on reconnect
+    renewals: int = 0  # sessions replaced before the session cap
+    renewal_failures: int = 0  # renewal attempts that failed (the old session carried on)
     close_codes: dict[int, int] = field(default_factory=dict)
 
 
@@ -185,7 +210,12 @@ class RealtimeClient:
     """A realtime session over a reconnecting WebSocket.
 
     ``session_update`` returns the current ``SessionUpdate`` (or None); it is called on every
-    (re)connect and sent before anything queued. Use::
+    (re)connect and sent before anything queued. Before the service's session cap
+    (``ConnectOptions.renew_after``) the client opens a fresh session at a quiet moment, configures it
+    with ``renewal_update`` (or ``session_update``; reconnects after a drop use it too), waits for
+    ``session.updated`` and then moves the
+    outgoing queue over to it; consumers see a RENEWING status, then CONNECTED with the reason
+    "session renewed", and events simply continue. Use::
 
         client = RealtimeClient(url, key, session_update=lambda: SessionUpdate(session=cfg))
         await client.start()          # raises FatalConnectionError if it cannot connect at all
@@ -202,6 +232,7 @@ class RealtimeClient:
         *,
         model: str | None = None,
         session_update: Callable[[], SessionUpdate | None] | None = None,
+        renewal_update: Callable[[], SessionUpdate | None] | None = None,
         policy: ReconnectPolicy | None = None,
         options: ConnectOptions | None = None,
         on_status: Callable[[ConnectionStatus], None] | None = None,
@@ -212,6 +243,10 @@ class RealtimeClient:
         register_secret(api_key)
         self._api_key = api_key
         self._session_update = session_update
+        # The update for a session that continues an earlier one: renewed before the cap, or opened
+        # after a drop (e.g. instructions plus a summary of the conversation so far);
+        # ``session_update`` when not given.
+        self._renewal_update = renewal_update
         self.policy = policy or ReconnectPolicy()
         self.options = options or ConnectOptions()
         self._on_status = on_status
@@ -228,6 +263,16 @@ class RealtimeClient:
         self._stop = asyncio.Event()
         self._first_outcome: asyncio.Future[ConnectionStatus] | None = None
         self._unknown_seen: set[str] = set()
+        # Serialises sends with the hand-over to a renewed session: no send is ever in flight on the
+        # old connection once the new one has taken over.
+        self._send_lock = asyncio.Lock()
+        # What the renewal waits for to be quiet (loop times; see _quiet).
+        self._active_responses: set[str] = set()
+        self._user_speaking = False
+        self._last_reply_event = 0.0
+        self._last_request_sent = 0.0
+        self._manual_turns = False
+        self._uncommitted_audio = False
 
     def __repr__(self) -> str:
         # Never include the key.
@@ -453,15 +498,20 @@ class RealtimeClient:
     async def _serve(self, ws: ClientConnection) -> Outcome:
         self._ws = ws
         ready = asyncio.Event()
+        # A reconnect continues the earlier session (the service keeps no history across sessions).
+        hook = self._renewal_update if self.stats.connections > 1 and self._renewal_update else self._session_update
         try:
-            update = self._session_update() if self._session_update is not None else None
+            update = hook() if hook is not None else None
         except ValueError as exc:  # ConfigError is a ValueError: retrying cannot fix the configuration
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(ws.close(1000, "client configuration error"), self.options.close_timeout + 1.0)
             self._ws = None
             return FatalConnectionError(FailureKind.CONFIG, f"invalid session configuration: {short_text(str(exc))}")
+        self._reset_quiet_tracking()
         reader = asyncio.create_task(self._read(ws, ready), name="qwenvoice-net-reader")
         writer: asyncio.Task[None] | None = None
+        renewer: asyncio.Task[_Renewed] | None = None
+        retiring: list[asyncio.Task[None]] = []
         try:
             if self.stats.connections > 1 and self.options.discard_stale_media_on_reconnect:
                 stale = self.discard_pending(lambda e: isinstance(e, InputAudioBufferAppend | InputImageBufferAppend))
@@ -475,12 +525,39 @@ class RealtimeClient:
                 try:
                     await ws.send(encode_event(update))
                     self.stats.events_sent += 1
+                    self._note_sent(update)
                 except ConnectionClosed:
                     pass
             else:
                 ready.set()
-            writer = asyncio.create_task(self._write(ws, ready), name="qwenvoice-net-writer")
-            done, _ = await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
+            writer = asyncio.create_task(self._write(ready), name="qwenvoice-net-writer")
+            renewer = self._start_renewer()
+            while True:
+                waiting: set[asyncio.Task[Any]] = {reader, writer}
+                if renewer is not None:
+                    waiting.add(renewer)
+                done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                if renewer is None or renewer not in done or reader in done or writer in done:
+                    break
+                # Hand over to the renewed session: from here on every send goes to it.
+                fresh = renewer.result()
+                old_ws, old_reader = ws, reader
+                async with self._send_lock:
+                    ws = self._ws = fresh.ws
+                self._reset_quiet_tracking()
+                if fresh.update is not None:
+                    self._note_sent(fresh.update)
+                self.stats.renewals += 1
+                self._emit(ConnectionStatus(ConnectionState.CONNECTED, attempt=self.stats.connections,
+                                            reason="session renewed"))
+                renewed_ready = asyncio.Event()
+                renewed_ready.set()
+                for raw in fresh.early:
+                    self._accept(raw, renewed_ready)
+                reader = asyncio.create_task(self._read(ws, renewed_ready), name="qwenvoice-net-reader")
+                # The old session is quiet; close it (its reader hands over anything still in flight).
+                retiring.append(asyncio.create_task(self._retire(old_ws, old_reader), name="qwenvoice-net-retire"))
+                renewer = self._start_renewer()
             if writer in done and not reader.done():
                 problem = writer.exception()
                 if problem is not None:
@@ -490,17 +567,146 @@ class RealtimeClient:
                 # The reader drains what already arrived and ends when the connection is closed.
                 await reader
         finally:
-            for task in (reader, writer):
-                if task is not None and not task.done():
+            tasks = [t for t in (reader, writer, renewer) if t is not None]
+            for task in tasks:
+                if not task.done():
                     task.cancel()
-            for task in (reader, writer):
-                if task is not None:
-                    with contextlib.suppress(BaseException):
-                        await task
+            for task in tasks:
+                with contextlib.suppress(BaseException):
+                    await task
+            for task in retiring:
+                with contextlib.suppress(BaseException):
+                    await asyncio.wait_for(task, self.options.close_timeout + 2.0)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(ws.close(), self.options.close_timeout + 1.0)
             self._ws = None
         return self._ending(ws)
+
+    # ----- session renewal (before the service's session cap)
+
+    def _start_renewer(self) -> asyncio.Task[_Renewed] | None:
+        if self.options.renew_after is None or self._closing:
+            return None
+        return asyncio.create_task(self._renew_when_due(self.options.renew_after), name="qwenvoice-net-renewer")
+
+    def _reset_quiet_tracking(self) -> None:
+        self._active_responses.clear()
+        self._user_speaking = False
+        self._uncommitted_audio = False
+
+    def _note_sent(self, event: ClientEvent) -> None:
+        """Track what makes a moment unsafe for renewal: a request just sent, audio of a manual turn
+        not committed yet."""
+        if isinstance(event, InputAudioBufferAppend | InputImageBufferAppend):
+            if self._manual_turns:
+                self._uncommitted_audio = True
+            return
+        self._last_request_sent = asyncio.get_running_loop().time()
+        if isinstance(event, SessionUpdate):
+            session = event.session
+            self._manual_turns = "turn_detection" in session and session["turn_detection"] is None
+        elif isinstance(event, InputAudioBufferCommit | InputAudioBufferClear):
+            self._uncommitted_audio = False
+
+    def _note_received(self, event: ServerEvent) -> None:
+        if isinstance(event, SpeechStarted):
+            self._user_speaking = True
+        elif isinstance(event, SpeechStopped | InputAudioBufferCommitted | InputAudioBufferCleared):
+            self._user_speaking = False
+        elif event.TYPE.startswith("response."):
+            self._last_reply_event = asyncio.get_running_loop().time()
+            if isinstance(event, ResponseCreated):
+                self._active_responses.add(event.response_id)
+            elif isinstance(event, ResponseDone):
+                self._active_responses.discard(event.response_id)
+
+    def _quiet(self, now: float) -> bool:
+        """A moment where replacing the session loses nothing: no reply running (a reply silent for
+        15 s is taken as ended: cancelled replies may never report their end), the user is not
+        speaking, no manual turn half recorded, and no request in the last ``renew_quiet`` seconds."""
+        quiet_for = self.options.renew_quiet
+        if now - self._last_request_sent < quiet_for or now - self._last_reply_event < quiet_for:
+            return False
+        if self._active_responses and now - self._last_reply_event < 15.0:
+            return False
+        return not (self._user_speaking or self._uncommitted_audio)
+
+    async def _renew_when_due(self, renew_after: float) -> _Renewed:
+        """Wait until the connection is ``renew_after`` seconds old, then for a quiet moment (or the
+        forcing deadline), and open the new session. Returns only with a ready session; failures are
+        retried every ``renew_retry`` seconds while the old session carries on."""
+        opts = self.options
+        loop = asyncio.get_running_loop()
+        due = loop.time() + renew_after
+        force_at = due + opts.renew_force_after
+        next_try = due
+        for _ in range(10_000_000):  # bounded; in practice ends with a renewal or a cancel
+            now = loop.time()
+            if now < next_try:
+                await asyncio.sleep(next_try - now)
+                continue
+            if now >= force_at or self._quiet(now):
+                self._emit(ConnectionStatus(ConnectionState.RENEWING,
+                                            reason="renewing the session before its time limit"))
+                fresh = await self._open_renewed_session()
+                if fresh is not None:
+                    return fresh
+                self.stats.renewal_failures += 1
+                next_try = loop.time() + opts.renew_retry
+                self._emit(ConnectionStatus(ConnectionState.CONNECTED, attempt=self.stats.connections,
+                                            reason="session renewal failed; the current session continues"))
+                continue
+            await asyncio.sleep(0.1)
+        raise RuntimeError("renewal loop exhausted")
+
+    async def _open_renewed_session(self) -> _Renewed | None:
+        hook = self._renewal_update or self._session_update
+        try:
+            update = hook() if hook is not None else None
+        except ValueError as exc:
+            log.warning("session renewal skipped: invalid configuration: %s", short_text(str(exc)))
+            return None
+        result = await self._connect_once()
+        if not isinstance(result, ClientConnection):
+            reason = result.message if isinstance(result, FatalConnectionError) else result.reason
+            log.warning("session renewal failed to connect: %s", reason)
+            return None
+        ws = result
+        early: list[str] = []
+        try:
+            if update is not None:
+                if update.event_id is None:
+                    update.event_id = new_event_id()
+                await ws.send(encode_event(update))
+                self.stats.events_sent += 1
+                async with asyncio.timeout(self.options.session_ready_timeout + self.options.open_timeout):
+                    for _ in range(1000):
+                        message = await ws.recv()
+                        if isinstance(message, bytes):
+                            self.stats.binary_frames += 1
+                            continue
+                        event = decode_server_event(message)
+                        if isinstance(event, ErrorEvent):
+                            raise _RenewalRefused(event.error.message or event.error.code or "error")
+                        early.append(message)
+                        if isinstance(event, SessionUpdated):
+                            break
+            return _Renewed(ws, early, update)
+        except (TimeoutError, ConnectionClosed, OSError, _RenewalRefused) as exc:
+            log.warning("session renewal failed: %s", short_text(str(exc) or type(exc).__name__))
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(ws.close(1000, "renewal abandoned"), self.options.close_timeout + 1.0)
+            return None
+
+    async def _retire(self, ws: ClientConnection, reader: asyncio.Task[None]) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(ws.close(1000, "session renewed"), self.options.close_timeout + 1.0)
+        try:
+            await asyncio.wait_for(reader, self.options.close_timeout + 1.0)
+        except BaseException:
+            reader.cancel()
+            with contextlib.suppress(BaseException):
+                await reader
 
     def _ending(self, ws: ClientConnection) -> Outcome:
         protocol = ws.protocol
@@ -522,23 +728,28 @@ class RealtimeClient:
                     if self.stats.binary_frames == 1:
                         log.warning("binary frame from the server ignored (%d bytes)", len(message))
                     continue
-                event = decode_server_event(message)
-                self.stats.events_received += 1
-                if isinstance(event, MalformedEvent):
-                    self.stats.malformed += 1
-                    log.warning("malformed server event (%s): %s", event.reason, short_text(event.raw, 200))
-                elif isinstance(event, UnknownEvent):
-                    self.stats.unknown += 1
-                    if event.type not in self._unknown_seen:
-                        self._unknown_seen.add(event.type)
-                        log.info("unknown server event type %r (ignored)", event.type)
-                elif isinstance(event, SessionUpdated | ErrorEvent):
-                    ready.set()
-                self._incoming.put_nowait(event)
+                self._accept(message, ready)
         except ConnectionClosed:
             pass
 
-    async def _write(self, ws: ClientConnection, ready: asyncio.Event) -> None:
+    def _accept(self, message: str, ready: asyncio.Event) -> None:
+        event = decode_server_event(message)
+        self.stats.events_received += 1
+        if isinstance(event, MalformedEvent):
+            self.stats.malformed += 1
+            log.warning("malformed server event (%s): %s", event.reason, short_text(event.raw, 200))
+        elif isinstance(event, UnknownEvent):
+            self.stats.unknown += 1
+            if event.type not in self._unknown_seen:
+                self._unknown_seen.add(event.type)
+                log.info("unknown server event type %r (ignored)", event.type)
+        else:
+            if isinstance(event, SessionUpdated | ErrorEvent):
+                ready.set()
+            self._note_received(event)
+        self._incoming.put_nowait(event)
+
+    async def _write(self, ready: asyncio.Event) -> None:
         if not ready.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(ready.wait(), self.options.session_ready_timeout)
@@ -548,10 +759,29 @@ class RealtimeClient:
                 # TTS requires a unique id per client event; Omni accepts one.
                 event.event_id = new_event_id()
             data = encode_event(event)
-            try:
-                await ws.send(data)
-            except ConnectionClosed:
-                # Whether the server got it is unknown: never replay it on the next connection.
-                self.stats.uncertain_dropped += 1
-                return
+            async with self._send_lock:  # the connection may change at a renewal, never mid-send
+                ws = self._ws
+                if ws is None:
+                    self.stats.uncertain_dropped += 1
+                    return
+                try:
+                    await ws.send(data)
+                except ConnectionClosed:
+                    # Whether the server got it is unknown: never replay it on the next connection.
+                    self.stats.uncertain_dropped += 1
+                    return
             self.stats.events_sent += 1
+            self._note_sent(event)
+
+
+@dataclass(slots=True)
+class _Renewed:
+    """A new connection whose session is configured and ready to take over."""
+
+    ws: ClientConnection
+    early: list[str]  # frames it sent before the hand-over (session.created, session.updated)
+    update: SessionUpdate | None
+
+
+class _RenewalRefused(Exception):
+    """The new session answered its configuration with an error."""

@@ -22,7 +22,14 @@ by default, or any PCM you give it). Faults are switched on per test through ``S
 ``binary_frames``          binary frames sent after ``session.created`` (the protocol is text only)
 ``oversized_frame_bytes``  one text frame of about this size (first connection only)
 ``freeze_after_created``   stop reading, so pings go unanswered (first connection only)
+``max_session_seconds``    the session cap: close (1000, "session time limit") after this long, like
+                           the service's 120-minute limit
+``drop_every_responses``   cut the connection (1006) mid-reply on every Nth reply, server-wide
+                           (soak: reconnects at a steady rate)
 =========================  =====================================================================
+
+``await server.push(frame)`` sends any raw text (or binary) frame on the newest open connection, at
+the moment the test chooses (fuzzing the client with arbitrary server events).
 
 Everything the server receives is recorded per connection (``server.connections[i].received``: the
 decoded JSON dicts) and handshakes are counted (``server.handshakes``), so tests can assert on what a
@@ -156,6 +163,7 @@ class Script:
     binary_frames: int = 0  # binary frames sent after session.created (the protocol is text only)
     oversized_frame_bytes: int | None = None  # one text frame this large after session.created (first connection)
     freeze_after_created: bool = False  # stop reading (so no pongs) after session.created (first connection)
+    drop_every_responses: int | None = None  # drop mid-reply (after 2 deltas) on every Nth reply, server-wide
     seed: int = 1234
 
 
@@ -190,6 +198,8 @@ class ScriptedServer:
         self._ids = itertools.count(1)
         self._rng = random.Random(self.script.seed)
         self.port = 0
+        self.responses = 0  # replies started, over all connections
+        self._live: list[_Session] = []  # sessions whose connection is open, newest last
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -252,6 +262,15 @@ class ScriptedServer:
     def received(self, event_type: str) -> list[dict[str, Any]]:
         return [m for c in self.connections for m in c.received if m.get("type") == event_type]
 
+    async def push(self, frame: str | bytes) -> bool:
+        """Send a raw frame on the newest open connection; False when none is open."""
+        for session in reversed(self._live):
+            with contextlib.suppress(Exception):
+                session.log.sent_types.append("<pushed>")
+                await session.ws.send(frame)
+                return True
+        return False
+
     # ---------------------------------------------------------------- handshake
 
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
@@ -278,6 +297,7 @@ class ScriptedServer:
         self.connections.append(log)
         index = len(self.connections) - 1
         session: _Session = (_TtsSession if "tts" in model else _OmniSession)(self, ws, log, index)
+        self._live.append(session)
         try:
             await asyncio.wait_for(session.run(), self.script.max_session_seconds)
         except _Dropped:
@@ -287,6 +307,8 @@ class ScriptedServer:
             await ws.close(1000, "session time limit")
         except Exception as exc:  # a broken client must not take the test server down
             log.closed_by = f"server error: {exc!r}"
+        finally:
+            self._live.remove(session)
 
 
 def _server_logger() -> logging.Logger:
@@ -309,6 +331,7 @@ class _Session:
         self.model = log.model
         self.session: dict[str, Any] = {}
         self.deltas_this_connection = 0
+        self.deltas_this_response = 0
 
     # -- sending
 
@@ -366,6 +389,14 @@ class _Session:
     async def count_delta(self) -> None:
         self.deltas_this_connection += 1
         s = self.script
+        self.deltas_this_response += 1
+        if (
+            s.drop_every_responses
+            and self.server.responses > 0
+            and self.server.responses % s.drop_every_responses == 0
+            and self.deltas_this_response > 2
+        ):
+            await self.flush_then_drop(f"dropped reply {self.server.responses} (every {s.drop_every_responses})")
         if (
             s.drop_after_deltas is not None
             and self.index < s.drop_connections
@@ -564,6 +595,8 @@ class _OmniSession(_Session):
         if s.error_on_response is not None:
             await self.send_error(s.error_on_response)
             return
+        self.server.responses += 1
+        self.deltas_this_response = 0
         response_id = self.server._id("resp")
         item_id = self.server._id("item")
         base = {"response_id": response_id, "item_id": item_id, "output_index": 0, "content_index": 0}
