@@ -147,7 +147,6 @@ class SupervisedStream:
                 raise AudioDeviceError(f"could not open {fallback.identity}: {exc2}") from exc2
             device = fallback
         self._finished_flag = False
-        self._closing = False
         try:
             stream.start()
         except errors as exc:
@@ -173,6 +172,7 @@ class SupervisedStream:
     def start_watching(self, interval: float = 0.02) -> None:
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
+        self._closing = False
         if self._watch_task is None:
             self._watch_task = self._loop.create_task(self._watch(interval), name=f"audio-{self.kind}-watch")
 
@@ -247,6 +247,9 @@ class SupervisedStream:
                     if attempt == 0:
                         self.notice(f"no device to recover on yet ({exc}); retrying", error=True)
                     continue
+                if self._closing:  # closed while we were reopening: do not leave a stream behind
+                    await asyncio.to_thread(self.close)
+                    return
                 self.recoveries += 1
                 self.notice(f"now using {device.identity}")
                 return
