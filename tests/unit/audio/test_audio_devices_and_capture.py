@@ -184,3 +184,21 @@ def test_a_stalled_loop_makes_the_callback_drop_blocks_instead_of_queueing_forev
         capture._on_block(block, 0.0)
     capture._callback(block, 960, None, None)
     assert loop.posted == 6
+
+
+def test_missing_portaudio_library_names_the_package_to_install(monkeypatch):
+    class NoPortAudio:
+        """Makes `import sounddevice` fail the way it does when libportaudio2 is not installed."""
+
+        def find_spec(self, name, path=None, target=None):
+            if name == "sounddevice":
+                raise OSError("PortAudio library not found")
+            return None
+
+    monkeypatch.setattr(backend, "_module", None)
+    monkeypatch.delitem(sys.modules, "sounddevice", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [NoPortAudio(), *sys.meta_path])
+    with pytest.raises(backend.AudioUnavailable) as caught:
+        backend.sounddevice()
+    text = str(caught.value)
+    assert "libportaudio2" in text and "still work" in text
