@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from websockets.exceptions import ConnectionClosed
 
 from qwenvoice.localserver.common import Outbox, Pacer, ServerContext, new_id, pcm_chunks
-from qwenvoice.localserver.speech import SpeechStyle, split_sentences
+from qwenvoice.localserver.speech import SpeechStyle, speaking_pieces
 from qwenvoice.localserver.vad import SpeechPause, SpeechStart, SpeechStop, TurnDetector, VadSettings
 from qwenvoice.protocol.codec import decode_client_event
 from qwenvoice.protocol.config import ConfigError, OmniSessionConfig, estimate_tokens
@@ -65,6 +66,7 @@ OUTPUT_RATE = 24000
 AUDIO_TOKENS_PER_SECOND = 25  # an estimate in the spirit of the cloud's per-second audio billing
 OMNI_GAIN = 1.6
 FINISH_WAIT_SECONDS = 30.0
+MAX_BUFFER_SECONDS = 600
 # Fields where an explicit null means something (off); any other null means "leave as it is".
 _NULL_MEANS_OFF = {"turn_detection", "input_audio_transcription"}
 
@@ -79,6 +81,7 @@ class UserTurn:
     audio_seconds: float
     transcript: asyncio.Task[str]
     answered: bool = False
+    images: int = 0
 
 
 @dataclass
@@ -148,7 +151,13 @@ class OmniSession:
         await self.out.send(SessionCreated(session=self.wire_session()))
         try:
             async for message in self.out.connection:
-                await self.handle(message)
+                try:
+                    await self.handle(message)
+                except ConnectionClosed:
+                    raise
+                except Exception as exc:  # one bad event must not end the session
+                    log.exception("handling an event failed")
+                    await self.out.error(f"Internal error: {exc}", code="internal_error", error_type="server_error")
                 if self.finishing:
                     break
         finally:
@@ -245,6 +254,14 @@ class OmniSession:
             return
         self.audio_since_commit = True
         if self.detector is None:
+            held = sum(part.size for part in self.manual_buffer)
+            if held + pcm.size > MAX_BUFFER_SECONDS * INPUT_RATE:
+                await self.out.error(
+                    f"The input audio buffer is full ({MAX_BUFFER_SECONDS} s); commit or clear it.",
+                    code="input_audio_buffer_full",
+                    client_event_id=event.event_id,
+                )
+                return
             self.manual_buffer.append(pcm.copy())
             return
         for vad_event in self.detector.feed(pcm):
@@ -312,7 +329,7 @@ class OmniSession:
         previous = self.last_item_id
         self.last_item_id = item_id
         self.audio_since_commit = False
-        self.images_since_commit = 0
+        images, self.images_since_commit = self.images_since_commit, 0
         await self.out.send(InputAudioBufferCommitted(item_id=item_id, previous_item_id=previous))
         item = {
             "id": item_id,
@@ -324,7 +341,7 @@ class OmniSession:
         }
         await self.out.send(ConversationItemCreated(item=item, previous_item_id=previous))
         transcript = self._spawn(self._transcribe(audio, item_id, early))
-        turn = UserTurn(item_id=item_id, audio_seconds=audio.size / INPUT_RATE, transcript=transcript)
+        turn = UserTurn(item_id=item_id, audio_seconds=audio.size / INPUT_RATE, transcript=transcript, images=images)
         self.pending_turn = turn
         return turn
 
@@ -432,21 +449,32 @@ class OmniSession:
         response.task = self._spawn(self._run_response(response, turn, instructions))
 
     async def _run_response(self, response: ActiveResponse, turn: UserTurn | None, instructions: str | None) -> None:
-        heard = await asyncio.shield(turn.transcript) if turn is not None else None
-        persona = instructions or self.config.instructions
-        if heard is None:
-            reply = self.ctx.responder.greeting(persona)
-        else:
-            reply = self.ctx.responder.reply(heard, persona)
-            if self.images_since_commit:
-                reply += " I can't see images in offline mode."
-        response.input_text_tokens = _text_tokens(persona or "") + _text_tokens(heard or "")
-        response.input_audio_tokens = math.ceil((turn.audio_seconds if turn else 0.0) * AUDIO_TOKENS_PER_SECOND)
-        await self._send_response_start(response)
-        if response.has_audio:
-            await self._stream_audio_reply(response, reply)
-        else:
-            await self._stream_text_reply(response, reply)
+        try:
+            heard = await asyncio.shield(turn.transcript) if turn is not None else None
+            persona = instructions or self.config.instructions
+            if heard is None:
+                reply = self.ctx.responder.greeting(persona)
+            else:
+                reply = self.ctx.responder.reply(heard, persona)
+                if turn is not None and turn.images:
+                    reply += " I can't see images in offline mode."
+            response.input_text_tokens = _text_tokens(persona or "") + _text_tokens(heard or "")
+            response.input_audio_tokens = math.ceil((turn.audio_seconds if turn else 0.0) * AUDIO_TOKENS_PER_SECOND)
+            await self._send_response_start(response)
+            if response.has_audio:
+                await self._stream_audio_reply(response, reply)
+            else:
+                await self._stream_text_reply(response, reply)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("response %s failed", response.response_id)
+            await self.out.error(f"The response failed: {exc}", code="response_failed", error_type="server_error")
+            if response.created_sent:
+                await self.finish_response(response, "failed")
+            elif self.response is response:
+                self.response = None
+            return
         await self.finish_response(response, "completed")
 
     async def _send_response_start(self, response: ActiveResponse) -> None:
@@ -481,7 +509,7 @@ class OmniSession:
         style = SpeechStyle(voice=self.config.voice, language_type="English", volume=OMNI_GAIN)
         loop = asyncio.get_running_loop()
         pacer = Pacer()
-        sentences = split_sentences(reply)
+        sentences = speaking_pieces(reply)
         next_audio = (
             loop.run_in_executor(self.ctx.executor, synthesizer.synthesize, sentences[0], style, OUTPUT_RATE)
             if sentences

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from websockets.exceptions import ConnectionClosed
 
 from qwenvoice.localserver.common import Outbox, Pacer, ServerContext, new_id, pcm_chunks, streaming_wav_header
-from qwenvoice.localserver.speech import SpeechStyle, split_sentences, take_complete_sentences
+from qwenvoice.localserver.speech import SpeechStyle, speaking_pieces, take_complete_sentences
 from qwenvoice.protocol.codec import decode_client_event
 from qwenvoice.protocol.config import ConfigError, TtsSessionConfig
 from qwenvoice.protocol.events import (
@@ -83,7 +84,13 @@ class TtsSession:
         await self.out.send(SessionCreated(session=self.wire_session()))
         try:
             async for message in self.out.connection:
-                await self.handle(message)
+                try:
+                    await self.handle(message)
+                except ConnectionClosed:
+                    raise
+                except Exception as exc:  # one bad event must not end the session
+                    log.exception("handling an event failed")
+                    await self.out.error(f"Internal error: {exc}", code="internal_error", error_type="server_error")
                 if self.finishing:
                     break
         finally:
@@ -297,7 +304,7 @@ class TtsSession:
         loop = asyncio.get_running_loop()
         pacer = Pacer()
         first = True
-        sentences = split_sentences(segment.text) or [segment.text]
+        sentences = speaking_pieces(segment.text) or [segment.text]
         next_audio = loop.run_in_executor(self.ctx.executor, synthesizer.synthesize, sentences[0], style, rate)
         for index in range(len(sentences)):
             audio: np.ndarray = await next_audio

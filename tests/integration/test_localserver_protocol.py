@@ -35,11 +35,14 @@ from qwenvoice.protocol.events import (
     InputAudioBufferClear,
     InputAudioBufferCleared,
     InputAudioBufferCommit,
+    InputImageBufferAppend,
     InputTextBufferAppend,
     InputTextBufferCommit,
     ResponseAudioDelta,
     ResponseCancel,
+    ResponseCreate,
     ResponseDone,
+    ResponseTextDone,
     SessionFinish,
     SessionFinished,
     SessionUpdate,
@@ -219,6 +222,25 @@ async def test_clear_then_commit_is_an_empty_buffer_error(server: BackgroundServ
         second = await recv_event(ws)
         assert isinstance(first, ErrorEvent) and "empty" in first.error.message
         assert isinstance(second, ErrorEvent) and "no active response" in second.error.message
+
+
+async def test_image_is_accepted_and_the_reply_says_it_cannot_see(server: BackgroundServer, tmp_path: Path) -> None:
+    async with connect(server, OMNI_MODEL) as ws:
+        await recv_event(ws)
+        await send(ws, SessionUpdate({"turn_detection": None, "modalities": ["text"]}))
+        await recv_until(ws, lambda e: isinstance(e, SessionUpdated))
+        speech = espeak_16k("What is in this picture?", tmp_path)
+        await send(
+            ws,
+            InputAudioBufferAppend(speech.tobytes()),
+            InputImageBufferAppend(b"\xff\xd8\xff\xe0" + bytes(64)),
+            InputAudioBufferCommit(),
+            ResponseCreate(),
+        )
+        events = await recv_until(ws, lambda e: isinstance(e, ResponseDone))
+        assert not any(isinstance(e, ErrorEvent) for e in events)
+        text = next(e for e in events if isinstance(e, ResponseTextDone)).text
+        assert "can't see images" in text and "API key" in text
 
 
 # ---- TTS -----------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from qwenvoice.localserver.speech import (
     SpeechStyle,
     SpeechSynthesizer,
     detect_language,
+    speaking_pieces,
     split_sentences,
     take_complete_sentences,
     verify_model_dir,
@@ -119,3 +120,15 @@ def test_espeak_synthesis_obeys_rate_volume_and_output_rate() -> None:
 
 def test_nothing_speakable_is_silence() -> None:
     assert SpeechSynthesizer(piper=None).synthesize(" ... ", SpeechStyle(), 24000).size == 0
+
+
+def test_a_long_first_sentence_is_spoken_in_two_pieces() -> None:
+    text = "The offline server reads this sentence aloud, and we time how long the first audio takes. Done."
+    pieces = speaking_pieces(text)
+    assert pieces == [
+        "The offline server reads this sentence aloud,",
+        "and we time how long the first audio takes.",
+        "Done.",
+    ]
+    assert " ".join(pieces) == text
+    assert speaking_pieces("Short one, really. Next.") == ["Short one, really.", "Next."]
