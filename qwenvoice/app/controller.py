@@ -56,6 +56,7 @@ class RunOptions:
     config_dir: Path | None = None  # default: the user config dir (QWENVOICE_CONFIG_DIR overrides)
     audio: bool = True  # open the sound devices (off: no capture or playback, e.g. a text-only run)
     server_start_timeout: float = 180.0
+    connect_options: Any = None  # realtime client options (timeouts, session renewal); None = defaults
 
 
 def event_payload(event: Any) -> tuple[dict[str, Any], int]:
@@ -344,7 +345,9 @@ class Controller(QObject):
         self._set_connection(state=st.CONNECTING, model=self.model, region=region, url=url, offline=offline,
                              detail="", retry_at=None)
         try:
-            self.client = RealtimeClient(url, key, model=self.model, session_update=self._session_update_event)
+            self.client = RealtimeClient(url, key, model=self.model, session_update=self._session_update_event,
+                                         renewal_update=self._renewal_update_event,
+                                         options=self.options.connect_options)
         except Exception as exc:  # a refused URL (e.g. ws:// to a remote host)
             self._set_connection(state=st.FAILED, detail=str(exc))
             self._say(st.ERROR, f"Cannot use this endpoint: {exc}", st.ACTION_OPEN_SETTINGS)
@@ -562,6 +565,20 @@ class Controller(QObject):
             self._say(st.ERROR, f"The session settings are not valid: {exc}", st.ACTION_OPEN_SETTINGS)
             return None
 
+    def _renewal_update_event(self) -> ev.SessionUpdate | None:
+        """For a session that continues this one (renewed before the service's time limit, or opened
+        after a drop): the same settings, with a short summary of the conversation in the instructions."""
+        from qwenvoice.app.summary import session_with_summary
+
+        try:
+            session = session_with_summary(self._session_config().to_session(self.model), self.conversation.turns)
+        except Exception:
+            return self._session_update_event()  # reports what is wrong with the settings
+        update = ev.SessionUpdate(session=session)
+        payload, size = event_payload(update)
+        self.eventlog.add(OUT, payload, size=size)
+        return update
+
     def _send_session_update(self) -> None:
         if self.client is None:
             return
@@ -600,10 +617,14 @@ class Controller(QObject):
         if s.state is ConnectionState.CONNECTED:
             self._session_ready = True
             self._set_connection(state=st.READY, detail="", retry_at=None)
+        elif s.state is ConnectionState.RENEWING:  # a fresh session before the time limit; still talking
+            self._set_connection(detail="renewing the session")
         elif s.state is ConnectionState.CONNECTING:
             self._set_connection(state=st.CONNECTING, detail="")
         elif s.state is ConnectionState.RECONNECTING:
             self._session_ready = False
+            if self._active_response is not None:  # keep the partial reply, marked as cut off
+                self._turn_opt(self.conversation.mark_interrupted(self._active_response))
             self._end_response_state()
             self._flush_playback(None)
             self._set_connection(state=st.RECONNECTING, detail=s.reason, retry_at=time.monotonic() + s.delay)
@@ -709,7 +730,7 @@ class Controller(QObject):
 
     def _on_error(self, e: ev.ErrorEvent) -> None:
         err = e.error
-        text = err.message or err.code or err.type
+        text = err.message or err.code or err.type or "no details were given"
         if err.param:
             text += f" (setting: {err.param})"
         lowered = (err.message or "").lower()
