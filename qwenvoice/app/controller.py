@@ -133,6 +133,8 @@ class Controller(QObject):
         self._cancelled: set[str] = set()
         self._received_ms: dict[str, float] = {}
         self._create_after_commit = False
+        self._awaiting_response = False  # a response.create was sent and no response.created seen yet
+        self._retry_create = False
         self._ptt_samples = 0
         self._session_ready = False
         self._shutting_down = False
@@ -590,6 +592,8 @@ class Controller(QObject):
         client = self.client
         if client is None:
             return
+        if isinstance(event, ev.ResponseCreate):
+            self._awaiting_response = True
         payload, size = event_payload(event)
         self.eventlog.add(OUT, payload, size=size)
         client.send(event)
@@ -684,6 +688,7 @@ class Controller(QObject):
             self._say(st.WARNING, "Your words could not be transcribed for this turn.")
         elif isinstance(e, ev.ResponseCreated):
             rid = e.response_id
+            self._awaiting_response = False
             self._active_response = rid
             self._received_ms[rid] = 0.0
             if not self.response_active:
@@ -717,6 +722,9 @@ class Controller(QObject):
             self._turn_opt(self.conversation.assistant_done(rid))
             if rid == self._active_response:
                 self._end_response_state()
+            if self._retry_create:
+                self._retry_create = False
+                self._send(ev.ResponseCreate())
             self.metrics_updated.emit()
         elif isinstance(e, ev.ErrorEvent):
             self._on_error(e)
@@ -734,6 +742,11 @@ class Controller(QObject):
         if err.param:
             text += f" (setting: {err.param})"
         lowered = (err.message or "").lower()
+        if "active response" in lowered and self._awaiting_response:
+            # A reply asked for right after a cut-in raced the cancel: ask again once that reply ends.
+            self._retry_create = True
+            log.info("response.create raced a cancel; retrying after response.done")
+            return
         if "cancel" in lowered and ("no active" in lowered or "not" in lowered and "response" in lowered):
             log.info("harmless: %s", text)  # a cancel that raced with the end of the response
             return
@@ -762,6 +775,7 @@ class Controller(QObject):
     def _barge_in(self) -> None:
         """Stop playback at once, cancel the active response, mark where the user cut in."""
         rid = self._active_response
+        was_playing = self._playing()
         played_ms = self._flush_playback(rid)
         if rid is not None:
             self._cancelled.add(rid)
@@ -777,17 +791,14 @@ class Controller(QObject):
                     turn.heard_chars = int(len(turn.text) * share)
                 self._turn(index)
             self._end_response_state()
-        else:
-            # A reply whose response already ended may still be playing: mark the latest assistant turn.
+        elif was_playing:
+            # The response has ended on the server but its audio was still playing: that reply was cut.
             for index in range(len(self.conversation.turns) - 1, -1, -1):
                 turn = self.conversation.turns[index]
-                if turn.role == "assistant" and turn.response_id and self._playing_recently(turn.response_id):
+                if turn.role == "assistant" and turn.response_id in self._received_ms:
                     self.conversation.mark_interrupted(turn.response_id)
                     self._turn(index)
                     break
-
-    def _playing_recently(self, response_id: str) -> bool:
-        return response_id in self._received_ms and self._received_ms[response_id] > 0
 
     # ------------------------------------------------------------------ user actions
 

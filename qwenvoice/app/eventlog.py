@@ -28,7 +28,9 @@ def elide_payload(payload: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in payload.items():
         is_binary = key in ("audio", "image") or (key == "delta" and event_type in _AUDIO_DELTA_TYPES)
-        if is_binary and isinstance(value, str):
+        if is_binary and isinstance(value, str) and value.startswith("<") and value.endswith(" elided>"):
+            out[key] = value  # already replaced by whoever built the record
+        elif is_binary and isinstance(value, str):
             out[key] = f"<base64: {len(value) * 3 // 4} bytes elided>"
         elif is_binary and isinstance(value, bytes | bytearray):
             out[key] = f"<audio: {len(value)} bytes elided>"

@@ -156,7 +156,9 @@ class InspectorPanel(QWidget):
         self.direction.currentIndexChanged.connect(lambda _i: self.proxy.set_direction(self.direction.currentData()))
         self.hide_audio = QPushButton(self.tr("Hide audio"))
         self.hide_audio.setCheckable(True)
+        self.hide_audio.setToolTip(self.tr("Hide the audio appends and deltas (50 or more a second)"))
         self.hide_audio.toggled.connect(self.proxy.set_hide_audio)
+        self.hide_audio.setChecked(True)  # the audio stream would bury everything else
         self.pause_button = QPushButton(self.tr("Pause"))
         self.pause_button.setCheckable(True)
         self.pause_button.toggled.connect(self._set_paused)
@@ -230,7 +232,8 @@ class InspectorPanel(QWidget):
             self.model.append(new)
             if at_bottom:
                 self.table.scrollToBottom()
-        self.count_label.setText(self.tr("%1 shown").replace("%1", str(self.proxy.rowCount())))
+        self.count_label.setText(self.tr("%1 of %2 shown").replace("%1", str(self.proxy.rowCount()))
+                                 .replace("%2", str(self.model.rowCount())))
 
     def clear(self) -> None:
         self.model.clear()

@@ -59,6 +59,13 @@ def _icon(name: str) -> Any:
         return QIcon()
 
 
+TALK_STYLE = (
+    "QPushButton#talkButton {{ background: {bg}; color: {fg}; border: 2px solid {border};"
+    " border-radius: 10px; font-weight: 600; font-size: 14px; padding: 6px 14px; }}"
+    "QPushButton#talkButton:pressed {{ background: #e5484d; color: white; border-color: #e5484d; }}"
+)
+
+
 class TalkButton(QPushButton):
     """The large hold-to-talk button (mouse press = start, release = send)."""
 
@@ -273,11 +280,6 @@ class MainWindow(QMainWindow):
 
     def _on_talking(self, talking: bool) -> None:
         self.talk_button.setProperty("talking", talking)
-        self.talk_button.setStyleSheet(
-            "QPushButton#talkButton { background: #e5484d; color: white; font-weight: 600; border-radius: 8px; }"
-            if talking
-            else "QPushButton#talkButton { font-weight: 600; border-radius: 8px; }"
-        )
         self._update_talk_label()
 
     def _on_response_active(self, active: bool) -> None:
@@ -287,14 +289,22 @@ class MainWindow(QMainWindow):
     def _update_talk_label(self) -> None:
         mode = self.controller.mode
         if self.controller.talking:
-            self.talk_button.setText(self.tr("Listening… release to send"))
-            self.hint.setText(self.tr("Release to send."))
+            self.talk_button.setText(self.tr("Release to send"))
+            self.hint.setText(self.tr("Listening… release to send."))
+            style = TALK_STYLE.format(bg="#e5484d", fg="white", border="#e5484d")
         elif mode == "ptt":
             self.talk_button.setText(self.tr("Hold to talk"))
             self.hint.setText(self.tr("Push to talk: hold the button or Space while you speak. Esc stops a reply."))
+            style = TALK_STYLE.format(bg="#6d5dfc", fg="white", border="#6d5dfc")
+        elif self.controller.response_active:
+            self.talk_button.setText(self.tr("Interrupt"))
+            self.hint.setText(self.tr("Hands-free: speaking during a reply interrupts it. Esc stops."))
+            style = TALK_STYLE.format(bg="transparent", fg="#e5484d", border="#e5484d")
         else:
-            self.talk_button.setText(self.tr("Interrupt") if self.controller.response_active else self.tr("Hands-free"))
+            self.talk_button.setText(self.tr("Listening"))
             self.hint.setText(self.tr("Hands-free: just talk; speaking during a reply interrupts it. Esc stops."))
+            style = TALK_STYLE.format(bg="transparent", fg="#2bb673", border="#2bb673")
+        self.talk_button.setStyleSheet(style)
 
     # ----- view → controller -----
 

@@ -37,6 +37,8 @@ class StudioPanel(QWidget):
         self.voice_label.setObjectName("studioVoice")
         self.speak_button = QPushButton(self.tr("Speak"))
         self.speak_button.setObjectName("primaryButton")
+        self.speak_button.setDefault(True)
+        self.speak_button.setMinimumWidth(110)
         self.speak_button.clicked.connect(self.speak)
         self.stop_button = QPushButton(self.tr("Stop"))
         self.stop_button.clicked.connect(self.controller.stop_speaking)

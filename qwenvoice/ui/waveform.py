@@ -140,13 +140,22 @@ class WaveformView(QWidget):
         image = self.render_image(w, h)
         painter = QPainter(self)
         painter.drawImage(0, 0, image)
-        text = self.palette().color(QPalette.ColorRole.PlaceholderText)
-        painter.setPen(text)
-        painter.drawText(QRectF(6, 2, w - 12, 16), Qt.AlignmentFlag.AlignLeft, self.tr("You"))
-        painter.drawText(QRectF(6, h // 2 + 2, w - 12, 16), Qt.AlignmentFlag.AlignLeft, self.tr("Assistant"))
-        painter.drawText(
-            QRectF(6, h - 18, w - 12, 16), Qt.AlignmentFlag.AlignRight, self.tr("last %n s", "", int(self.seconds))
-        )
+        base = self.palette().color(QPalette.ColorRole.Base)
+        badge = QColor(base)
+        badge.setAlpha(200)
+        painter.fillRect(0, h // 2, w, 1, self.palette().color(QPalette.ColorRole.Mid))  # lane divider
+        metrics = painter.fontMetrics()
+        for y, label, color in ((2, self.tr("You"), MIC_COLOR), (h // 2 + 2, self.tr("Assistant"), ASSISTANT_COLOR)):
+            box = QRectF(4, y, metrics.horizontalAdvance(label) + 8, metrics.height())
+            painter.fillRect(box, badge)
+            painter.setPen(color)
+            painter.drawText(box, Qt.AlignmentFlag.AlignCenter, label)
+        span = self.tr("last %1 s").replace("%1", str(int(self.seconds)))
+        box = QRectF(w - metrics.horizontalAdvance(span) - 12, h - metrics.height() - 2,
+                     metrics.horizontalAdvance(span) + 8, metrics.height())
+        painter.fillRect(box, badge)
+        painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, span)
         painter.end()
         self.frames_painted += 1
         self.paint_seconds += time.perf_counter() - started
@@ -182,11 +191,14 @@ class LevelMeter(QWidget):
         p = QPainter(self)
         w, h = self.width(), self.height()
         p.fillRect(0, 0, w, h, self.palette().color(QPalette.ColorRole.Base))
+        p.setPen(self.palette().color(QPalette.ColorRole.Mid))
+        p.drawRect(0, 0, w - 1, h - 1)
         filled = int(h * self.fraction(self.level_db))
         color = QColor("#2bb673") if self.level_db < -12 else QColor("#e0b000") if self.level_db < -3 else QColor(
             "#e5484d"
         )
         p.fillRect(2, h - filled, w - 4, filled, color)
-        peak_y = h - int(h * self.fraction(self.peak_db))
-        p.fillRect(2, max(0, peak_y - 1), w - 4, 2, self.palette().color(QPalette.ColorRole.Text))
+        if self.peak_db > self.FLOOR_DB:
+            peak_y = h - int(h * self.fraction(self.peak_db))
+            p.fillRect(2, max(1, peak_y - 1), w - 4, 2, self.palette().color(QPalette.ColorRole.Text))
         p.end()

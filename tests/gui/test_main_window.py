@@ -96,7 +96,7 @@ async def test_text_box_sends_and_mode_switch_updates_the_session(window, qtbot)
     assert c.mode == "vad" and window.vad_action.isChecked()
     await wait_for(lambda: len(window.server.received("session.update")) == 2)
     assert window.server.received("session.update")[1]["session"]["turn_detection"]["type"] == "server_vad"
-    assert window.talk_button.text() == "Hands-free"
+    assert window.talk_button.text() == "Listening"
 
 
 async def test_escape_and_stop_cut_a_reply(qtbot, tmp_path, monkeypatch):

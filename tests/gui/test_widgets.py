@@ -170,6 +170,8 @@ def test_inspector_lists_filters_expands_and_exports(qtbot, tmp_path):
     log.add(IN, {"type": "error", "error": {"message": "bad"}})
     panel.show()
     panel.pull()
+    assert panel.hide_audio.isChecked() and panel.proxy.rowCount() == 3  # audio hidden by default
+    panel.hide_audio.setChecked(False)
     assert panel.proxy.rowCount() == 4
     panel.filter_edit.setText("response.")
     assert panel.proxy.rowCount() == 1
