@@ -352,3 +352,20 @@ def test_flushes_at_any_moment_report_exactly_what_was_heard(steps):
         offset += count
     want = np.concatenate(expected) if expected else np.zeros(0, np.float32)
     assert np.array_equal(dev.audible(), want)
+
+
+def test_a_response_whose_start_waits_beyond_target_is_a_late_start():
+    jb = JitterBuffer(RATE, target_ms=80, late_start_slack_ms=40)
+    dev = Device(jb)
+    jb.push(ramp(1920), "on_time", "a", dev.now)  # the whole target at once: starts at the next block
+    jb.end_of_response("on_time")
+    dev.tick(10)
+    jb.poll()
+    assert jb.metrics().late_starts == 0
+    jb.push(ramp(960), "slow", "b", dev.now)  # half the target, then the server stalls for 200 ms
+    dev.tick(20)
+    jb.push(ramp(960, 960), "slow", "b", dev.now)
+    dev.tick(2)
+    started = [e for e in jb.poll() if e.kind == "item_started"]
+    assert started[0].first_chunk_to_first_sample_ms == pytest.approx(200, abs=1)
+    assert jb.metrics().late_starts == 1
