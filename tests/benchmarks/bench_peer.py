@@ -65,10 +65,13 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 OUT_DIR = HERE / "out"
 RESULTS_MD = HERE / "RESULTS.md"
-REPLY_TEXT = "It will be mild and sunny today, with a light breeze from the west."
+REPLY_TEXT = "It will be mild and sunny today, with a light breeze."
 USER_TEXT = "What will the weather be like today?"
 PACES = ("cloud", "realtime", "jitter")
 SIDES = ("ours", "peer")
+LABELS = {"ours": "qwenvoice", "peer": "DashScope SDK + sample player",
+          "fix": "qwenvoice + proposed engine fix (prototype)"}
+SHORT = {"ours": "qwenvoice", "peer": "SDK", "fix": "qwenvoice + fix"}
 
 
 # ------------------------------------------------------------------------------------------ audio
@@ -187,7 +190,10 @@ class ClientProcess:
 # ------------------------------------------------------------------------------------------ parts
 async def compare(server: BenchServer, speaker: MonitorRecorder, side: str, pace: str, turns: int,
                   reply_s: float, extra: tuple[str, ...] = ()) -> dict[str, Any]:
-    client = ClientProcess([side, "--url", server.url, "--pace", pace, "--turns", str(turns), *extra])
+    if side == "fix":
+        extra = ("--prototype", *extra)
+    client = ClientProcess(["peer" if side == "peer" else "ours", "--url", server.url, "--pace", pace,
+                            "--turns", str(turns), *extra])
     await client.start()
     records = await client.turns(turns, 60.0)
     await client.finish()
@@ -450,7 +456,7 @@ def report(result: dict[str, Any]) -> str:
     ]
     for row in cmp_rows:
         lines.append(
-            f"| {row['pace']} | {'qwenvoice' if row['side'] == 'ours' else 'DashScope SDK + sample player'} | "
+            f"| {row['pace']} | {LABELS[row['side']]} | "
             f"{fmt(row['first_delta_to_sound_ms']['p50'])} / {fmt(row['first_delta_to_sound_ms']['p95'])} | "
             f"{fmt(row['gaps_per_turn']['mean'], 2)} | {row['turns_with_gaps']} / {row['turns']} | "
             f"{fmt(row['gap_ms_per_turn']['p50'])} / {fmt(row['gap_ms_per_turn']['p95'])} | "
@@ -464,11 +470,12 @@ def report(result: dict[str, Any]) -> str:
     for row in cmp_rows:
         bd = row.get("breakdown_ms", {})
         lines.append(
-            f"| {row['pace']} | {'qwenvoice' if row['side'] == 'ours' else 'SDK'} | "
+            f"| {row['pace']} | {SHORT[row['side']]} | "
             + " | ".join(fmt((bd.get(k) or {}).get("p50"), 1) for k in
                          ("sent_to_received", "received_to_device", "device_to_heard"))
             + f" | {fmt(row['first_delta_to_sound_ms']['p50'], 1)} |")
-    lines += ["", "Ratios (qwenvoice / SDK; below 1 is better for qwenvoice):", ""]
+    lines += ["", "qwenvoice against the SDK (first sound as a difference: the SDK's is about 0, so a ratio says"
+              " nothing; gaps and CPU as ratios, below 1 is better for qwenvoice):", ""]
     for text in result["ratios"].values():
         lines.append(f"- {text}")
     b = result.get("barge_in", {})
@@ -523,20 +530,27 @@ def derive(result: dict[str, Any]) -> None:
     rows = {(r["side"], r["pace"]): r for r in result["compare"]}
     ratios: dict[str, str] = {}
     for pace in PACES:
-        ours, peer = rows.get(("ours", pace)), rows.get(("peer", pace))
-        if not ours or not peer:
-            continue
-        r = ratio(ours["first_delta_to_sound_ms"]["p50"], peer["first_delta_to_sound_ms"]["p50"])
-        ratios[f"first_sound_{pace}"] = (f"{pace}: first sound p50 {fmt(ours['first_delta_to_sound_ms']['p50'])} ms vs"
-                                         f" {fmt(peer['first_delta_to_sound_ms']['p50'])} ms = {fmt(r, 2)}x")
-        go, gp = ours["gaps_per_turn"]["mean"], peer["gaps_per_turn"]["mean"]
-        gr = ratio(go, gp)
-        ratios[f"gaps_{pace}"] = (f"{pace}: gaps per turn {fmt(go, 2)} vs {fmt(gp, 2)}"
-                                  + (f" = {gr:.2f}x" if gr is not None else "")
-                                  + f"; gap ms per turn (mean) {fmt(ours['gap_ms_per_turn']['mean'])} vs"
-                                  f" {fmt(peer['gap_ms_per_turn']['mean'])}")
-        ratios[f"cpu_{pace}"] = (f"{pace}: CPU {fmt(ours['cpu_percent'], 1)} % vs {fmt(peer['cpu_percent'], 1)} %"
-                                 f" = {fmt(ratio(ours['cpu_percent'], peer['cpu_percent']), 2)}x")
+        peer = rows.get(("peer", pace))
+        for side in ("ours", "fix"):
+            ours = rows.get((side, pace))
+            if not ours or not peer:
+                continue
+            who = SHORT[side]
+            fo, fp = ours["first_delta_to_sound_ms"]["p50"], peer["first_delta_to_sound_ms"]["p50"]
+            diff = None if fo is None or fp is None else fo - fp
+            ratios[f"first_sound_{side}_{pace}"] = (
+                f"{pace}, {who}: first sound p50 {fmt(fo)} ms vs {fmt(fp)} ms ({'+' if (diff or 0) >= 0 else ''}"
+                f"{fmt(diff)} ms)")
+            go, gp = ours["gaps_per_turn"]["mean"], peer["gaps_per_turn"]["mean"]
+            gr = ratio(go, gp)
+            ratios[f"gaps_{side}_{pace}"] = (
+                f"{pace}, {who}: gaps per turn {fmt(go, 2)} vs {fmt(gp, 2)}"
+                + (f" = {gr:.2f}x" if gr is not None else "")
+                + f"; silence inside the reply per turn (mean) {fmt(ours['gap_ms_per_turn']['mean'])} ms vs"
+                f" {fmt(peer['gap_ms_per_turn']['mean'])} ms")
+            ratios[f"cpu_{side}_{pace}"] = (
+                f"{pace}, {who}: CPU {fmt(ours['cpu_percent'], 1)} % vs {fmt(peer['cpu_percent'], 1)} %"
+                f" = {fmt(ratio(ours['cpu_percent'], peer['cpu_percent']), 2)}x")
     result["ratios"] = ratios
     notes = []
     cloud_o, cloud_p = rows.get(("ours", "cloud")), rows.get(("peer", "cloud"))
@@ -626,8 +640,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         for pace in args.paces:
             for side in SIDES:
                 print(f"  {side} at {pace} pace ...", flush=True)
-                extra = tuple(args.ours_args.split()) if side == "ours" else tuple(args.peer_args.split())
+                extra = tuple(args.peer_args.split()) if side == "peer" else tuple(args.ours_args.split())
                 result["compare"].append(await compare(server, speaker, side, pace, args.turns, reply_s, extra))
+            if pace in args.fix_paces:
+                print(f"  ours with the proposed engine fix at {pace} pace ...", flush=True)
+                result["compare"].append(await compare(server, speaker, "fix", pace, args.turns, reply_s,
+                                                       tuple(args.ours_args.split())))
         result["barge_in"] = {}
         for side in SIDES if "barge" not in args.skip else ():
             print(f"  barge-in, {side} ...", flush=True)
@@ -664,6 +682,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gui-seconds", type=float, default=25.0, help="seconds of the desktop app run")
     parser.add_argument("--paces", nargs="*", default=list(PACES), help="paces to compare (default: all)")
     parser.add_argument("--skip", nargs="*", default=[], help="parts to leave out: barge spoken device")
+    parser.add_argument("--fix-paces", nargs="*", default=["cloud", "jitter"],
+                        help="paces at which to also run our client with the proposed engine fix (prototype)")
     parser.add_argument("--ours-args", default="", help="extra peer_clients options for our side (tuning runs)")
     parser.add_argument("--peer-args", default="", help="extra peer_clients options for the SDK side")
     parser.add_argument("--no-gui", action="store_true", help="leave out the desktop app")

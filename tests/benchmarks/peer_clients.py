@@ -56,7 +56,11 @@ async def run_ours(args: argparse.Namespace) -> None:
         tuning["output_latency"] = args.output_latency
     if args.target_ms is not None:
         tuning["target_ms"] = args.target_ms
+    if args.prototype:
+        tuning["target_ms"] = PROTOTYPE_TARGET_MS
     engine = AudioEngine(monitor_interval=5.0, **tuning)
+    if args.prototype:
+        engine.player = make_idle_pausing(engine.player)
     if not await engine.start_playback():
         emit(error=f"no speaker: {[n.message for n in engine.notices]}")
         return
@@ -72,7 +76,7 @@ async def run_ours(args: argparse.Namespace) -> None:
     if args.vad:
         await start_capture_feed(engine, client, captured)
     emit(ready=True, output_latency_ms=engine.player.stream_latency_s * 1000,
-         target_ms=engine.player.target_ms)
+         target_ms=engine.player.target_ms, prototype=args.prototype)
 
     first_received: dict[str, float] = {}
 
@@ -93,6 +97,7 @@ async def run_ours(args: argparse.Namespace) -> None:
         await asyncio.to_thread(wait_for_parent)
         emit(done=True, captured=captured, capture=engine.capture.metrics().__repr__())
     else:
+        await asyncio.sleep(0.5)  # settle, as an app does between start-up and the first reply
         for turn in range(args.turns):
             created = time.monotonic()
             client.send(ev.ResponseCreate())
@@ -113,7 +118,8 @@ async def run_ours(args: argparse.Namespace) -> None:
             emit(**record)
             await asyncio.sleep(args.gap)
         m = engine.player.metrics()
-        emit(done=True, underruns=m.underruns, underrun_ms=m.underrun_ms, target_ms_end=m.target_ms,
+        emit(done=True, pauses=getattr(engine.player, "pauses", None),
+             underruns=m.underruns, underrun_ms=m.underrun_ms, target_ms_end=m.target_ms,
              device_underflows=m.device_underflows, late_starts=m.late_starts,
              first_chunk_to_first_sample_ms=list(engine.player.buffer.first_chunk_to_first_sample_history)
              if engine.player.buffer else [])
@@ -157,6 +163,62 @@ async def start_capture_feed(engine: Any, client: Any, captured: dict[str, float
     capture.subscribe(send)
     if not await engine.start_capture():
         emit(error=f"no microphone: {[n.message for n in engine.notices]}")
+
+
+# ------------------------------------------------------------------- ours, with the proposed engine fix
+# A prototype of the two changes the benchmark's notes propose for qwenvoice/audio, built here on top
+# of the Player only to measure their effect: (1) the output stream is stopped once the player has been
+# idle for a moment and started again by the first push of a response, so the first sample does not
+# queue behind a device buffer full of silence; (2) the start depth counts what the resampler holds
+# back (80 ms pushed = 68-69 ms out of the 24 -> 48 kHz soxr HQ resampler at first).
+PROTOTYPE_TARGET_MS = 68.0
+IDLE_PAUSE_S = 0.3
+
+
+def make_idle_pausing(player: Any) -> Any:
+    from qwenvoice.audio.playback import Player
+
+    class IdlePausingPlayer(Player):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.paused = False
+            self.idle_since: float | None = None
+            self.pauses = 0
+
+        def _finished_callback(self) -> None:
+            if not self.paused:  # a pause is intended, not a device error
+                super()._finished_callback()
+
+        def _on_tick(self) -> None:
+            super()._on_tick()
+            buffer, stream = self.buffer, self._stream
+            if self.paused or buffer is None or stream is None or not self.running:
+                return
+            if buffer.is_idle() and buffer.buffered_frames == 0:
+                now = time.monotonic()
+                if self.idle_since is None:
+                    self.idle_since = now
+                elif now - self.idle_since > IDLE_PAUSE_S:  # the device buffer holds only silence by now
+                    self.paused = True
+                    self.running = False  # the watchdog leaves a paused stream alone
+                    stream.abort()
+                    self.pauses += 1
+            else:
+                self.idle_since = None
+
+        def push(self, audio: Any, response_id: str, item_id: str) -> bool:
+            queued = bool(super().push(audio, response_id, item_id))
+            if self.paused and self._stream is not None:
+                self.idle_since = None
+                self._stream.start()
+                self.running = True
+                self.paused = False
+            return queued
+
+    fresh = IdlePausingPlayer(player.wanted_device, source_rate=player.source_rate, latency=player.latency,
+                              block_ms=player.block_ms, target_ms=player.target_ms, quality=player.quality,
+                              on_notice=player.on_notice)
+    return fresh
 
 
 # ----------------------------------------------------------------------------------------- peer
@@ -249,8 +311,8 @@ def run_peer(args: argparse.Namespace) -> None:
     conversation.connect()
     conversation.update_session(output_modalities=[MultiModality.AUDIO, MultiModality.TEXT], voice="Cherry",
                                 enable_turn_detection=False, enable_input_audio_transcription=False)
-    time.sleep(0.3)
     emit(ready=True, output_latency_ms=player.stream.latency * 1000, chunk_ms=PEER_CHUNK_MS)
+    time.sleep(0.5)  # settle, as an app does between start-up and the first reply
     for turn in range(args.turns):
         done.clear()
         player.first_write_at = None
@@ -293,6 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--barge-in", action="store_true")
     parser.add_argument("--barge-after", type=float, default=0.5)
     parser.add_argument("--vad", action="store_true")
+    parser.add_argument("--prototype", action="store_true", help="ours: with the proposed engine fix")
     parser.add_argument("--output-latency", type=float, default=None, help="ours: device latency (s)")
     parser.add_argument("--target-ms", type=float, default=None, help="ours: jitter-buffer start depth")
     parser.add_argument("--peer-latency", default="low", help="peer: PortAudio latency ('low', 'high', seconds)")
