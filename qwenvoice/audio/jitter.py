@@ -144,6 +144,8 @@ class JitterBuffer:
         self._stable = 0
         fade = self._frames(fade_ms)  # gains strictly between 1 and 0; none at all for fade_ms=0
         self._fade = np.linspace(1.0, 0.0, fade + 2, dtype=np.float32)[1:-1]
+        self._fade_in = self._fade[::-1].copy()
+        self._resume_fade_pending = False  # after an underrun, ramp the first samples back in
         self._fade_from = -1
         self._fade_until = -1
         self.volume = 1.0
@@ -246,6 +248,7 @@ class JitterBuffer:
             self._complete_until = write
             self._state = IDLE
             self._rebuffering = False
+            self._resume_fade_pending = False
         dropped = write - read
         self.flushes += 1
         self.flushed_frames += dropped
@@ -447,10 +450,20 @@ class JitterBuffer:
             out[first:n] = self._ring[: n - first]
         self._read += n
         self.played_frames += n
+        fade = self._fade.shape[0]
+        if self._resume_fade_pending:
+            self._resume_fade_pending = False
+            k = min(n, fade)
+            out[:k] *= self._fade_in[:k]
         if n < frames:
             if self._complete_until >= self._write:
                 self._state = IDLE  # the response played to its last sample
             else:
+                # concealment is silence: ramp the last samples down (and back up on resume), no click
+                k = min(n, fade)
+                if k:
+                    out[n - k : n] *= self._fade[fade - k :]
+                self._resume_fade_pending = fade > 0
                 self.underruns += 1
                 self.underrun_frames += frames - n
                 self._state = PREBUFFERING

@@ -89,7 +89,7 @@ def test_drain_plays_every_sample_of_a_long_response_in_order():
 @pytest.mark.parametrize("max_jitter_ms", [0, 50, 150])
 def test_arrival_jitter_up_to_150ms_loses_nothing_and_stays_ordered(max_jitter_ms):
     rng = np.random.default_rng(max_jitter_ms)
-    jb = JitterBuffer(RATE, target_ms=80)
+    jb = JitterBuffer(RATE, target_ms=80, fade_ms=0)  # no concealment ramps: compare samples exactly
     dev = Device(jb)
     chunk = 1920  # 80 ms per delta, generated at real time (RTF 1, the hard case)
     arrivals, last = [], 0.0
@@ -256,7 +256,7 @@ def test_ring_wraps_without_corrupting_audio():
 
 
 def test_an_abandoned_reply_stops_counting_underrun_time_but_resumes_if_audio_comes():
-    jb = JitterBuffer(RATE, stall_ms=500)
+    jb = JitterBuffer(RATE, stall_ms=500, fade_ms=0)
     dev = Device(jb)
     jb.push(ramp(2400), "r1", "i1", dev.now)
     dev.tick(300)  # 100 ms played, then 2.9 s of nothing (the connection died mid-reply)
@@ -278,7 +278,7 @@ def test_an_abandoned_reply_stops_counting_underrun_time_but_resumes_if_audio_co
     target_ms=st.sampled_from([0.0, 40.0, 80.0, 200.0]),
 )
 def test_any_arrival_pattern_plays_every_sample_once_in_order(steps, block, target_ms):
-    jb = JitterBuffer(RATE, target_ms=target_ms, min_target_ms=0.0, capacity_seconds=2.0)
+    jb = JitterBuffer(RATE, target_ms=target_ms, min_target_ms=0.0, capacity_seconds=2.0, fade_ms=0)
     dev = Device(jb, block=block)
     sent = 0
     for kind, amount in steps:
@@ -369,3 +369,26 @@ def test_a_response_whose_start_waits_beyond_target_is_a_late_start():
     started = [e for e in jb.poll() if e.kind == "item_started"]
     assert started[0].first_chunk_to_first_sample_ms == pytest.approx(200, abs=1)
     assert jb.metrics().late_starts == 1
+
+
+def test_underrun_edges_are_ramped_not_cut():
+    jb = JitterBuffer(RATE, target_ms=40, fade_ms=4)
+    dev = Device(jb)
+    level = np.full(1000, 0.5, np.float32)  # 41.7 ms: the underrun lands mid-block
+    jb.push(level, "r1", "i1", dev.now)
+    dev.tick(5)
+    jb.push(np.full(2400, 0.5, np.float32), "r1", "i1", dev.now)
+    jb.end_of_response("r1")
+    dev.tick(20)
+    whole = np.concatenate(dev.out)
+    fade = int(RATE * 0.004)
+    audible = np.nonzero(whole)[0]
+    first_run_end = 1000
+    assert jb.metrics().underruns == 1
+    # the ramp can only shape the samples still in the block that runs dry (the last 40 here)
+    assert np.all(np.diff(whole[first_run_end - 40 : first_run_end]) < 0)  # ramps down to the gap
+    assert whole[first_run_end - 1] < 0.1 and np.all(whole[first_run_end : first_run_end + 10] == 0)
+    resume = int(audible[audible > first_run_end][0])
+    assert np.all(np.diff(whole[resume : resume + fade]) > 0) and whole[resume] < 0.1  # and back up
+    assert np.allclose(whole[resume + fade : resume + 2400], 0.5)
+    assert audible.size == 3400  # nothing dropped: only scaled
