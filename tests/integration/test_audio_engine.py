@@ -7,6 +7,7 @@ import asyncio
 import os
 import shutil
 import subprocess
+import sys
 import time
 import wave
 from pathlib import Path
@@ -256,7 +257,7 @@ async def test_push_to_talk_sends_only_while_held_with_preroll(tmp_path, sinks):
 
 def test_devices_command_lists_the_virtual_devices():
     out = subprocess.run(
-        [os.environ.get("PYTHON", ".venv/bin/python"), "-m", "qwenvoice", "devices"],
+        [sys.executable, "-m", "qwenvoice", "devices"],
         capture_output=True, text=True, timeout=60, check=False,
     )
     assert out.returncode == 0, out.stderr
@@ -279,7 +280,7 @@ def test_no_sound_server_gives_a_clear_error_and_the_engine_keeps_working(tmp_pa
         "    await e.aclose()\n"
         "asyncio.run(main())\n"
     )
-    python = os.environ.get("PYTHON", ".venv/bin/python")
+    python = sys.executable
     run = subprocess.run([python, "-c", script], capture_output=True, text=True, timeout=60, env=env)
     assert run.returncode == 0, run.stderr
     assert "started False False" in run.stdout and "notice No speaker found" in run.stdout
