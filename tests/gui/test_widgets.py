@@ -59,16 +59,27 @@ def test_transcript_streams_into_bubbles_and_marks_interruptions(qtbot, tmp_path
     assert view.bubbles == [] and view.placeholder.isVisible()
 
 
-def _ring_with_tone(clock_offset: float = 0.0) -> TimelineRing:
-    ring = TimelineRing(16000, capacity_s=20)
+class ManualClock:
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def _ring_with_tone(clock=time.monotonic) -> TimelineRing:
+    ring = TimelineRing(16000, capacity_s=20, clock=clock)
+    if isinstance(clock, ManualClock):
+        clock.t += 1.0  # the tone is the last second before "now"
     t = np.arange(16000) / 16000
     ring.write((np.sin(2 * np.pi * 200 * t) * 20000).astype(np.int16))
     return ring
 
 
 def test_waveform_draws_both_lanes_in_their_colours(qtbot):
-    mic = _ring_with_tone()
-    assistant = TimelineRing(16000, capacity_s=20)
+    clock = ManualClock()
+    mic = _ring_with_tone(clock)
+    assistant = TimelineRing(16000, capacity_s=20, clock=clock)
     view = WaveformView(mic, assistant, seconds=2.0)
     qtbot.addWidget(view)
     image = view.render_image(400, 120)
@@ -76,6 +87,7 @@ def test_waveform_draws_both_lanes_in_their_colours(qtbot):
     assert QColor(MIC_COLOR).rgb() in colours  # the mic lane (top) shows the tone
     lower = {image.pixelColor(x, y).rgb() for x in range(300, 400) for y in range(62, 120)}
     assert QColor(ASSISTANT_COLOR).rgb() not in lower  # nothing played yet
+    clock.t += 0.5
     assistant.write((np.ones(8000) * 15000).astype(np.int16))
     image = view.render_image(400, 120)
     lower = {image.pixelColor(x, y).rgb() for x in range(350, 400) for y in range(62, 120)}

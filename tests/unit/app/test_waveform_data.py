@@ -75,3 +75,22 @@ def test_levels():
     clock.t += 0.2
     ring.write(np.full(100, 3276, dtype=np.int16))
     assert -21 < ring.level_dbfs(0.05) < -19
+
+
+def test_bucket_envelope_matches_the_samples():
+    clock = FakeClock()
+    ring = TimelineRing(1000, capacity_s=4, clock=clock, bucket_ms=10)  # 10-sample buckets
+    rng = np.random.default_rng(1)
+    for _ in range(30):  # odd block sizes, so blocks straddle bucket edges; wraps the ring too
+        clock.t += 0.137
+        ring.write(rng.integers(-3000, 3000, 137).astype(np.int16))
+    end = ring.head // 10 * 10
+    lo, hi = ring.envelope(2.0, 50, end=end)
+    exact_lo, exact_hi = min_max_envelope(ring.window(2.0, end=end), 50)
+    assert (lo == exact_lo).all() and (hi == exact_hi).all()
+    wide_lo, wide_hi = ring.envelope(2.0, 400, end=end)  # more columns than buckets: stretched
+    assert len(wide_lo) == 400 and wide_hi.max() == hi.max()
+    ring.clear_ahead()
+    clock.t += 10.0
+    lo, hi = ring.envelope(2.0, 50)
+    assert not lo.any() and not hi.any()
