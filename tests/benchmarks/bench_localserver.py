@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import re
 import subprocess
 import sys
@@ -171,14 +172,18 @@ def main() -> int:
     models_ready_seconds = time.perf_counter() - launched
     rss_loaded = proc.memory_info().rss
 
+    load_before = os.getloadavg()
+    cpu_before = sum(proc.cpu_times()[:2])
     with tempfile.TemporaryDirectory() as folder:
         speech = [espeak_16k(p, Path(folder)) for p in PHRASES]
         results: dict[str, list[float]] = {}
         for silence_ms in (500, 800):
             results[f"omni_{silence_ms}"] = asyncio.run(omni_turns(url, silence_ms, args.turns, speech))
+        omni_cpu = sum(proc.cpu_times()[:2]) - cpu_before
         results["tts_commit"] = asyncio.run(tts_first_audio(url, "commit", args.turns))
         results["tts_server_commit"] = asyncio.run(tts_first_audio(url, "server_commit", args.turns))
     rss_end = proc.memory_info().rss
+    load_after = os.getloadavg()
     server.terminate()
     server.wait(timeout=30)
 
@@ -197,6 +202,10 @@ def main() -> int:
     print(
         f"ready line {ready_seconds:.2f} s after launch; first speech (models loaded in the background) "
         f"{models_ready_seconds:.2f} s after launch"
+    )
+    print(
+        f"server CPU: {omni_cpu / (2 * args.turns):.2f} s per Omni turn (VAD, ASR, TTS, protocol); "
+        f"machine load average {load_before[0]:.1f} before, {load_after[0]:.1f} after, on {os.cpu_count()} CPUs"
     )
     mib = 1024 * 1024
     print(
