@@ -27,6 +27,8 @@ class WavTrack:
         # origin: the monotonic time that sample 0 stands for (None = no alignment padding)
         self.origin = origin
         self.samples_written = 0
+        self.patch_interval_s = 0.5
+        self._patched_at = 0.0
         path.parent.mkdir(parents=True, exist_ok=True)
         self._file = open(path, "w+b")  # noqa: SIM115 - the track lives as long as the conversation
         self._file.write(self._header(0))
@@ -71,7 +73,13 @@ class WavTrack:
             block_s = (len(pcm) // 2) / self.sample_rate
             self.pad_to_now(time.monotonic() - block_s)
         self._write_raw(pcm)
-        self._patch_sizes()
+        # The data is flushed every block; the RIFF sizes are patched a few times a second (readers
+        # here take the data length from the file, so a crash in between still loses nothing).
+        now = time.monotonic()
+        if now - self._patched_at >= self.patch_interval_s:
+            self._patch_sizes()
+        else:
+            self._file.flush()
 
     def _write_raw(self, pcm: bytes) -> None:
         self._file.seek(0, 2)
@@ -85,6 +93,7 @@ class WavTrack:
         self._file.seek(40)
         self._file.write(struct.pack("<I", data_bytes))
         self._file.flush()
+        self._patched_at = time.monotonic()
 
     def close(self) -> None:
         if not self._file.closed:

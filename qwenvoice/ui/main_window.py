@@ -87,6 +87,7 @@ class MainWindow(QMainWindow):
         self.setMinimumSize(1024, 700)
         self._space_down = False
         self._closing = False
+        self._talk_style = ""
         self.close_finished: Callable[[], None] | None = None
 
         # ----- toolbar -----
@@ -304,7 +305,9 @@ class MainWindow(QMainWindow):
             self.talk_button.setText(self.tr("Listening"))
             self.hint.setText(self.tr("Hands-free: just talk; speaking during a reply interrupts it. Esc stops."))
             style = TALK_STYLE.format(bg="transparent", fg="#2bb673", border="#2bb673")
-        self.talk_button.setStyleSheet(style)
+        if style != self._talk_style:
+            self._talk_style = style
+            self.talk_button.setStyleSheet(style)
 
     # ----- view → controller -----
 
@@ -321,23 +324,29 @@ class MainWindow(QMainWindow):
             self.text_box.clear()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
-        # Space held anywhere in this window (except where text is typed) is the talk key.
+        # Space held anywhere in this window (except where text is typed) is the talk key. This sees
+        # every event of the application, so anything that is not a key event leaves at once.
+        if not isinstance(event, QKeyEvent) or event.key() != Qt.Key.Key_Space:
+            return False
         kind = event.type()
-        if kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease) and isinstance(event, QKeyEvent):
-            if event.key() == Qt.Key.Key_Space and self._space_is_talk_key():
-                if event.isAutoRepeat():
-                    return True
-                if kind == QEvent.Type.KeyPress and not self._space_down:
-                    self._space_down = True
-                    self.controller.press_talk()
-                elif kind == QEvent.Type.KeyRelease and self._space_down:
-                    self._space_down = False
-                    self.controller.release_talk()
-                return True
-        elif kind == QEvent.Type.WindowDeactivate and watched is self and self._space_down:
+        if kind not in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease) or not self._space_is_talk_key():
+            return False
+        if event.isAutoRepeat():
+            return True
+        if kind == QEvent.Type.KeyPress and not self._space_down:
+            self._space_down = True
+            self.controller.press_talk()
+        elif kind == QEvent.Type.KeyRelease and self._space_down:
             self._space_down = False
             self.controller.release_talk()
-        return False
+        return True
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        # Focus moved to another window while Space was held: its release will never reach us.
+        if event.type() == QEvent.Type.ActivationChange and not self.isActiveWindow() and self._space_down:
+            self._space_down = False
+            self.controller.release_talk()
+        super().changeEvent(event)
 
     def _space_is_talk_key(self) -> bool:
         if not self.isActiveWindow() or self.tabs.currentIndex() != 0:

@@ -95,6 +95,7 @@ class PlaybackPanel(QWidget):
         self._timer.setInterval(100)
         self._timer.timeout.connect(self.refresh)
         self.status = PlaybackStatus()
+        self._shown_state = ""
         self.refresh()
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
@@ -108,8 +109,10 @@ class PlaybackPanel(QWidget):
     def refresh(self) -> None:
         status = self._source()
         self.status = status
-        self.state_label.setText(self.tr(STATE_TEXT.get(status.state, status.state)))
-        self.state_label.setStyleSheet(f"color: {STATE_COLOR.get(status.state, '#7d8797')}; font-weight: 600;")
+        if status.state != self._shown_state:  # restyling is costly: only on a change
+            self._shown_state = status.state
+            self.state_label.setText(self.tr(STATE_TEXT.get(status.state, status.state)))
+            self.state_label.setStyleSheet(f"color: {STATE_COLOR.get(status.state, '#7d8797')}; font-weight: 600;")
         self.gauge.set_values(status.depth_ms, status.target_ms)
         self.target_label.setText(self.tr("target %1 ms").replace("%1", f"{status.target_ms:.0f}"))
         self.underrun_label.setText(self.tr("underruns %1").replace("%1", str(status.underruns)))

@@ -11,7 +11,7 @@ TOKEN = "test-token-123456"
 
 
 async def wait_for(
-    predicate: Callable[[], object], within: float = 10.0, what: Callable[[], object] | None = None
+    predicate: Callable[[], object], within: float = 20.0, what: Callable[[], object] | None = None
 ) -> None:
     """Poll ``predicate`` on the running (qasync) loop until it is true; fail after ``within`` s
     (the message includes ``what()``, e.g. the transcript, to show what was there instead)."""
