@@ -18,6 +18,7 @@ Pieces, all working on 16 kHz mono int16 and 10 ms frames (160 samples), all run
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final, Protocol
@@ -349,7 +350,7 @@ class AlignerStats:
     estimates: int = 0  # estimations run
     accepted: int = 0  # confident estimates
     realignments: int = 0  # times the reference alignment moved
-    reference_gaps: int = 0  # output fell silent (not fed) and was padded with zeros
+    reference_gaps: int = 0  # times the output stopped feeding and the reference was padded with zeros
     resyncs: int = 0  # reference ran far ahead of the mic; clocks re-anchored
     reference_missing_frames: int = 0  # mic frames whose reference had not arrived yet
 
@@ -360,8 +361,8 @@ class ReferenceAligner:
     Both streams are counted in samples. At the first mic frame the newest played sample is anchored to
     mic index 0; from then on mic index `m` lines up with reference index `origin + m`, and the echo of
     reference index `r` shows up `delay` samples later. Feed the reference continuously (the output stream
-    plays silence when it has nothing; feed that too). If it is not fed for a while the gap is padded with
-    zeros, so the two clocks stay in step.
+    plays silence when it has nothing; feed that too). Mic frames wait (a few hundred ms at most) for
+    their reference; if none comes the output counts as idle and the reference is padded with zeros.
     """
 
     def __init__(
@@ -374,7 +375,6 @@ class ReferenceAligner:
         margin_ms: float = 5.0,
         max_lead_ms: float = 60.0,
         min_confidence: float = 8.0,
-        gap_slack_ms: float = 200.0,
     ) -> None:
         ms = SAMPLE_RATE // 1000
         self.max_delay_samples = int(max_delay_ms * ms)
@@ -383,7 +383,7 @@ class ReferenceAligner:
         self._margin = int(margin_ms * ms)
         self._max_lead = int(max_lead_ms * ms)
         self._min_confidence = min_confidence
-        self._gap_slack = int(gap_slack_ms * ms)
+        self.output_idle = False
         history = self.window_samples + self.max_delay_samples + SAMPLE_RATE
         self._reference = _SampleRing(history)
         self._mic = _SampleRing(self.window_samples + SAMPLE_RATE)
@@ -406,22 +406,43 @@ class ReferenceAligner:
     def push_reference(self, samples: Int16Array) -> None:
         """Append what the speaker played (16 kHz mono int16), in order."""
         self._reference.write(samples)
+        self.output_idle = False
 
-    def reference_for_next_mic_frame(self, n: int = FRAME_SAMPLES) -> Int16Array:
-        """Reference samples aligned with the next `n` mic samples (call before `push_mic`)."""
+    def _expected_reference_index(self) -> int:
+        """Reference index played when the next mic sample was captured (anchoring on first use)."""
         mic_index = self._mic.written
         if self._origin is None:
             self._origin = self._reference.written - mic_index
-        expected = self._origin + mic_index
-        if self._reference.written < expected - self._gap_slack:
+        return self._origin + mic_index
+
+    def _reference_start(self, expected: int) -> int:
+        return expected - max(self.delay_samples - self._margin, 0)
+
+    def reference_ready(self, n: int = FRAME_SAMPLES) -> bool:
+        """Whether the reference for the next `n` mic samples has arrived. Played audio reaches the loop in
+        ticks, so after a stall the mic can be ahead for a moment; waiting keeps the streams in step."""
+        if self.output_idle:
+            return True
+        return self._reference_start(self._expected_reference_index()) + n <= self._reference.written
+
+    def mark_output_idle(self) -> None:
+        """Nothing is being fed (no output stream): stop waiting and pad the reference with silence until
+        played audio arrives again."""
+        if not self.output_idle:
+            self.output_idle = True
             self.stats.reference_gaps += 1
+
+    def reference_for_next_mic_frame(self, n: int = FRAME_SAMPLES) -> Int16Array:
+        """Reference samples aligned with the next `n` mic samples (call before `push_mic`)."""
+        expected = self._expected_reference_index()
+        if self.output_idle and self._reference.written < expected:
             self._reference.write_zeros(expected - self._reference.written)
         elif self._reference.written > expected + self.window_samples:
             # The reference ran a second ahead of the mic (a burst, or the mic stalled): re-anchor.
             self.stats.resyncs += 1
-            self._origin = self._reference.written - mic_index
-            expected = self._origin + mic_index
-        start = expected - max(self.delay_samples - self._margin, 0)
+            self._origin = self._reference.written - self._mic.written
+            expected = self._origin + self._mic.written
+        start = self._reference_start(expected)
         if start + n > self._reference.written:
             self.stats.reference_missing_frames += 1
         return self._reference.read(start, n)
@@ -491,6 +512,7 @@ def _rms(samples: Int16Array) -> float:
 @dataclass(slots=True)
 class CaptureStats:
     frames: int = 0  # 10 ms frames processed
+    waits: int = 0  # times mic frames were held back for their reference
     cancelled_frames: int = 0  # frames that went through the canceller
     delay_changes: int = 0
     cpu_us: list[float] = field(default_factory=list)  # recent per-frame canceller times (bounded)
@@ -508,7 +530,9 @@ class CapturePathProcessor:
     - `feed_playback(pcm)` with exactly what the output callback played (16 kHz mono int16 downmix),
       including its silence, in order;
     - `process_capture(block)` with captured 16 kHz mono int16 audio; returns the cleaned audio of the
-      complete 10 ms frames so far (up to 159 samples wait for the next block).
+      complete 10 ms frames so far (up to 159 samples wait for the next block), in order. A frame whose
+      reference has not reached the loop yet is held back (at most `max_wait_ms`) and returned by a
+      later call.
     `enabled` switches cancellation at run time; when off, audio passes unchanged (still framed).
     """
 
@@ -522,6 +546,7 @@ class CapturePathProcessor:
         initial_delay_ms: float = 100.0,
         canceller_factory: Callable[[str], tuple[EchoCanceller, str | None]] = create_canceller,
         aligner: ReferenceAligner | None = None,
+        max_wait_ms: float = 300.0,
     ) -> None:
         self.canceller, self.notice = canceller_factory(backend)
         self.requested_backend = backend
@@ -529,6 +554,8 @@ class CapturePathProcessor:
         self.aligner = aligner if aligner is not None else ReferenceAligner(initial_delay_ms=initial_delay_ms)
         self.stats = CaptureStats()
         self._pending = np.zeros(0, dtype=np.int16)
+        self._waiting: deque[Int16Array] = deque()  # whole frames whose reference has not arrived yet
+        self._max_wait_frames = int(max_wait_ms * SAMPLE_RATE / 1000) // FRAME_SAMPLES
         self._perf = time.perf_counter
 
     @property
@@ -549,12 +576,17 @@ class CapturePathProcessor:
             samples = np.concatenate((self._pending, samples))
         whole = samples.size - samples.size % FRAME_SAMPLES
         self._pending = samples[whole:].copy()
-        if whole == 0:
-            return np.zeros(0, dtype=np.int16)
-        out = np.empty(whole, dtype=np.int16)
         for start in range(0, whole, FRAME_SAMPLES):
-            out[start : start + FRAME_SAMPLES] = self._process_frame(samples[start : start + FRAME_SAMPLES])
-        return out
+            self._waiting.append(samples[start : start + FRAME_SAMPLES])
+        ready: list[Int16Array] = []
+        while self._waiting:
+            if self.active and not self.aligner.reference_ready(FRAME_SAMPLES):
+                if len(self._waiting) <= self._max_wait_frames:
+                    self.stats.waits += 1
+                    break
+                self.aligner.mark_output_idle()
+            ready.append(self._process_frame(self._waiting.popleft()))
+        return np.concatenate(ready) if ready else np.zeros(0, dtype=np.int16)
 
     def _process_frame(self, mic_frame: Int16Array) -> Int16Array:
         reference = self.aligner.reference_for_next_mic_frame(FRAME_SAMPLES)
@@ -576,9 +608,8 @@ class CapturePathProcessor:
         return cleaned
 
     def reset(self) -> None:
-        """Forget the adapted echo path (keeps the alignment)."""
+        """Forget the adapted echo path (keeps the alignment and any audio not yet returned)."""
         self.canceller.reset()
-        self._pending = np.zeros(0, dtype=np.int16)
 
     def restart(self) -> None:
         """After a capture or playback stream (re)opened, e.g. on a device change: the sample counters

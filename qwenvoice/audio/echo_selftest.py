@@ -11,13 +11,15 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 
+from qwenvoice.audio import backend as portaudio
+from qwenvoice.audio.devices import DeviceInfo, Kind, choose_device, safe_list_devices
 from qwenvoice.audio.echo import (
     BACKEND_AUTO,
     FRAME_SAMPLES,
@@ -68,7 +70,9 @@ class EchoTestResult:
     erle_db: float  # echo minus residual: what the canceller removed
     backend: str  # canceller the measurement used
     recommendation: Recommendation
-    notice: str | None = None  # canceller fallback notice, if any
+    notice: str | None = None  # canceller or device fallback notices, if any
+    speaker: str = ""  # devices measured (filled by run_echo_self_test)
+    microphone: str = ""
 
     @property
     def total_attenuation_db(self) -> float:
@@ -247,45 +251,105 @@ class _Recorder:
             self.done.set()
 
 
+class SelfTestError(RuntimeError):
+    """The probe could not be played or recorded (no device, or it would not open); the message says why."""
+
+
+def _resolve(kind: Kind, wanted: str | None, notices: list[str]) -> DeviceInfo:
+    """The wanted device, else the default (as the engine does), noting the fallback."""
+    devices, error = safe_list_devices()
+    if error is not None:
+        raise SelfTestError(error)
+    device, message = choose_device(devices, kind, wanted)
+    if device is None:
+        raise SelfTestError(message or f"no {kind} device")
+    if message:
+        notices.append(message)
+    return device
+
+
+@dataclass(slots=True, frozen=True)
+class ProbeRecording:
+    samples: Int16Array  # 16 kHz mono int16, from shortly before playback started
+    speaker: str  # identities of the devices really used
+    microphone: str
+    notices: tuple[str, ...]  # e.g. "the wanted device is missing; using the default"
+
+
+def _open(device: DeviceInfo, factory: Callable[..., Any], **kwargs: Any) -> Any:
+    """Open like the engine does: PulseAudio devices through their PULSE_SINK / PULSE_SOURCE routing."""
+    errors = portaudio.portaudio_error_types()
+    try:
+        with portaudio.environment(device.open_environment()):
+            stream = factory(device=device.portaudio_index, samplerate=device.samplerate, dtype="float32", **kwargs)
+    except errors as exc:
+        raise SelfTestError(f"could not open {device.identity}: {exc}") from exc
+    portaudio.note_stream_opened()
+    return stream
+
+
 def record_probe(
-    programme: Int16Array, *, input_device: int | str | None = None, output_device: int | str | None = None
-) -> Int16Array:
+    programme: Int16Array, *, input_device: str | None = None, output_device: str | None = None
+) -> ProbeRecording:
     """Play `programme` (16 kHz int16) on the output and record the input from shortly before until the
-    maximum delay after; returns the recording at 16 kHz."""
-    import sounddevice as sd
+    maximum delay after. Devices are named as for `AudioEngine` (None: the defaults; a missing one falls
+    back to the default with a notice)."""
     import soxr
 
-    out_info: Any = sd.query_devices(output_device, "output")
-    in_info: Any = sd.query_devices(input_device, "input")
-    out_rate = int(out_info["default_samplerate"])
-    in_rate = int(in_info["default_samplerate"])
-    out_channels = min(2, int(out_info["max_output_channels"]))
-    playback = np.asarray(soxr.resample(programme.astype(np.float32) / 32768.0, SAMPLE_RATE, out_rate),
+    sd = portaudio.sounddevice()
+    notices: list[str] = []
+    speaker = _resolve("output", output_device, notices)
+    microphone = _resolve("input", input_device, notices)
+    playback = np.asarray(soxr.resample(programme.astype(np.float32) / 32768.0, SAMPLE_RATE, speaker.samplerate),
                           dtype=np.float32)
     seconds = programme.size / SAMPLE_RATE + MAX_DELAY_MS / 1000.0
-    recorder = _Recorder(playback, int(seconds * in_rate))
+    recorder = _Recorder(playback, int(seconds * microphone.samplerate))
     # Recording runs from before playback starts; the unknown start offset simply adds to the delay
     # the analysis estimates, so no device clock alignment is needed. Generous buffers: the self-test
     # wants no gaps, not low latency.
-    with sd.InputStream(device=input_device, samplerate=in_rate, channels=1, dtype="float32",
-                        callback=recorder.input_callback, latency=0.1):
+    in_stream = _open(microphone, sd.InputStream, channels=1, callback=recorder.input_callback, latency=0.1)
+    try:
+        in_stream.start()
         time.sleep(START_GAP_SECONDS)
-        with sd.OutputStream(device=output_device, samplerate=out_rate, channels=out_channels, dtype="float32",
-                             callback=recorder.output_callback, latency=0.2, blocksize=out_rate // 50):
+        out_stream = _open(speaker, sd.OutputStream, channels=max(1, min(2, speaker.channels)),
+                           callback=recorder.output_callback, latency=0.2, blocksize=speaker.samplerate // 50)
+        try:
+            out_stream.start()
             recorder.done.wait(timeout=seconds + 5.0)
+        finally:
+            _close(out_stream)
+    finally:
+        _close(in_stream)
     captured = recorder.capture[: recorder.captured]
-    resampled = np.asarray(soxr.resample(captured, in_rate, SAMPLE_RATE), dtype=np.float64)
-    return np.clip(np.round(resampled * 32768.0), -32768, 32767).astype(np.int16)
+    if captured.size < SAMPLE_RATE // 2:
+        raise SelfTestError(f"{microphone.identity} delivered no audio")
+    resampled = np.asarray(soxr.resample(captured, microphone.samplerate, SAMPLE_RATE), dtype=np.float64)
+    samples = np.clip(np.round(resampled * 32768.0), -32768, 32767).astype(np.int16)
+    return ProbeRecording(samples, speaker.identity, microphone.identity, tuple(notices))
+
+
+def _close(stream: Any) -> None:
+    with portaudio.PORTAUDIO_LOCK:
+        try:
+            stream.stop()
+            stream.close()
+        except Exception:
+            pass
+    portaudio.note_stream_closed()
 
 
 def run_echo_self_test(
     *,
-    input_device: int | str | None = None,
-    output_device: int | str | None = None,
+    input_device: str | None = None,
+    output_device: str | None = None,
     backend: str = BACKEND_AUTO,
 ) -> EchoTestResult:
-    """Play the probe through `output_device`, record `input_device`, and analyse (about 3 s, blocking)."""
+    """Play the probe through `output_device`, record `input_device` (names as for `AudioEngine`; None:
+    the defaults) and analyse with the `backend` canceller. Blocks for about 4.5 s; raises SelfTestError
+    when the devices cannot be used."""
     probe = make_probe()
     programme, probe_start = probe_programme(probe)
-    recorded = record_probe(programme, input_device=input_device, output_device=output_device)
-    return analyse_echo(programme, recorded, probe_start, probe.size, backend=backend)
+    recording = record_probe(programme, input_device=input_device, output_device=output_device)
+    result = analyse_echo(programme, recording.samples, probe_start, probe.size, backend=backend)
+    notice = "; ".join(n for n in (*recording.notices, result.notice) if n) or None
+    return replace(result, speaker=recording.speaker, microphone=recording.microphone, notice=notice)

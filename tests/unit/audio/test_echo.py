@@ -144,17 +144,49 @@ def test_aligner_keeps_an_alignment_the_filter_can_absorb() -> None:
     assert canceller.resets == 0
 
 
-def test_aligner_pads_a_silent_output_and_reanchors_after_a_burst() -> None:
+def test_aligner_reanchors_after_a_burst_of_reference() -> None:
     aligner = ReferenceAligner(initial_delay_ms=15.0)  # minus the 5 ms margin: the newest 10 ms played
     aligner.push_reference(np.ones(FRAME_SAMPLES, np.int16))
-    for _ in range(40):  # 400 ms of mic while the output is not fed
+    for _ in range(4):
+        aligner.push_reference(np.ones(FRAME_SAMPLES, np.int16))
         aligner.reference_for_next_mic_frame()
         aligner.push_mic(np.zeros(FRAME_SAMPLES, np.int16))
-    assert aligner.stats.reference_gaps >= 1
     aligner.push_reference(np.full(2 * SAMPLE_RATE, 7, np.int16))  # a 2 s burst at once
     frame = aligner.reference_for_next_mic_frame()
     assert aligner.stats.resyncs == 1
     assert frame.tolist() == [7] * FRAME_SAMPLES
+
+
+def test_mic_frames_wait_for_a_late_reference_instead_of_losing_alignment() -> None:
+    """After a loop stall the captured blocks run ahead of the played ones for a moment."""
+    canceller = CountingCanceller()
+    processor = CapturePathProcessor(canceller_factory=lambda _b: (canceller, None), initial_delay_ms=15.0)
+    processor.feed_playback(np.zeros(FRAME_SAMPLES, np.int16))
+    assert processor.process_capture(np.zeros(FRAME_SAMPLES, np.int16)).size == FRAME_SAMPLES
+    # 200 ms of mic arrive before the matching 200 ms of played audio
+    held = processor.process_capture(np.zeros(20 * FRAME_SAMPLES, np.int16))
+    assert held.size == 0 and processor.stats.waits >= 1
+    played = np.repeat(np.arange(1, 21, dtype=np.int16), FRAME_SAMPLES)
+    processor.feed_playback(played)
+    released = processor.process_capture(np.zeros(0, np.int16))
+    assert released.size == 20 * FRAME_SAMPLES
+    # the last frame was handed the reference played 10 ms before it (15 ms delay - 5 ms margin)
+    assert canceller.last_reference.tolist() == [20] * FRAME_SAMPLES
+    assert processor.aligner.stats.reference_gaps == 0
+
+
+def test_without_playback_frames_wait_at_most_max_wait_then_flow() -> None:
+    canceller = CountingCanceller()
+    processor = CapturePathProcessor(canceller_factory=lambda _b: (canceller, None), max_wait_ms=100.0)
+    out = [processor.process_capture(np.ones(FRAME_SAMPLES, np.int16)) for _ in range(30)]
+    sizes = [o.size for o in out]
+    assert sum(sizes) == 30 * FRAME_SAMPLES  # once idle, nothing is held back
+    # (the first ~85 ms flow: their reference would predate the anchor) then held, then released at once
+    assert 0 in sizes and max(sizes) > FRAME_SAMPLES
+    assert processor.aligner.output_idle and processor.aligner.stats.reference_gaps == 1
+    assert sizes[-1] == FRAME_SAMPLES
+    processor.feed_playback(np.zeros(FRAME_SAMPLES, np.int16))
+    assert not processor.aligner.output_idle
 
 
 # ------------------------------------------------------------------------------------ capture path
