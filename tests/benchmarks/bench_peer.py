@@ -271,7 +271,7 @@ async def spoken_turns(server: BenchServer, speaker: MonitorRecorder, micfeed: M
         while time.monotonic() < deadline and not (  # noqa: ASYNC110 - polling the server's log is enough here
             len(server.responses) > before and server.responses[-1].last_delta_sent_at is not None):
             await asyncio.sleep(0.02)
-        await asyncio.sleep(reply_s + 0.5)
+        await asyncio.sleep(reply_s + 0.3)
         if len(server.responses) <= before:
             continue
         log = server.responses[-1]
@@ -553,6 +553,7 @@ def derive(result: dict[str, Any]) -> None:
                 f" = {fmt(ratio(ours['cpu_percent'], peer['cpu_percent']), 2)}x")
     result["ratios"] = ratios
     notes = []
+    jit_p_row = rows.get(("peer", "jitter"))
     cloud_o, cloud_p = rows.get(("ours", "cloud")), rows.get(("peer", "cloud"))
     if cloud_o and cloud_p:
         o, p = cloud_o["first_delta_to_sound_ms"]["p50"], cloud_p["first_delta_to_sound_ms"]["p50"]
@@ -581,17 +582,40 @@ def derive(result: dict[str, Any]) -> None:
                 f" between replies (ALSA reports an underrun), so it starts empty; a stopped stream started on"
                 f" demand is heard after {fmt(dv['started_to_heard_ms']['p50'])} ms, its `start()` took"
                 f" {fmt(dv['start_call_ms']['p50'], 1)} ms.")
+        fix_c, fix_j = rows.get(("fix", "cloud")), rows.get(("fix", "jitter"))
+        measured = ""
+        if fix_c:
+            bf = fix_c["breakdown_ms"]
+            measured = (
+                f" A prototype of this (`peer_clients.py --prototype`, built on the Player inside the benchmark"
+                f" only, start depth {fmt(fix_c['client_ready'].get('target_ms'))} ms, pause after 150 ms idle)"
+                f" measures {fmt(fix_c['first_delta_to_sound_ms']['p50'])} ms p50 /"
+                f" {fmt(fix_c['first_delta_to_sound_ms']['p95'])} ms p95 at cloud pace (received -> to device"
+                f" {fmt(bf['received_to_device']['p50'])} ms: waiting for the second delta; to device -> heard"
+                f" {fmt(bf['device_to_heard']['p50'])} ms), {fmt(fix_c['gaps_per_turn']['mean'], 2)} gaps per"
+                f" turn, against the SDK player's {fmt(p)} ms and {fmt(cloud_p['gaps_per_turn']['mean'], 2)}.")
+        if fix_j:
+            jo = rows.get(("ours", "jitter"))
+            measured += (
+                f" Under jitter it has {fmt(fix_j['gaps_per_turn']['mean'], 2)} gaps per turn"
+                f" ({fmt(fix_j['gap_ms_per_turn']['mean'])} ms of silence) against today's"
+                f" {fmt(jo['gaps_per_turn']['mean'] if jo else None, 2)} and the SDK's"
+                f" {fmt(jit_p_row['gaps_per_turn']['mean'] if jit_p_row else None, 2)}.")
         notes.append(
-            "What would close it (audio engine, `qwenvoice/audio/playback.py` + `jitter.py`): (1) stop the output"
-            " stream once the player has been idle (everything played) and start it again on the first push of a"
-            " response - the stream is then heard at once instead of after the device buffer of silence (about"
-            f" {fmt(dv.get('running_to_heard_ms', {}).get('p50'))} ms here); the stream supervisor must treat that"
-            " stop as intended (no stall or finished-callback recovery) and the echo canceller's playback"
-            " reference must accept the pause; (2) count the samples the resampler holds back (or the pushed"
-            " source duration) toward the start depth, so one 80 ms delta meets an 80 ms target and the first"
-            " callback after it starts playback. With both, the first sound at cloud pace would be one callback"
-            " block (<= 10 ms) after the first delta, level with the SDK player, while keeping the 80 ms of"
-            " protection against late deltas.")
+            "What would close it (audio engine, `qwenvoice/audio/playback.py`, with the start rule in `jitter.py`):"
+            " stop the output stream once the player has been idle for a moment (everything played, the device"
+            " buffer holds only silence) and start it again when the next reply has reached its start depth, so"
+            " the first sample goes into an empty device buffer instead of queueing behind"
+            f" {fmt(dv.get('running_to_heard_ms', {}).get('p50'))} ms of silence. A stream started that way takes"
+            " a device buffer of audio at once, so for a stopped stream the start depth must cover the device"
+            " buffer as well as the cushion (80 + 40 ms, counted as pushed audio, since the resampler holds back"
+            " about 12 ms); the cushion against late deltas is then the same as today's. The stream supervisor"
+            " must treat the stop as intended (`SupervisedStream._watch` recovers on a finished callback or on"
+            " 2.5 s without callbacks) and the echo canceller's playback reference must accept the pause."
+            + measured +
+            " The rest (waiting for the second delta, 20 ms at 4x) could go too if the start depth learned the"
+            " delivery rate: after a reply that arrived faster than real time without an underrun, start the"
+            " next one on its first delta.")
     jit_o, jit_p = rows.get(("ours", "jitter")), rows.get(("peer", "jitter"))
     if jit_o and jit_p:
         notes.append(
@@ -655,7 +679,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             result["spoken"] = await spoken_turns(server, speaker, micfeed, args.turns, user_wav, reply_s)
         if "device" not in args.skip:
             print("  output stream: running vs started on demand ...", flush=True)
-            result["device_start"] = await device_start(speaker, 5)
+            result["device_start"] = await device_start(speaker, 4)
         if not args.no_gui:
             print("  desktop app ...", flush=True)
             result["desktop_app"] = await desktop_app(server, user_wav, args.gui_seconds, reply_s)
@@ -679,10 +703,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--turns", type=int, default=20, help="turns per configuration (default 20)")
     parser.add_argument("--quick", action="store_true", help="5 turns per configuration, shorter app run")
     parser.add_argument("--delta-ms", type=int, default=80, help="audio per response.audio.delta (default 80)")
-    parser.add_argument("--gui-seconds", type=float, default=25.0, help="seconds of the desktop app run")
+    parser.add_argument("--gui-seconds", type=float, default=20.0, help="seconds of the desktop app run")
     parser.add_argument("--paces", nargs="*", default=list(PACES), help="paces to compare (default: all)")
     parser.add_argument("--skip", nargs="*", default=[], help="parts to leave out: barge spoken device")
-    parser.add_argument("--fix-paces", nargs="*", default=["cloud", "jitter"],
+    parser.add_argument("--fix-paces", nargs="*", default=["cloud"],
                         help="paces at which to also run our client with the proposed engine fix (prototype)")
     parser.add_argument("--ours-args", default="", help="extra peer_clients options for our side (tuning runs)")
     parser.add_argument("--peer-args", default="", help="extra peer_clients options for the SDK side")
@@ -690,8 +714,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shared-pulse", action="store_true",
                         help="use the running PulseAudio instead of a private one (only when nothing else plays)")
     parser.add_argument("--save-audio", action="store_true", help="keep the monitor recordings in out/")
+    parser.add_argument("--from-json", action="store_true", help="only rewrite RESULTS.md from out/peer.json")
     parser.add_argument("--no-results", action="store_true", help="do not rewrite RESULTS.md")
     args = parser.parse_args(argv)
+    if args.from_json:  # re-render the report of the last run
+        result = json.loads((OUT_DIR / "peer.json").read_text())
+        derive(result)
+        RESULTS_MD.write_text(report(result))
+        print(report(result))
+        return 0
     if args.quick:
         args.turns = min(args.turns, 5)
         args.gui_seconds = min(args.gui_seconds, 12.0)

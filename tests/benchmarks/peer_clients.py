@@ -166,13 +166,15 @@ async def start_capture_feed(engine: Any, client: Any, captured: dict[str, float
 
 
 # ------------------------------------------------------------------- ours, with the proposed engine fix
-# A prototype of the two changes the benchmark's notes propose for qwenvoice/audio, built here on top
-# of the Player only to measure their effect: (1) the output stream is stopped once the player has been
-# idle for a moment and started again by the first push of a response, so the first sample does not
-# queue behind a device buffer full of silence; (2) the start depth counts what the resampler holds
-# back (80 ms pushed = 68-69 ms out of the 24 -> 48 kHz soxr HQ resampler at first).
-PROTOTYPE_TARGET_MS = 68.0
-IDLE_PAUSE_S = 0.3
+# A prototype of the change the benchmark's notes propose for qwenvoice/audio, built here on top of the
+# Player only to measure its effect. The output stream is stopped once the player has been idle for a
+# moment (the device buffer then holds only silence) and started again when a new reply has reached the
+# start depth - so the first sample does not queue behind a device buffer full of silence. A stream
+# started that way swallows a device buffer of audio at once, so the start depth covers the device
+# buffer too: 80 ms of cushion + 40 ms of device buffer - the ~12 ms the 24 -> 48 kHz resampler holds
+# back = 108 ms of device-rate audio, i.e. 120 ms pushed (the same cushion as today's running stream).
+PROTOTYPE_TARGET_MS = 108.0
+IDLE_PAUSE_S = 0.15
 
 
 def make_idle_pausing(player: Any) -> Any:
@@ -206,14 +208,24 @@ def make_idle_pausing(player: Any) -> Any:
             else:
                 self.idle_since = None
 
-        def push(self, audio: Any, response_id: str, item_id: str) -> bool:
-            queued = bool(super().push(audio, response_id, item_id))
-            if self.paused and self._stream is not None:
+        def _resume(self, force: bool) -> None:
+            buffer = self.buffer
+            if not self.paused or self._stream is None or buffer is None:
+                return
+            if force or buffer.buffered_frames >= buffer.target_frames:
                 self.idle_since = None
-                self._stream.start()
+                self._stream.start()  # ~1-3 ms on PulseAudio; the first callback plays at once
                 self.running = True
                 self.paused = False
+
+        def push(self, audio: Any, response_id: str, item_id: str) -> bool:
+            queued = bool(super().push(audio, response_id, item_id))
+            self._resume(force=False)
             return queued
+
+        def end_of_response(self, response_id: str) -> None:
+            super().end_of_response(response_id)
+            self._resume(force=True)  # a reply shorter than the start depth
 
     fresh = IdlePausingPlayer(player.wanted_device, source_rate=player.source_rate, latency=player.latency,
                               block_ms=player.block_ms, target_ms=player.target_ms, quality=player.quality,
@@ -351,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", required=True)
     parser.add_argument("--pace", default="cloud")
     parser.add_argument("--turns", type=int, default=20)
-    parser.add_argument("--gap", type=float, default=0.3)
+    parser.add_argument("--gap", type=float, default=0.25)
     parser.add_argument("--barge-in", action="store_true")
     parser.add_argument("--barge-after", type=float, default=0.5)
     parser.add_argument("--vad", action="store_true")
