@@ -26,10 +26,14 @@ by default, or any PCM you give it). Faults are switched on per test through ``S
                            the service's 120-minute limit
 ``drop_every_responses``   cut the connection (1006) mid-reply on every Nth reply, server-wide
                            (soak: reconnects at a steady rate)
+``slow_word``              a typed message containing this word gets a reply paced at
+                           ``slow_delta_delay`` per delta (time to barge in)
+``record_audio``           False: the connection log keeps appends without their audio (long runs)
 =========================  =====================================================================
 
 ``await server.push(frame)`` sends any raw text (or binary) frame on the newest open connection, at
-the moment the test chooses (fuzzing the client with arbitrary server events).
+the moment the test chooses (fuzzing the client with arbitrary server events). ``python -m
+tests.support.scripted_server --script '{...}'`` serves from a child process (see ``main``).
 
 Everything the server receives is recorded per connection (``server.connections[i].received``: the
 decoded JSON dicts) and handshakes are counted (``server.handshakes``), so tests can assert on what a
@@ -164,6 +168,9 @@ class Script:
     oversized_frame_bytes: int | None = None  # one text frame this large after session.created (first connection)
     freeze_after_created: bool = False  # stop reading (so no pongs) after session.created (first connection)
     drop_every_responses: int | None = None  # drop mid-reply (after 2 deltas) on every Nth reply, server-wide
+    slow_word: str = ""  # a typed message containing this word gets a reply paced at slow_delta_delay
+    slow_delta_delay: float = 0.03
+    record_audio: bool = True  # keep appended audio in ConnectionLog.received (off for long runs)
     seed: int = 1234
 
 
@@ -383,7 +390,9 @@ class _Session:
 
     async def pace_delta(self) -> None:
         s = self.script
-        if s.delta_delay or s.delta_jitter:
+        if s.slow_word and s.slow_word in getattr(self, "last_text", ""):
+            await asyncio.sleep(s.slow_delta_delay)
+        elif s.delta_delay or s.delta_jitter:
             await asyncio.sleep(max(0.0, s.delta_delay + self.server._rng.uniform(-s.delta_jitter, s.delta_jitter)))
 
     async def count_delta(self) -> None:
@@ -420,7 +429,10 @@ class _Session:
             message = {"type": "<invalid json>", "raw": str(raw)[:200]}
         if not isinstance(message, dict):
             message = {"type": "<not an object>"}
-        self.log.received.append(message)
+        if not self.script.record_audio and "audio" in message:
+            self.log.received.append({k: v for k, v in message.items() if k != "audio"})
+        else:
+            self.log.received.append(message)
         return message
 
     async def run(self) -> None:
@@ -501,6 +513,7 @@ class _OmniSession(_Session):
         self.silence_ms = 0.0
         self.item_id: str | None = None
         self.last_committed: str | None = None
+        self.last_text = ""  # the last typed user message
 
     @property
     def vad(self) -> bool:
@@ -529,6 +542,9 @@ class _OmniSession(_Session):
             await self.send({"type": "input_audio_buffer.cleared"})
         elif kind == "response.create":
             await self.respond()
+        elif kind == "conversation.item.create":
+            content = (message.get("item") or {}).get("content") or [{}]
+            self.last_text = str(content[0].get("text", "")) if isinstance(content[0], dict) else ""
         elif kind == "session.finish":
             await self.send({"type": "session.finished"})
             self.log.closed_by = "server: finished"
@@ -764,3 +780,32 @@ def server_tls_context(cert: str, key: str) -> ssl.SSLContext:
     context.load_cert_chain(cert, key)
     return context
 
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve in this process until stdin closes: ``python -m tests.support.scripted_server
+    --script '{"reply_seconds": 2}' [--token T]``. Prints ``PORT <n>`` once listening (long runs keep
+    the server out of the measured process)."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--script", default="{}", help="Script fields as JSON")
+    parser.add_argument("--token", default=None)
+    args = parser.parse_args(argv)
+    fields = json.loads(args.script)
+    if isinstance(fields.get("close_after_created"), list):
+        fields["close_after_created"] = tuple(fields["close_after_created"])
+
+    async def serve_until_stdin_closes() -> None:
+        server = await ScriptedServer(Script(**fields), token=args.token).start()
+        print(f"PORT {server.port}", flush=True)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, sys.stdin.read)  # EOF when the parent ends or closes the pipe
+        await server.stop()
+
+    asyncio.run(serve_until_stdin_closes())
+
+
+if __name__ == "__main__":
+    main()
