@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from qwenvoice.app import status as st
 from qwenvoice.app.conversation import ASSISTANT_RATE, USER_RATE, Conversation, data_dir
@@ -132,14 +132,13 @@ class Controller(QObject):
         self._active_response: str | None = None
         self._cancelled: set[str] = set()
         self._received_ms: dict[str, float] = {}
-        self._create_after_commit = False
-        self._awaiting_response = False  # a response.create was sent and no response.created seen yet
+        self.session: Any = None  # the OmniConversation of the current connection
         self._retry_create = False
         self._ptt_samples = 0
         self._session_ready = False
         self._shutting_down = False
         self._started = False
-        self.dropped_late_deltas = 0
+        self._dropped_here = 0  # late audio of a cut reply that reached the controller
         self.mic_blocks = 0
         self._volume = 1.0
         # studio
@@ -149,8 +148,22 @@ class Controller(QObject):
         self._tts_rate = 24000
         self._tts_response_ids: set[str] = set()
         self._flushed_at = 0.0
+        self._machine_tick = QTimer(self)
+        self._machine_tick.setInterval(100)
+        self._machine_tick.timeout.connect(self._machine_timer)
 
     # ------------------------------------------------------------------ helpers
+
+    @property
+    def dropped_late_deltas(self) -> int:
+        """Audio deltas of cut replies that were thrown away (by the state machine or here)."""
+        machine_count = int(getattr(self.session, "dropped_deltas", 0) or 0)
+        return self._dropped_here + machine_count
+
+    @property
+    def session_configured(self) -> bool:
+        """The server has taken this connection's session settings (``session.updated``)."""
+        return bool(self.session is not None and self.session.ready)
 
     def _spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
         task = asyncio.get_event_loop().create_task(coro, name=name)
@@ -306,6 +319,7 @@ class Controller(QObject):
             self.load_settings()
         self.mode_changed.emit(self.mode)
         self.new_conversation()
+        self._machine_tick.start()
         if self.options.audio:
             await self._start_audio()
         await self._connect()
@@ -411,6 +425,7 @@ class Controller(QObject):
         if self._shutting_down:
             return
         self._shutting_down = True
+        self._machine_tick.stop()
         await self.stop_speaking_async()
         await self._disconnect()
         await self._stop_audio()
@@ -474,12 +489,17 @@ class Controller(QObject):
             return  # audio from an outage is never queued for later
         if self.mode == "ptt" and not self.talking:
             return
+        if self.session is None:
+            return
         data = pcm.tobytes()
+        events = self.session.append_audio(data)
+        if not events:
+            return  # before the session took its settings
         self.capture_clock.sent(len(pcm))
         if self.talking:
             self._ptt_samples += len(pcm)
         self.conversation.append_user_audio(data)
-        self._send(ev.InputAudioBufferAppend(audio=data))
+        self._send_all(events)
 
     def feed_mic(self, pcm: np.ndarray | bytes) -> None:
         """A captured block from elsewhere than the engine (runs without sound devices)."""
@@ -555,14 +575,22 @@ class Controller(QObject):
     def _session_config(self) -> Any:
         return self.settings.omni.to_config(self.model or self.settings.connection.omni_model, self.mode)
 
+    def _start_session_machine(self, cfg: Any) -> ev.SessionUpdate:
+        """Every connection is a new session on the server: a fresh state machine, configured."""
+        from qwenvoice.protocol.omni import OmniConversation
+
+        machine = OmniConversation(self.model)
+        self.session = machine
+        update = machine.configure(cfg)[0]
+        assert isinstance(update, ev.SessionUpdate)
+        payload, size = event_payload(update)
+        self.eventlog.add(OUT, payload, size=size)
+        return update
+
     def _session_update_event(self) -> ev.SessionUpdate | None:
         """Called by the client on every (re)connect, right before it sends the update."""
         try:
-            cfg = self._session_config()
-            update = ev.SessionUpdate(session=cfg.to_session(self.model))
-            payload, size = event_payload(update)
-            self.eventlog.add(OUT, payload, size=size)
-            return update
+            return self._start_session_machine(self._session_config())
         except Exception as exc:
             self._say(st.ERROR, f"The session settings are not valid: {exc}", st.ACTION_OPEN_SETTINGS)
             return None
@@ -571,32 +599,50 @@ class Controller(QObject):
         """For a session that continues this one (renewed before the service's time limit, or opened
         after a drop): the same settings, with a short summary of the conversation in the instructions."""
         from qwenvoice.app.summary import session_with_summary
+        from qwenvoice.protocol.config import OmniSessionConfig
 
         try:
             session = session_with_summary(self._session_config().to_session(self.model), self.conversation.turns)
+            return self._start_session_machine(OmniSessionConfig.from_session(session, self.model))
         except Exception:
             return self._session_update_event()  # reports what is wrong with the settings
-        update = ev.SessionUpdate(session=session)
-        payload, size = event_payload(update)
-        self.eventlog.add(OUT, payload, size=size)
-        return update
 
     def _send_session_update(self) -> None:
-        if self.client is None:
+        """A live change (turn mode, settings): the whole session again, on the same connection."""
+        if self.client is None or self.session is None:
             return
-        update = self._session_update_event()  # logs it
-        if update is not None:
-            self.client.send(update)
+        try:
+            self._send_all(self.session.configure(self._session_config()))
+        except Exception as exc:
+            self._say(st.ERROR, f"The session settings are not valid: {exc}", st.ACTION_OPEN_SETTINGS)
 
     def _send(self, event: Any) -> None:
         client = self.client
         if client is None:
             return
-        if isinstance(event, ev.ResponseCreate):
-            self._awaiting_response = True
         payload, size = event_payload(event)
         self.eventlog.add(OUT, payload, size=size)
         client.send(event)
+
+    def _send_all(self, events: list[Any]) -> None:
+        for event in events:
+            self._send(event)
+
+    def _machine_timer(self) -> None:
+        """The state machine's own deadlines (a create waiting for a transcript, a cancel's grace)."""
+        machine = self.session
+        if machine is None:
+            return
+        deadline = machine.next_deadline()
+        if deadline is not None and time.monotonic() >= deadline:
+            for note in machine.on_timer():
+                self._on_note(note)
+
+    def _connection_lost(self) -> None:
+        machine, self.session = self.session, None
+        if machine is not None:
+            for note in machine.connection_lost():
+                self._on_note(note)
 
     async def _consume(self, client: Any) -> None:
         from qwenvoice.net.client import ConnectionStatus
@@ -627,8 +673,7 @@ class Controller(QObject):
             self._set_connection(state=st.CONNECTING, detail="")
         elif s.state is ConnectionState.RECONNECTING:
             self._session_ready = False
-            if self._active_response is not None:  # keep the partial reply, marked as cut off
-                self._turn_opt(self.conversation.mark_interrupted(self._active_response))
+            self._connection_lost()  # a partial reply is kept, marked as cut off
             self._end_response_state()
             self._flush_playback(None)
             self._set_connection(state=st.RECONNECTING, detail=s.reason, retry_at=time.monotonic() + s.delay)
@@ -637,11 +682,13 @@ class Controller(QObject):
                           "not sent.")
         elif s.state is ConnectionState.FAILED:
             self._session_ready = False
+            self._connection_lost()
             self._end_response_state()
             self._set_connection(state=st.FAILED, detail=s.reason, retry_at=None)
             self._say(st.ERROR, f"Connection failed: {s.reason}. {self._failure_advice(s)}", self._failure_action(s))
         elif s.state is ConnectionState.CLOSED:
             self._session_ready = False
+            self._connection_lost()
             self._end_response_state()
             if not self._shutting_down:
                 self._set_connection(state=st.DISCONNECTED, detail=s.reason, retry_at=None)
@@ -661,94 +708,97 @@ class Controller(QObject):
 
     # ----- server events -----
 
-    def _on_event(self, e: Any) -> None:  # noqa: C901 - one dispatch on the event type
-        if isinstance(e, ev.SpeechStarted):
-            if self.response_active or self._playing():
-                self._barge_in()
-            self._turn(self.conversation.user_speech(e.item_id))
-        elif isinstance(e, ev.SpeechStopped):
-            t = self.capture_clock.time_of_ms(e.audio_end_ms)
-            log.info("speech stopped at %d ms of %d sent; %.3f s ago", e.audio_end_ms,
-                     self.capture_clock.samples_sent * 1000 // USER_RATE, time.monotonic() - (t or 0))
+    def _on_event(self, e: Any) -> None:
+        machine = self.session
+        if machine is None:
+            return
+        for note in machine.receive(e):
+            self._on_note(note)
+
+    def _on_note(self, n: Any) -> None:  # noqa: C901 - one dispatch on the notification type
+        """What the Omni state machine reports, turned into turns, audio, metrics and notices."""
+        from qwenvoice.protocol import notifications as nt
+
+        if isinstance(n, nt.SendEvents):
+            self._send_all(n.events)
+        elif isinstance(n, nt.UserSpeechStarted):
+            if n.interrupted_response_id is not None:
+                self._cut(n.interrupted_response_id)  # the machine has sent (or will send) the cancel
+            elif self._playing():
+                self._cut_playing_tail()
+            self._turn(self.conversation.user_speech(n.item_id))
+        elif isinstance(n, nt.UserSpeechStopped):
+            t = self.capture_clock.time_of_ms(n.audio_end_ms)
             self.metrics.speech_ended(t if t is not None else time.monotonic())
-        elif isinstance(e, ev.InputAudioBufferCommitted):
-            if e.item_id:
-                self._turn(self.conversation.user_speech(e.item_id))
-            if self._create_after_commit:
-                self._create_after_commit = False
-                self._send(ev.ResponseCreate())
-        elif isinstance(e, ev.ConversationItemCreated):
-            if e.role == "user" and e.item_id and not self._is_text_item(e.item):
-                self._turn(self.conversation.user_speech(e.item_id))
-        elif isinstance(e, ev.InputAudioTranscriptionDelta):
-            self._turn(self.conversation.user_transcript(e.item_id, e.text, final=False, preview=e.stash))
-        elif isinstance(e, ev.InputAudioTranscriptionCompleted):
-            self._turn(self.conversation.user_transcript(e.item_id, e.transcript, final=True))
-        elif isinstance(e, ev.InputAudioTranscriptionFailed):
+        elif isinstance(n, nt.TurnCommitted):
+            self._turn(self.conversation.user_speech(n.item_id))
+        elif isinstance(n, nt.TranscriptDelta):
+            self._on_transcript(n)
+        elif isinstance(n, nt.TranscriptionFailed):
             self._say(st.WARNING, "Your words could not be transcribed for this turn.")
-        elif isinstance(e, ev.ResponseCreated):
-            rid = e.response_id
-            self._awaiting_response = False
-            self._active_response = rid
-            self._received_ms[rid] = 0.0
+        elif isinstance(n, nt.ResponseStarted):
+            self._active_response = n.response_id
+            self._received_ms[n.response_id] = 0.0
             if not self.response_active:
                 self.response_active = True
                 self.response_active_changed.emit(True)
-            self._turn(self.conversation.assistant_started(rid))
-        elif isinstance(e, ev.ResponseAudioTranscriptDelta | ev.ResponseTextDelta):
-            if e.response_id in self._cancelled:
+            self._turn(self.conversation.assistant_started(n.response_id))
+        elif isinstance(n, nt.AudioChunk):
+            if n.response_id in self._cancelled:
+                self._dropped_here += 1
                 return
-            self._turn(self.conversation.assistant_delta(e.response_id, e.delta, e.item_id))
-        elif isinstance(e, ev.ResponseAudioDelta):
-            if e.response_id in self._cancelled:
-                self.dropped_late_deltas += 1
-                return
-            self._received_ms[e.response_id] = self._received_ms.get(e.response_id, 0.0) + len(e.audio) / 48.0
-            self.conversation.append_assistant_audio(e.audio)
-            self._play(e.response_id, e.item_id, e.audio)
-        elif isinstance(e, ev.ResponseAudioDone):
-            if e.response_id not in self._cancelled:
-                self._end_of_response_audio(e.response_id)
-        elif isinstance(e, ev.ResponseAudioTranscriptDone | ev.ResponseTextDone):
-            if e.response_id not in self._cancelled:
-                text = e.transcript if isinstance(e, ev.ResponseAudioTranscriptDone) else e.text
-                self._turn_opt(self.conversation.assistant_done(e.response_id, text))
-        elif isinstance(e, ev.ResponseDone):
-            rid = e.response_id
-            self.metrics.usage.add(e.usage)
-            if e.status in ("cancelled", "incomplete") and rid not in self._cancelled and self._playing():
-                # the server cut the reply (its own VAD heard the user): stop what is still buffered
-                self._barge_in()
+            self._received_ms[n.response_id] = self._received_ms.get(n.response_id, 0.0) + len(n.pcm) / 48.0
+            self.conversation.append_assistant_audio(n.pcm)
+            self._play(n.response_id, n.item_id, n.pcm)
+        elif isinstance(n, nt.AudioDone):
+            if n.response_id not in self._cancelled:
+                self._end_of_response_audio(n.response_id)
+        elif isinstance(n, nt.ResponseFinished):
+            rid = n.response_id
+            self.metrics.usage.add(n.usage)
+            if n.interrupted and rid not in self._cancelled:
+                self._cut(rid)  # ended under us (connection lost, or the server cut it)
             self._turn_opt(self.conversation.assistant_done(rid))
             if rid == self._active_response:
                 self._end_response_state()
-            if self._retry_create:
+            if self._retry_create and self.session is not None and self.session.active_response_id is None:
                 self._retry_create = False
-                self._send(ev.ResponseCreate())
+                self._send_all(self.session.create_response())
             self.metrics_updated.emit()
-        elif isinstance(e, ev.ErrorEvent):
-            self._on_error(e)
+        elif isinstance(n, nt.ProtocolErrorNotice):
+            self._on_error(n.error, n.request_type)
+        elif isinstance(n, nt.FunctionCallRequested):
+            self._say(st.INFO, f"The model asked for a tool ({n.name}); this app does not offer tools yet.")
 
-    @staticmethod
-    def _is_text_item(item: dict[str, Any]) -> bool:
-        content = item.get("content")
-        return isinstance(content, list) and any(
-            isinstance(c, dict) and c.get("type") == "input_text" for c in content
-        )
+    def _on_transcript(self, n: Any) -> None:
+        if n.role == "user":
+            self._turn(self.conversation.user_transcript(n.item_id, n.text, final=n.final))
+            return
+        rid = n.response_id or n.item_id
+        if rid in self._cancelled:
+            return
+        if n.final:
+            self._turn_opt(self.conversation.assistant_done(rid, n.text))
+        elif n.replace:
+            self._turn(self.conversation.assistant_set(rid, n.text, n.item_id))
+        else:
+            self._turn(self.conversation.assistant_delta(rid, n.text, n.item_id))
 
-    def _on_error(self, e: ev.ErrorEvent) -> None:
-        err = e.error
+    def _on_error(self, err: Any, request_type: str | None = None) -> None:
         text = err.message or err.code or err.type or "no details were given"
         if err.param:
             text += f" (setting: {err.param})"
         lowered = (err.message or "").lower()
-        if "active response" in lowered and self._awaiting_response:
+        if "active response" in lowered and request_type in (None, "response.create"):
             # A reply asked for right after a cut-in raced the cancel: ask again once that reply ends.
             self._retry_create = True
             log.info("response.create raced a cancel; retrying after response.done")
             return
         if "cancel" in lowered and ("no active" in lowered or "not" in lowered and "response" in lowered):
             log.info("harmless: %s", text)  # a cancel that raced with the end of the response
+            return
+        if err.type == "malformed_event":
+            log.info("malformed event from the server: %s", text)
             return
         action = st.ACTION_OPEN_SETTINGS if err.param or err.type == "invalid_request_error" else st.ACTION_NONE
         advice = " Check this setting in Settings." if err.param else ""
@@ -774,31 +824,44 @@ class Controller(QObject):
 
     def _barge_in(self) -> None:
         """Stop playback at once, cancel the active response, mark where the user cut in."""
-        rid = self._active_response
+        machine = self.session
+        rid = machine.active_response_id if machine is not None else None
         was_playing = self._playing()
-        played_ms = self._flush_playback(rid)
+        events = machine.cancel() if machine is not None else []
         if rid is not None:
-            self._cancelled.add(rid)
-            self._send(ev.ResponseCancel())
-            index = self.conversation.index_of_response(rid)
-            if index is not None:
-                self.conversation.mark_interrupted(rid)
-                turn = self.conversation.turns[index]
-                received = self._received_ms.get(rid, 0.0)
-                if played_ms is not None and received > 0:
-                    # The text streams ahead of the audio: keep roughly the share that was heard.
-                    share = max(0.0, min(1.0, played_ms / received))
-                    turn.heard_chars = int(len(turn.text) * share)
-                self._turn(index)
-            self._end_response_state()
+            self._cut(rid)
         elif was_playing:
-            # The response has ended on the server but its audio was still playing: that reply was cut.
-            for index in range(len(self.conversation.turns) - 1, -1, -1):
-                turn = self.conversation.turns[index]
-                if turn.role == "assistant" and turn.response_id in self._received_ms:
-                    self.conversation.mark_interrupted(turn.response_id)
-                    self._turn(index)
-                    break
+            self._cut_playing_tail()
+        else:
+            self._flush_playback(None)
+        self._send_all(events)
+
+    def _cut(self, rid: str) -> None:
+        """Response ``rid`` was interrupted: silence it, drop its late audio, keep what was heard."""
+        played_ms = self._flush_playback(rid)
+        self._cancelled.add(rid)
+        index = self.conversation.index_of_response(rid)
+        if index is not None:
+            self.conversation.mark_interrupted(rid)
+            turn = self.conversation.turns[index]
+            received = self._received_ms.get(rid, 0.0)
+            if played_ms is not None and received > 0:
+                # The text streams ahead of the audio: keep roughly the share that was heard.
+                share = max(0.0, min(1.0, played_ms / received))
+                turn.heard_chars = int(len(turn.text) * share)
+            self._turn(index)
+        if rid == self._active_response:
+            self._end_response_state()
+
+    def _cut_playing_tail(self) -> None:
+        """The server had finished the reply but its audio was still playing: that reply was cut."""
+        self._flush_playback(None)
+        for index in range(len(self.conversation.turns) - 1, -1, -1):
+            turn = self.conversation.turns[index]
+            if turn.role == "assistant" and turn.response_id in self._received_ms:
+                self.conversation.mark_interrupted(turn.response_id)
+                self._turn(index)
+                break
 
     # ------------------------------------------------------------------ user actions
 
@@ -837,7 +900,8 @@ class Controller(QObject):
             self._say(st.WARNING, "Not connected yet: wait for “ready” in the status bar.")
             return
         self._ptt_samples = 0
-        self._send(ev.InputAudioBufferClear())
+        if self.session is not None:
+            self._send_all(self.session.clear_audio())
         self._set_talking(True)
         if self.audio is not None:
             self.audio.capture.press()  # sends the pre-roll (the first syllable) right away
@@ -850,12 +914,14 @@ class Controller(QObject):
             self.audio.capture.release()
         self._set_talking(False)
         self.metrics.speech_ended(time.monotonic())
+        if self.session is None:
+            return
         if self._ptt_samples < USER_RATE // 10:
             self._say(st.INFO, "That was too short to send: hold the button (or Space) while you speak.")
-            self._send(ev.InputAudioBufferClear())
+            self._send_all(self.session.clear_audio())
             return
-        self._create_after_commit = True
-        self._send(ev.InputAudioBufferCommit())
+        # The machine sends response.create once the server has the committed item (see protocol.omni).
+        self._send_all(self.session.commit_turn())
 
     def stop(self) -> None:
         """Stop button / Esc: silence the reply now and cancel it."""
@@ -863,23 +929,22 @@ class Controller(QObject):
             if self.audio is not None:
                 self.audio.capture.release()
             self._set_talking(False)
-            self._send(ev.InputAudioBufferClear())
+            if self.session is not None:
+                self._send_all(self.session.clear_audio())
         self._barge_in()
 
     def send_text(self, text: str) -> None:
         text = text.strip()
         if not text:
             return
-        if not self._session_ready:
+        if not self._session_ready or self.session is None:
             self._say(st.WARNING, "Not connected: the message was not sent.", st.ACTION_RECONNECT)
             return
         if self.response_active or self._playing():
             self._barge_in()
         self._turn(self.conversation.user_text(text))
         self.metrics.speech_ended(time.monotonic())
-        item = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
-        self._send(ev.ConversationItemCreate(item=item))
-        self._send(ev.ResponseCreate())
+        self._send_all(self.session.send_text(text))
 
     def new_conversation(self) -> None:
         self.conversation.close()

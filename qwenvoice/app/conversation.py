@@ -154,6 +154,15 @@ class Conversation:
         self._persist(turn)
         return index
 
+    def assistant_set(self, response_id: str, text: str, item_id: str | None = None) -> int:
+        """The reply's whole text so far (the state machine may send it whole instead of deltas)."""
+        index, _ = self._turn_for(ASSISTANT, response_id, response_id=response_id, item_id=item_id)
+        turn = self.turns[index]
+        if not turn.interrupted:
+            turn.text = text
+            self._persist(turn)
+        return index
+
     def assistant_started(self, response_id: str) -> int:
         index, created = self._turn_for(ASSISTANT, response_id, response_id=response_id)
         if created:

@@ -35,7 +35,7 @@ async def running_app(qtbot, tmp_path, mode: str) -> AsyncIterator[MainWindow]:
     qtbot.waitExposed(win)
     try:
         await c.start()
-        await wait_for(lambda: c.connection.state == st.READY, within=120)
+        await wait_for(lambda: c.connection.state == st.READY and c.session_configured, within=120)
         assert c.audio is not None and c.audio.capture.running and c.audio.player.running
         yield win
     finally:
@@ -65,9 +65,17 @@ async def test_vad_turn_speech_in_reply_out(qtbot, tmp_path):
         wav = speech_wav(tmp_path / "q.wav", "What time is it?")
         recorder = await SpeakerRecorder().start()
         try:
-            await play_into_mic(wav)
-            await wait_for(lambda: any("time" in t.lower() for t in _text_of(win, "user")),
-                           within=60, what=transcript_of(win))
+            # A cold offline server is still loading its speech models (tens of seconds on a busy
+            # machine): if the first question goes unheard, ask once more.
+            for attempt in range(2):
+                await play_into_mic(wav)
+                try:
+                    await wait_for(lambda: any("time" in t.lower() for t in _text_of(win, "user")),
+                                   within=40, what=transcript_of(win))
+                    break
+                except AssertionError:
+                    if attempt == 1:
+                        raise
             await wait_for(lambda: any(t.startswith("It's") for t in _text_of(win, "assistant")),
                            within=60, what=transcript_of(win))
             await wait_for(lambda: recorder.loud_seconds() > 0.3, within=30)

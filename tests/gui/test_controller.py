@@ -38,10 +38,13 @@ async def test_vad_turn_produces_user_and_assistant_turns(make_controller):
         changes: list[int] = []
         c.turn_changed.connect(changes.append)
         await c.start()
-        await wait_for(lambda: c.connection.state == st.READY)
+        await wait_for(lambda: c.connection.state == st.READY and c.session_configured)
         assert c.connection.model and c.connection.region == "custom"
         feed(c, speech_like_pcm(speech_s=0.6, tail_s=0.5))
-        await wait_for(lambda: len(c.conversation.turns) >= 2 and c.conversation.turns[1].final)
+        await wait_for(lambda: len(c.conversation.turns) >= 2 and c.conversation.turns[1].final,
+                       what=lambda: ([(t.role, t.text, t.final) for t in c.conversation.turns],
+                                     [r.type for r in c.eventlog.records() if r.direction == "in"][:12],
+                                     server.connections[0].appended_audio_bytes))
         user, assistant = c.conversation.turns[:2]
         assert user.role == "user" and user.text == "What is the weather like?"
         assert assistant.role == "assistant" and assistant.text == "It is sunny and warm today."
@@ -69,6 +72,7 @@ async def test_push_to_talk_commits_and_asks_for_a_reply(make_controller):
         assert server.connections[0].appended_audio_bytes == 0
         talking: list[bool] = []
         c.talking_changed.connect(talking.append)
+        await wait_for(lambda: c.session_configured)
         c.press_talk()
         feed(c, speech_like_pcm())
         c.release_talk()

@@ -30,7 +30,7 @@ async def window(qtbot, tmp_path, monkeypatch):
     win.activateWindow()
     qtbot.waitExposed(win)
     await controller.start()
-    await wait_for(lambda: controller.connection.state == st.READY and server.received("session.update"))
+    await wait_for(lambda: controller.connection.state == st.READY and controller.session_configured)
     win.server = server
     yield win
     await controller.shutdown()
