@@ -273,6 +273,7 @@ class RealtimeClient:
         self._last_request_sent = 0.0
         self._manual_turns = False
         self._uncommitted_audio = False
+        self._replies_done_here = 0  # replies finished on the current connection
 
     def __repr__(self) -> str:
         # Never include the key.
@@ -409,7 +410,9 @@ class RealtimeClient:
                     outcome = await self._serve(result)
                     if self._closing:
                         break
-                    if loop.time() - up_since >= self.policy.stable_after:
+                    # Healthy: it stayed up a while, or it finished a reply (a server that drops after
+                    # every few replies is making progress, not refusing us).
+                    if loop.time() - up_since >= self.policy.stable_after or self._replies_done_here:
                         attempt = 0
                 else:
                     outcome = result
@@ -508,6 +511,7 @@ class RealtimeClient:
             self._ws = None
             return FatalConnectionError(FailureKind.CONFIG, f"invalid session configuration: {short_text(str(exc))}")
         self._reset_quiet_tracking()
+        self._replies_done_here = 0
         reader = asyncio.create_task(self._read(ws, ready), name="qwenvoice-net-reader")
         writer: asyncio.Task[None] | None = None
         renewer: asyncio.Task[_Renewed] | None = None
@@ -619,6 +623,7 @@ class RealtimeClient:
                 self._active_responses.add(event.response_id)
             elif isinstance(event, ResponseDone):
                 self._active_responses.discard(event.response_id)
+                self._replies_done_here += 1
 
     def _quiet(self, now: float) -> bool:
         """A moment where replacing the session loses nothing: no reply running (a reply silent for

@@ -205,8 +205,12 @@ async def run_soak(hours: float, *, turn_seconds: float = 10.0, renew_every: flo
         sample(0)
         every = max(1, turns_total // 40)
         for turn in range(1, turns_total + 1):
-            await _until(lambda: c.connection.state == st.READY and c._session_ready, 30,
-                         f"ready before turn {turn}")
+            try:
+                await _until(lambda: c.connection.state == st.READY and c._session_ready, 30,
+                             f"ready before turn {turn}")
+            except TimeoutError as exc:
+                report.problems.append(f"{exc} (state {c.connection.state}: {c.connection.detail})")
+                break
             want = len(c.conversation.turns) + 2  # the user's turn and the reply
             try:
                 if turn % 7 == 0:
