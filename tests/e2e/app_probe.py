@@ -129,6 +129,7 @@ class Probe:
             "talking": c.talking,
             "response_active": c.response_active,
             "playback": playback.state,
+            "mic_blocks": c.mic_blocks,
             "bubbles": bubbles,
             "buttons": buttons,
             "notices": win.notifications.texts(),
