@@ -7,6 +7,8 @@ fault-injecting server its tests run against.
 
 from qwenvoice.net.backoff import NO_RECONNECT, ReconnectPolicy
 from qwenvoice.net.client import (
+    RENEWAL_FAILED,
+    RENEWED,
     ClientStats,
     ConnectionState,
     ConnectionStatus,
@@ -20,6 +22,8 @@ from qwenvoice.net.errors import FailureKind, FatalConnectionError
 __all__ = [
     "NO_RECONNECT",
     "REGION_ENDPOINTS",
+    "RENEWAL_FAILED",
+    "RENEWED",
     "ClientStats",
     "ConnectOptions",
     "ConnectionState",

@@ -74,6 +74,11 @@ DEFAULT_MAX_SIZE = 16 * 2**20
 # The cloud closes a session after 120 minutes; renew 5 minutes before (plus the forcing window).
 SESSION_CAP = 120 * 60.0
 RENEW_AFTER_DEFAULT = 115 * 60.0
+# ConnectionStatus reasons of a renewal: CONNECTED with RENEWED after the hand-over, CONNECTED with
+# RENEWAL_FAILED when the new session could not be opened (the old one carries on, the renewal hook's
+# session is not used).
+RENEWED = "session renewed"
+RENEWAL_FAILED = "session renewal failed; the current session continues"
 
 
 def _wire_logger() -> logging.Logger:
@@ -553,7 +558,7 @@ class RealtimeClient:
                     self._note_sent(fresh.update)
                 self.stats.renewals += 1
                 self._emit(ConnectionStatus(ConnectionState.CONNECTED, attempt=self.stats.connections,
-                                            reason="session renewed"))
+                                            reason=RENEWED))
                 renewed_ready = asyncio.Event()
                 renewed_ready.set()
                 for raw in fresh.early:
@@ -659,7 +664,7 @@ class RealtimeClient:
                 self.stats.renewal_failures += 1
                 next_try = loop.time() + opts.renew_retry
                 self._emit(ConnectionStatus(ConnectionState.CONNECTED, attempt=self.stats.connections,
-                                            reason="session renewal failed; the current session continues"))
+                                            reason=RENEWAL_FAILED))
                 continue
             await asyncio.sleep(0.1)
         raise RuntimeError("renewal loop exhausted")
