@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import soxr
 
 from qwenvoice.localserver.espeak import shared_engine
 from qwenvoice.localserver.speech import (
@@ -16,6 +17,7 @@ from qwenvoice.localserver.speech import (
     SpeechStyle,
     SpeechSynthesizer,
     detect_language,
+    drop_echoed_tail,
     speaking_pieces,
     split_sentences,
     take_complete_sentences,
@@ -132,3 +134,21 @@ def test_a_long_first_sentence_is_spoken_in_two_pieces() -> None:
     ]
     assert " ".join(pieces) == text
     assert speaking_pieces("Short one, really. Next.") == ["Short one, really.", "Next."]
+
+
+def test_echoed_tail_of_a_short_window_is_dropped() -> None:
+    assert drop_echoed_tail("Can you help me? Can you Help") == "Can you help me?"
+    assert drop_echoed_tail("Who are you? Who are You") == "Who are you?"
+    assert drop_echoed_tail("Stop! What time is it?") == "Stop! What time is it?"
+    assert drop_echoed_tail("") == ""
+
+
+def test_whisper_transcribes_espeak_speech() -> None:
+    from qwenvoice.localserver.speech import Transcriber
+
+    engine = shared_engine()
+    speech = engine.synthesize("What time is it?", "en-us")
+    pcm16k = soxr.resample(speech.astype(np.float32), engine.sample_rate, 16000).astype(np.int16)
+    transcriber = Transcriber(cpu_threads=1)
+    assert "time is it" in transcriber.transcribe(pcm16k).lower()
+    assert transcriber.transcribe(np.zeros(800, np.int16)) == ""  # under 0.1 s: nothing to hear
