@@ -451,8 +451,8 @@ def report(result: dict[str, Any]) -> str:
         "## qwenvoice vs the official SDK client (same server, audio and devices)",
         "",
         "| pace | client | first sound p50 / p95 (ms) | gaps per turn (mean) | turns with gaps"
-        " | gap ms per turn p50 / p95 | longest gap p95 (ms) | CPU % of one core |",
-        "|---|---|---|---|---|---|---|---|",
+        " | gap ms per turn p50 / p95 | longest gap p95 (ms) | device underflows | CPU % of one core |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in cmp_rows:
         lines.append(
@@ -460,8 +460,13 @@ def report(result: dict[str, Any]) -> str:
             f"{fmt(row['first_delta_to_sound_ms']['p50'])} / {fmt(row['first_delta_to_sound_ms']['p95'])} | "
             f"{fmt(row['gaps_per_turn']['mean'], 2)} | {row['turns_with_gaps']} / {row['turns']} | "
             f"{fmt(row['gap_ms_per_turn']['p50'])} / {fmt(row['gap_ms_per_turn']['p95'])} | "
-            f"{fmt(row['longest_gap_ms']['p95'])} | {fmt(row['cpu_percent'], 1)} |")
-    lines += ["", "Where the first-sound time goes (p50, ms): the server sends the first delta -> the client has"
+            f"{fmt(row['longest_gap_ms']['p95'])} | {row['client_done'].get('device_underflows', '-')} | "
+            f"{fmt(row['cpu_percent'], 1)} |")
+    lines += ["", "A gap comes from the player running dry (its queue, or for qwenvoice the jitter buffer) or from"
+              " the device running dry because the process was not scheduled in time (device underflows: the"
+              " PortAudio callback status for qwenvoice, the blocking write's underflow flag inside a reply for"
+              " the SDK player); on a busy shared machine the second kind shows up at any pace.",
+              "", "Where the first-sound time goes (p50, ms): the server sends the first delta -> the client has"
               " it -> the client hands its first sample toward the device (ours: the output callback that"
               " copies it out of the jitter buffer; SDK: the play thread's first blocking write) -> heard on"
               " the monitor.", "",

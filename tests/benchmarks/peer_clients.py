@@ -247,6 +247,7 @@ class SamplePlayer:
         self.raw: queue.Queue[str] = queue.Queue()
         self.chunks: queue.Queue[bytes] = queue.Queue()
         self.first_write_at: float | None = None
+        self.underflows = 0  # device underflows inside replies
         self.writing = False
         self.stop = threading.Event()
         self.threads = [threading.Thread(target=self._decode, daemon=True),
@@ -274,9 +275,12 @@ class SamplePlayer:
             except queue.Empty:
                 continue
             self.writing = True
-            if self.first_write_at is None:
+            first_of_reply = self.first_write_at is None
+            if first_of_reply:
                 self.first_write_at = time.monotonic()
-            self.stream.write(chunk)
+            underflowed = self.stream.write(chunk)
+            if underflowed and not first_of_reply:  # the first write follows the idle run-dry
+                self.underflows += 1
             self.writing = False
 
     def cancel_playing(self) -> None:
@@ -351,7 +355,7 @@ def run_peer(args: argparse.Namespace) -> None:
         time.sleep(player.stream.latency + 0.02)
         emit(**record)
         time.sleep(args.gap)
-    emit(done=True, output_underflows=None)
+    emit(done=True, device_underflows=player.underflows)
     wait_for_parent()
     conversation.close()
     player.close()
