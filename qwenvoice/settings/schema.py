@@ -211,6 +211,9 @@ class AudioSettings:
     output_volume: int = 100  # percent, applied in the app's mixer
     listening_setup: str = "speakers"  # "speakers": echo can reach the mic; "headphones": it cannot
     echo_cancellation: bool = True
+    # Speakers only: mute the mic while the assistant speaks (echo too strong to cancel); interrupting
+    # then works by button or key only. Files without it (older versions) read the default.
+    half_duplex: bool = False
 
     def problems(self) -> list[SettingsError]:
         found: list[SettingsError] = []
@@ -218,6 +221,9 @@ class AudioSettings:
             found.append(SettingsError("audio.output_volume", "[0, 100]", self.output_volume))
         if err := _choice("audio.listening_setup", self.listening_setup, LISTENING_SETUPS):
             found.append(err)
+        for name in ("echo_cancellation", "half_duplex"):
+            if not isinstance(getattr(self, name), bool):
+                found.append(SettingsError(f"audio.{name}", "true or false", getattr(self, name)))
         return found
 
 

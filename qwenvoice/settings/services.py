@@ -7,11 +7,17 @@ identities are stable strings "name (host API)" — the same strings ``AudioSett
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Final, Protocol, runtime_checkable
 
-from qwenvoice.settings.schema import TtsSettings
+from qwenvoice.settings.schema import AudioSettings, TtsSettings
+
+# What the echo self-test recommends (the same strings as qwenvoice.audio.echo_selftest.Recommendation).
+ECHO_NO_ECHO: Final = "no-echo"
+ECHO_FULL_DUPLEX_AEC: Final = "full-duplex-aec"
+ECHO_HALF_DUPLEX: Final = "half-duplex"
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +31,45 @@ class ConnectionCheck:
 class DeviceInfo:
     identity: str  # "name (host API)"
     is_default: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class EchoTestReport:
+    """The echo self-test's outcome, for the settings panel."""
+
+    ok: bool  # False: the probe could not be played or recorded (``summary`` says why)
+    summary: str  # user-facing result text
+    recommendation: str = ""  # ECHO_NO_ECHO / ECHO_FULL_DUPLEX_AEC / ECHO_HALF_DUPLEX; "" when not ok
+    delay_ms: float | None = None
+    echo_return_loss_db: float | None = None
+    erle_db: float | None = None
+    backend: str = ""
+    notice: str | None = None  # device or canceller fallbacks during the test
+
+
+@dataclass(frozen=True, slots=True)
+class EchoState:
+    """What the capture path does with echo right now (polled by the settings panel)."""
+
+    mode: str  # "off" (headphones / switched off), "cancelling", "bypassed" (canceller failed), "stopped"
+    half_duplex: bool  # the mic is muted while the assistant speaks
+    backend: str = ""  # canceller in use ("hybrid", "webrtc", ...)
+    playing_from: str = ""  # for the hybrid: whose output is used right now
+    delay_ms: float | None = None  # alignment in use
+    cpu_ms_p50: float = 0.0  # canceller time per 10 ms frame
+    cpu_ms_p95: float = 0.0
+    notice: str | None = None
+
+
+def apply_echo_recommendation(audio: AudioSettings, recommendation: str) -> AudioSettings:
+    """The audio settings that follow the self-test's recommendation (unknown ones change nothing)."""
+    if recommendation == ECHO_FULL_DUPLEX_AEC:
+        return dataclasses.replace(audio, listening_setup="speakers", echo_cancellation=True, half_duplex=False)
+    if recommendation == ECHO_HALF_DUPLEX:
+        return dataclasses.replace(audio, listening_setup="speakers", echo_cancellation=True, half_duplex=True)
+    if recommendation == ECHO_NO_ECHO:  # the speaker does not reach the mic: talk freely
+        return dataclasses.replace(audio, half_duplex=False)
+    return audio
 
 
 @runtime_checkable
@@ -49,4 +94,12 @@ class SettingsServices(Protocol):
 
     def preview_voice(self, model: str, tts: TtsSettings, text: str) -> Awaitable[None]:
         """Speak ``text`` with these TTS settings; raises with a user-facing message on failure."""
+        ...
+
+    def run_echo_self_test(self, input_device: str | None, output_device: str | None) -> Awaitable[EchoTestReport]:
+        """Play a probe on the output, record the input and measure the echo (about 5 s; never raises)."""
+        ...
+
+    def echo_state(self) -> EchoState | None:
+        """The capture path's echo handling now (None while no audio runs)."""
         ...

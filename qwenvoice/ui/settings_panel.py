@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMessageBox,
     QPlainTextEdit,
+    QProgressBar,
     QPushButton,
     QScrollArea,
     QSizePolicy,
@@ -60,7 +61,14 @@ from qwenvoice.settings.schema import (
     validate,
 )
 from qwenvoice.settings.secrets import ApiKeyStore, KeySource, SecretStoreError
-from qwenvoice.settings.services import ConnectionCheck, DeviceInfo, SettingsServices
+from qwenvoice.settings.services import (
+    ConnectionCheck,
+    DeviceInfo,
+    EchoState,
+    EchoTestReport,
+    SettingsServices,
+    apply_echo_recommendation,
+)
 from qwenvoice.settings.store import SettingsStore
 from qwenvoice.ui.i18n import LANGUAGE_NATIVE_NAMES, LanguageManager, Retranslator, fill, translate
 from qwenvoice.ui.presets import PresetBar
@@ -220,6 +228,7 @@ class SettingsPanel(QDialog):
         self._device_timer = QTimer(self)
         self._device_timer.setInterval(2000)
         self._device_timer.timeout.connect(self.refresh_devices)
+        self._device_timer.timeout.connect(self.refresh_echo_status)
 
         for path, label in self.labels.items():
             # A label names its field for screen readers and focuses it when clicked.
@@ -744,7 +753,61 @@ class SettingsPanel(QDialog):
             lambda: translate("SettingsPanel", "Cancel the assistant's echo from the microphone"),
         )
         form.addRow("", echo)
+        half_duplex = self._check(
+            "audio.half_duplex",
+            lambda: translate(
+                "SettingsPanel", "Mute the microphone while the assistant speaks (interrupt with the button or key)"
+            ),
+        )
+        form.addRow("", half_duplex)
+        listening.currentIndexChanged.connect(self._update_echo_controls)
+        self._build_echo_test(page)
         page.addStretch(1)
+
+    def _build_echo_test(self, page: QVBoxLayout) -> None:
+        form = self._group(page, lambda: translate("SettingsPanel", "Echo"))
+        self.echo_test_button = self._icon_button("speaker")
+        self.echo_test_button.setObjectName("echoSelfTest")
+        self._i18n.bind(self.echo_test_button.setText, lambda: translate("SettingsPanel", "Run echo self-test"))
+        self.echo_test_button.clicked.connect(self.run_echo_self_test)
+        self.echo_test_progress = QProgressBar()
+        self.echo_test_progress.setObjectName("echoTestProgress")
+        self.echo_test_progress.setRange(0, 0)  # busy: the test takes about five seconds
+        self.echo_test_progress.setMaximumWidth(160)
+        self.echo_test_progress.setVisible(False)
+        row = QHBoxLayout()
+        row.addWidget(self.echo_test_button)
+        row.addWidget(self.echo_test_progress)
+        row.addStretch(1)
+        form.addRow(row)
+        form.addRow(
+            self._hint(
+                lambda: translate(
+                    "SettingsPanel",
+                    "Plays a short noise through the chosen output and listens with the chosen microphone, "
+                    "then suggests how to talk: over the speakers with echo cancellation, or with the "
+                    "microphone muted while the assistant speaks.",
+                )
+            )
+        )
+        self.echo_test_result = NoticeBar()
+        self.echo_test_result.setObjectName("echoTestResult")
+        form.addRow(self.echo_test_result)
+        self.apply_echo_button = QPushButton()
+        self.apply_echo_button.setObjectName("applyEchoRecommendation")
+        self._i18n.bind(self.apply_echo_button.setText, lambda: translate("SettingsPanel", "Use the recommendation"))
+        self.apply_echo_button.clicked.connect(self.apply_echo_recommendation)
+        self.apply_echo_button.setVisible(False)
+        row = QHBoxLayout()
+        row.addWidget(self.apply_echo_button)
+        row.addStretch(1)
+        form.addRow(row)
+        self.echo_status = QLabel()
+        self.echo_status.setObjectName("echoStatus")
+        self.echo_status.setProperty("role", "hint")
+        self.echo_status.setWordWrap(True)
+        form.addRow(self._label("echo_status", lambda: translate("SettingsPanel", "Now:")), self.echo_status)
+        self._echo_report: EchoTestReport | None = None
 
     def _build_appearance_tab(self) -> None:
         page = self._add_tab("appearance", "appearance", lambda: translate("SettingsPanel", "Appearance"))
@@ -807,11 +870,13 @@ class SettingsPanel(QDialog):
             self.volume_label.setText(f"{audio.output_volume} %")
             _select_data(self._cb("audio.listening_setup"), audio.listening_setup)
             self._chk("audio.echo_cancellation").setChecked(audio.echo_cancellation)
+            self._chk("audio.half_duplex").setChecked(audio.half_duplex)
             _select_data(self._cb("ui.language"), settings.ui.language)
             _select_data(self._cb("ui.theme"), settings.ui.theme)
         finally:
             self._loading = False
         self._update_capabilities()
+        self._update_echo_controls()
 
     def _load_omni(self, omni: OmniSettings, turn_mode: str | None = None) -> None:
         was_loading, self._loading = self._loading, True
@@ -910,6 +975,7 @@ class SettingsPanel(QDialog):
             output_volume=self.volume_slider.value(),
             listening_setup=str(self._cb("audio.listening_setup").currentData()),
             echo_cancellation=self._chk("audio.echo_cancellation").isChecked(),
+            half_duplex=self._chk("audio.half_duplex").isChecked(),
         )
         settings.ui.language = str(self._cb("ui.language").currentData())
         settings.ui.theme = str(self._cb("ui.theme").currentData())
@@ -1545,6 +1611,91 @@ class SettingsPanel(QDialog):
         except Exception as exc:
             self.show_notice(fill(translate("SettingsPanel", "The test tone could not play: %1"), str(exc)), "error")
 
+    def _update_echo_controls(self, *_: object) -> None:
+        headphones = self._cb("audio.listening_setup").currentData() == "headphones"
+        reason = translate("SettingsPanel", "With headphones the microphone cannot hear the assistant.")
+        for path in ("audio.echo_cancellation", "audio.half_duplex"):
+            self._disable(path, reason if headphones else None)
+
+    def run_echo_self_test(self) -> None:
+        """Measure the echo on the devices chosen here (the app's own streams pause meanwhile)."""
+        runner = getattr(self._services, "run_echo_self_test", None)
+        if runner is None:
+            self.echo_test_result.show_notice(
+                translate("SettingsPanel", "This build of the app cannot do that yet."), "error"
+            )
+            return
+        self._echo_report = None
+        self.apply_echo_button.setVisible(False)
+        self.echo_test_button.setEnabled(False)
+        self.echo_test_progress.setVisible(True)
+        self.echo_test_result.show_notice(
+            translate("SettingsPanel", "Playing a test sound and listening… (about 5 s)"), "info"
+        )
+        inputs = self._cb("audio.input_device").currentData()
+        outputs = self._cb("audio.output_device").currentData()
+        if not self._spawn(self._run_echo_test(runner, inputs, outputs)):
+            stopped = translate("SettingsPanel", "The app's event loop is not running.")
+            self._echo_test_done(EchoTestReport(False, stopped))
+
+    async def _run_echo_test(self, runner: Callable[..., Any], input_device: str | None,
+                             output_device: str | None) -> None:
+        try:
+            report: EchoTestReport = await runner(input_device, output_device)
+        except Exception as exc:  # the service reports failures as results; anything else is shown too
+            report = EchoTestReport(False, str(exc) or type(exc).__name__)
+        with contextlib.suppress(RuntimeError):  # the dialog may be gone
+            self._echo_test_done(report)
+
+    def _echo_test_done(self, report: EchoTestReport) -> None:
+        self.echo_test_button.setEnabled(True)
+        self.echo_test_progress.setVisible(False)
+        text = report.summary + (f" ({report.notice})" if report.notice else "")
+        severity = "error" if not report.ok else "warning" if report.recommendation == "half-duplex" else "ok"
+        self.echo_test_result.show_notice(text, severity)
+        self._echo_report = report if report.ok else None
+        current = self.collect().audio
+        recommended = apply_echo_recommendation(current, report.recommendation) if report.ok else current
+        self.apply_echo_button.setVisible(recommended != current)
+        self.refresh_echo_status()
+
+    def apply_echo_recommendation(self) -> bool:
+        """Set the audio fields as the last self-test recommends and apply them."""
+        report = self._echo_report
+        if report is None:
+            return False
+        audio = apply_echo_recommendation(self.collect().audio, report.recommendation)
+        _select_data(self._cb("audio.listening_setup"), audio.listening_setup)
+        self._chk("audio.echo_cancellation").setChecked(audio.echo_cancellation)
+        self._chk("audio.half_duplex").setChecked(audio.half_duplex)
+        self.apply_echo_button.setVisible(False)
+        return self.apply()
+
+    def refresh_echo_status(self) -> None:
+        """The echo line: what the capture path does now (polled while the Audio tab is open)."""
+        state_of = getattr(self._services, "echo_state", None)
+        state: EchoState | None = None
+        if state_of is not None:
+            with contextlib.suppress(Exception):
+                state = state_of()
+        self.echo_status.setText(self._echo_status_text(state))
+
+    @staticmethod
+    def _echo_status_text(state: EchoState | None) -> str:
+        if state is None:
+            return translate("SettingsPanel", "No audio is running.")
+        gate = translate("SettingsPanel", "; microphone muted while the assistant speaks") if state.half_duplex else ""
+        if state.mode == "off":
+            return translate("SettingsPanel", "Echo cancellation off") + gate
+        if state.mode == "bypassed":
+            return fill(translate("SettingsPanel", "Echo cancellation bypassed: %1"), state.notice or "") + gate
+        backend = state.backend + (f" ({state.playing_from})" if state.playing_from != state.backend else "")
+        delay = "—" if state.delay_ms is None else f"{state.delay_ms:.0f} ms"
+        return fill(
+            translate("SettingsPanel", "Cancelling with %1 · delay %2 · CPU %3 ms per 10 ms frame (p95 %4)"),
+            backend, delay, f"{state.cpu_ms_p50:.2f}", f"{state.cpu_ms_p95:.2f}",
+        ) + gate
+
     def refresh_devices(self) -> None:
         """Re-list devices (called every 2 s while the Audio tab is open: hot-plug aware)."""
         inputs: list[DeviceInfo] = []
@@ -1693,6 +1844,14 @@ class ControllerServices:
 
     async def preview_voice(self, model: str, tts: TtsSettings, text: str) -> None:
         await self._require("preview_voice")(model, tts, text)
+
+    async def run_echo_self_test(self, input_device: str | None, output_device: str | None) -> EchoTestReport:
+        result = await self._require("run_echo_self_test")(input_device, output_device)
+        return cast(EchoTestReport, result)
+
+    def echo_state(self) -> EchoState | None:
+        state = getattr(self._controller, "echo_state", None)
+        return cast(EchoState | None, state()) if state is not None else None
 
 
 def build_for_controller(controller: Any) -> SettingsPanel:
