@@ -124,6 +124,8 @@ class Controller(QObject):
         self.server: OfflineServer | None = None
         self.client: Any = None
         self.audio: Any = None  # the AudioEngine while running
+        self.echo: Any = None  # its EchoControl (echo cancellation, half duplex)
+        self._echo_testing = False
         self.api_key: str | None = None
         self.url: str | None = None
         self.model: str = ""
@@ -246,10 +248,11 @@ class Controller(QObject):
             self.reconnect()
         elif change.omni_session_changed and not mode_switched:
             self._send_session_update()
+        if self.echo is not None:
+            self.echo.configure(settings.audio)  # live: the streams keep running
         if change.audio_changed and self.audio is not None and (
             old.audio.input_device != settings.audio.input_device
             or old.audio.output_device != settings.audio.output_device
-            or old.audio.echo_cancellation != settings.audio.echo_cancellation
         ):
             self._spawn(self._restart_audio(), "qwenvoice-audio-restart")
 
@@ -458,6 +461,10 @@ class Controller(QObject):
         engine.player.on_item_started.append(self._on_item_started)
         engine.player.volume = self._volume
         self.audio = engine
+        from qwenvoice.app.echo_control import EchoControl
+
+        self.echo = EchoControl(a, on_notice=lambda text: self._say(st.WARNING, text, st.ACTION_AUDIO_SETTINGS))
+        self.echo.attach(engine)
         playing = await engine.start_playback()
         capturing = await engine.start_capture()
         if not (playing or capturing):
@@ -472,6 +479,9 @@ class Controller(QObject):
 
     async def _stop_audio(self) -> None:
         engine, self.audio = self.audio, None
+        echo, self.echo = self.echo, None
+        if echo is not None:
+            echo.close()
         if engine is not None:
             try:
                 await engine.aclose()
@@ -835,6 +845,8 @@ class Controller(QObject):
         else:
             self._flush_playback(None)
         self._send_all(events)
+        if self.echo is not None:
+            self.echo.barge_in()  # half duplex: the user's button/key opens the mic at once
 
     def _cut(self, rid: str) -> None:
         """Response ``rid`` was interrupted: silence it, drop its late audio, keep what was heard."""
@@ -1082,6 +1094,40 @@ class Controller(QObject):
         return path
 
     # ------------------------------------------------------------------ settings panel interface
+
+    def echo_state(self) -> Any:
+        """The capture path's echo handling now (None while no audio runs)."""
+        return self.echo.state() if self.echo is not None else None
+
+    async def run_echo_self_test(self, input_device: Any = ..., output_device: Any = ..., *,
+                                 apply: bool = False) -> Any:
+        """Pause the app's streams, play a probe and measure the echo, reopen them (``...``: the saved
+        devices). With ``apply``, take the recommended audio settings. Returns an EchoTestReport."""
+        from qwenvoice.app.echo_control import recommended_settings, run_self_test
+        from qwenvoice.settings.services import EchoTestReport
+
+        if self._echo_testing:
+            return EchoTestReport(ok=False, summary="The echo self-test is already running.")
+        audio = self.settings.audio
+        backend = self.echo.backend if self.echo is not None else "auto"
+        self._echo_testing = True
+        paused = self.audio is not None
+        try:
+            if paused:
+                await self._stop_audio()  # the probe must not reach the conversation
+            report = await run_self_test(audio.input_device if input_device is ... else input_device,
+                                         audio.output_device if output_device is ... else output_device,
+                                         backend=backend)
+        finally:
+            self._echo_testing = False
+            if paused and not self._shutting_down:
+                await self._start_audio()
+        if apply and report.ok:
+            settings = self.settings.copy()
+            settings.audio = recommended_settings(settings.audio, report)
+            if settings != self.settings:
+                self.apply_settings(settings)
+        return report
 
     def device_lists(self) -> tuple[list[Any], list[Any]]:
         from qwenvoice.audio.devices import safe_list_devices
