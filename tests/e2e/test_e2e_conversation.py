@@ -15,6 +15,9 @@ number formats; 0.6 tolerates a slip in four words (4-word reply with one miss: 
 recording must also match the shown reply at least 0.25 better than the question or any other reply
 the offline server gives (a negative control on each comparison; another time of day is left out of
 the controls: "It's 3:07 PM." against "It's 12:03 PM." shares four of five words).
+The push-to-talk turn asks for the time and the date, whose reply is long enough (about 14 words)
+that one misheard number does not decide the comparison; a bare "It's 12:14 PM." misheard as
+"It's 12.4 in PD." scores 0.44.
 
 Barge-in bound: the offline server's VAD needs a few 32 ms frames of speech before it reports
 ``speech_started`` (≈ 100–300 ms), then the app flushes at once and the device buffer (≈ 40 ms) and
@@ -72,8 +75,11 @@ LEAK_VOLUME_PERCENT = 50  # PulseAudio's cubic volume: 50 % is about -18 dB from
 
 # Negative controls: replies the offline server gives to other questions (none shares a sentence with
 # the replies the tests ask for).
-UNRELATED_REPLIES = ("Today is Saturday, November 21, 2026.", "You're welcome.", "Goodbye!",
-                     "Hello! Ask me the time or the date.")
+UNRELATED_REPLIES = ("You're welcome.", "Goodbye!", "Hello! Ask me the time or the date.",
+                     'I heard: "Good morning.". This is qwenvoice\'s offline mode; for full answers, add an API key.')
+# Asks for the time and the date: a reply with numbers in three formats (clock, day, year), long
+# enough that one misheard word does not decide the comparison.
+TIME_QUESTION = "What is the time and the date?"
 
 # Asks for the offline server's longest reply (about 9 s of speech).
 HELP_QUESTION = "What can you do?"
@@ -305,10 +311,13 @@ def _speak_over_the_reply(rig: Rig, app: AppRun, question: str, cut_text: str, l
     # It really was cut: the full help reply lasts much longer than what played.
     played = rig.speaker.loud_seconds(asked, onset + 3.0)
     assert played < 6.0, f"{played:.1f} s of the reply played: it was not cut"
-    # The interruption is a turn of its own, answered after the cut.
-    _wait_reply(app, turns_before, CUT_EXPECTS[0], CUT_EXPECTS[1], 60)
-    _speaker_settles(rig, app, onset)
     return silent_at - onset
+
+
+def _cut_in_is_answered(rig: Rig, app: AppRun, turns_before: int, since: float) -> None:
+    """The interruption is a turn of its own, answered after the cut; the answer plays out."""
+    _wait_reply(app, turns_before, CUT_EXPECTS[0], CUT_EXPECTS[1], 60)
+    _speaker_settles(rig, app, since)
 
 
 # ----------------------------------------------------------------------------- tests
@@ -338,10 +347,12 @@ class TestHeadphones:
     def test_speaking_during_a_reply_silences_the_speaker(self, rig: Rig, headphones_app: AppRun) -> None:
         app = headphones_app
         _switch_mode(app, "vad")
+        turns, started = len(app.state()["bubbles"]), time.time()
         delay = _speak_over_the_reply(rig, app, HELP_QUESTION, CUT_IN, leak=False)
         MEASURED["voice_barge_in_s"].append(round(delay, 3))
         print(f"\nspoken barge-in: speaker silent {delay * 1000:.0f} ms after the speech onset")
         assert delay < VOICE_BARGE_IN_BOUND_S
+        _cut_in_is_answered(rig, app, turns, started)
 
     def test_push_to_talk_with_the_space_key(self, rig: Rig, headphones_app: AppRun) -> None:
         app = headphones_app
@@ -362,7 +373,7 @@ class TestHeadphones:
         asked = time.time()
         app.xdotool("keydown", "space")
         app.wait(lambda s: s.get("talking"), 5, "talking after Space went down")
-        play_into_mic(rig.audio, rig.wav("Please tell me the time.", pad_s=0.3)).wait(30)
+        play_into_mic(rig.audio, rig.wav(TIME_QUESTION, pad_s=0.3)).wait(30)
         app.xdotool("keyup", "space")
         state = app.wait(lambda s: not s.get("talking"), 5, "not talking after Space came up")
         # X repeats a held key; the app must stay in one talk turn for the whole hold.
@@ -370,9 +381,9 @@ class TestHeadphones:
         assert changes == [True, False], f"talk state flipped while Space was held: {state['talk_changes']}"
         first = [k for k in state["space_keys"] if k[0] >= asked]
         assert first and first[0][1] == "press" and not first[0][2], state["space_keys"]
-        _wait_reply(app, turns, "time", "It's", 60)
+        _wait_reply(app, turns, "date", "It's", 60)
         done = _speaker_settles(rig, app, asked)
-        _reply_matches_speaker(rig, app, asked, done, "ptt time")
+        _reply_matches_speaker(rig, app, asked, done, "ptt time and date")
         # nothing reached the server while Space was up: a VAD-free turn, committed on release
         assert not events_after(app.state(), asked, "input_audio_buffer.speech_started")
         assert events_after(app.state(), asked, "input_audio_buffer.commit")
@@ -411,11 +422,23 @@ class TestHeadphones:
         _wait_reply(app, turns, CUT_EXPECTS[0], CUT_EXPECTS[1], 60)
 
 
+# Why the speakers variant fails today (checked by running it; see the report for the evidence):
+SELF_INTERRUPTION = (
+    "the app never attaches an echo canceller: Controller._start_audio builds the AudioEngine but does not "
+    "call engine.attach_echo_canceller(CapturePathProcessor()), and settings.audio.echo_cancellation / "
+    "listening_setup are read nowhere outside the settings panel, so the reply's echo reaches the offline "
+    "server's VAD, which reports speech_started and the app cuts its own reply after a word or two. With the "
+    "canceller attached by hand the first reply plays out, but after the user cuts in the next replies are "
+    "heard again (the user turn is transcribed from the echo) and the app interrupts itself in a loop"
+)
+
+
 class TestSpeakers:
     """The speaker leaks into the microphone (module-loopback at reduced volume), as with laptop
     speakers: the app must not interrupt itself, and the user can still cut in."""
 
-    def test_reply_plays_out_without_self_interruption(self, rig: Rig, speakers_app: AppRun) -> None:
+    @pytest.mark.xfail(strict=True, reason=SELF_INTERRUPTION)
+    def test_no_self_interruption_and_the_user_can_still_cut_in(self, rig: Rig, speakers_app: AppRun) -> None:
         app = speakers_app
         asked = time.time()
         play_into_mic(rig.audio, rig.wav(HELP_QUESTION)).wait(30)
@@ -436,10 +459,16 @@ class TestSpeakers:
         not_self_heard(app.state())
         _reply_matches_speaker(rig, app, asked, done, "speakers help")
 
-    def test_user_can_still_cut_in(self, rig: Rig, speakers_app: AppRun) -> None:
-        app = speakers_app
+        # The echo canceller must not make the user inaudible: speaking over a reply still cuts it.
+        turns, started = len(app.state()["bubbles"]), time.time()
         delay = _speak_over_the_reply(rig, app, HELP_QUESTION, CUT_IN, leak=True)
         MEASURED["speakers_voice_barge_in_s"].append(round(delay, 3))
         print(f"\nspoken barge-in over the speakers: silent {delay * 1000:.0f} ms after the speech onset")
         assert delay < VOICE_BARGE_IN_BOUND_S
-
+        # ...and the conversation goes on: the answer to the interruption is not cut by its own echo.
+        _cut_in_is_answered(rig, app, turns, started)
+        time.sleep(1.0)
+        state = app.state()
+        shown = [(b["role"], b["text"]) for b in state["bubbles"]]
+        assert sum(b["interrupted"] for b in state["bubbles"]) == 1, f"the app heard itself after the cut: {shown}"
+        assert len(bubbles(state, "user")) == 3, f"the app heard itself after the cut: {shown}"
