@@ -95,14 +95,18 @@ async def omni_turns(url: str, silence_ms: int, turns: int, speech: list[np.ndar
                         done.set_result(None)
                         return
 
+            # The recording ends with some silence of its own: time from the chunk with its last voiced sample.
+            last_voiced = int(np.nonzero(np.abs(audio) > 200)[0][-1])
             read = asyncio.create_task(reader(first_audio, done))
             start = time.perf_counter()
             sent = 0
+            last_speech_sent = start
             for offset in range(0, audio.size, CHUNK):
                 await ws.send(encode_event(InputAudioBufferAppend(audio[offset : offset + CHUNK].tobytes())))
+                if offset <= last_voiced < offset + CHUNK:
+                    last_speech_sent = time.perf_counter()
                 sent += 1
                 await asyncio.sleep(max(0.0, start + sent * 0.02 - time.perf_counter()))
-            last_speech_sent = time.perf_counter()
             while not done.done():  # keep streaming silence, as a live microphone does
                 await ws.send(encode_event(InputAudioBufferAppend(trailing.tobytes())))
                 sent += 1
