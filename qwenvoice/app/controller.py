@@ -503,8 +503,10 @@ class Controller(QObject):
             return
         data = pcm.tobytes()
         events = self.session.append_audio(data)
-        if not events:
-            return  # before the session took its settings
+        if not events and not self.session.ready:
+            # Before session.updated the machine would drop it; the client already holds every queued
+            # event until the session has taken its settings, so nothing is sent under old settings.
+            events = [ev.InputAudioBufferAppend(audio=data)]
         self.capture_clock.sent(len(pcm))
         if self.talking:
             self._ptt_samples += len(pcm)
@@ -757,9 +759,12 @@ class Controller(QObject):
             if n.response_id in self._cancelled:
                 self._dropped_here += 1
                 return
-            self._received_ms[n.response_id] = self._received_ms.get(n.response_id, 0.0) + len(n.pcm) / 48.0
-            self.conversation.append_assistant_audio(n.pcm)
-            self._play(n.response_id, n.item_id, n.pcm)
+            pcm = n.pcm[: len(n.pcm) // 2 * 2]  # a torn sample (odd byte count) is not playable
+            if not pcm:
+                return
+            self._received_ms[n.response_id] = self._received_ms.get(n.response_id, 0.0) + len(pcm) / 48.0
+            self.conversation.append_assistant_audio(pcm)
+            self._play(n.response_id, n.item_id, pcm)
         elif isinstance(n, nt.AudioDone):
             if n.response_id not in self._cancelled:
                 self._end_of_response_audio(n.response_id)
