@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 import threading
 from collections.abc import Sequence
@@ -116,6 +117,17 @@ def run_gui(args: argparse.Namespace) -> int:
     window.close_finished = lambda: controller.on_close_requested(close_done)
     app.aboutToQuit.connect(close_done)
     window.show()
+    # SIGTERM / Ctrl+C close the window the normal way, so the shutdown is the same clean one.
+    from PySide6.QtCore import QTimer
+
+    def close_from_signal(*_: object) -> None:
+        QTimer.singleShot(0, window.close)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, close_from_signal)
+    wake = QTimer()  # Python runs signal handlers only between bytecodes: wake up now and then
+    wake.start(250)
+    wake.timeout.connect(lambda: None)
 
     async def main() -> None:
         await controller.start()
