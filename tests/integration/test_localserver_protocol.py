@@ -29,6 +29,7 @@ from qwenvoice.localserver.server import BackgroundServer, ServeOptions
 from qwenvoice.protocol.codec import decode_server_event, encode_event
 from qwenvoice.protocol.config import OmniSessionConfig, TtsSessionConfig
 from qwenvoice.protocol.events import (
+    ConversationItemCreate,
     ErrorEvent,
     Event,
     InputAudioBufferAppend,
@@ -359,6 +360,23 @@ async def test_client_vanishing_mid_response_frees_the_session(server: Backgroun
     assert server.session_count() == before
     audio, _ = await synthesize(server, "Still here.")
     assert len(audio) > 0
+
+
+async def test_omni_client_vanishing_mid_reply_frees_the_session(server: BackgroundServer) -> None:
+    before = server.session_count()
+    ws = await connect(server, OMNI_MODEL)
+    await recv_event(ws)
+    item = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hello"}]}
+    await send(ws, SessionUpdate({"turn_detection": None}), ConversationItemCreate(item), ResponseCreate())
+    await recv_until(ws, lambda e: isinstance(e, ResponseAudioDelta))
+    ws.transport.abort()
+    for _ in range(100):
+        if server.session_count() <= before:
+            break
+        await asyncio.sleep(0.1)
+    assert server.session_count() == before
+    async with connect(server, OMNI_MODEL) as again:
+        assert (await recv_event(again)).TYPE == "session.created"
 
 
 # ---- the CLI -------------------------------------------------------------------------------------
