@@ -1,11 +1,14 @@
 """Peer benchmark (not a test): qwenvoice against the official DashScope SDK client, heard at the speaker.
 
-One command, after `source .ci/devices.sh`:
+One command (it starts its own PulseAudio with the devices of `.ci/devices.sh`):
 
     .venv/bin/python -m tests.benchmarks.bench_peer [--turns 20] [--quick]
 
-About 8 minutes with 20 turns per configuration (`--quick`: 5 turns, about 2.5 minutes). Writes
+About 10 minutes with 20 turns per configuration (`--quick`: 5 turns, about 3.5 minutes). Writes
 tests/benchmarks/out/peer.json, rewrites tests/benchmarks/RESULTS.md and prints the table.
+
+Also `--fix-paces cloud jitter` (the prototype of the proposed engine fix at both paces, ~1 min more),
+`--from-json` (re-render RESULTS.md from the last JSON) and `--shared-pulse` (use the running daemon).
 
 Everything runs on this machine: a benchmark server (`peer_server`) on 127.0.0.1 answers each turn with
 the same 24 kHz recorded reply (espeak-ng speech with its pauses cut out, so any silence heard inside
@@ -108,7 +111,10 @@ def summary(values: list[float]) -> dict[str, Any]:
 
 
 def fmt(v: Any, digits: int = 0) -> str:
-    return "-" if v is None else f"{v:.{digits}f}"
+    if v is None:
+        return "-"
+    text = f"{v:.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text  # no "-0"
 
 
 # ------------------------------------------------------------------------------------------ clients
@@ -631,6 +637,26 @@ def derive(result: dict[str, Any]) -> None:
             f" gaps and {fmt(jit_o['gap_ms_per_turn']['mean'])} ms per turn; depth at the end"
             f" {fmt(jit_o['client_done'].get('target_ms_end'))} ms, {jit_o['client_done'].get('underruns')}"
             " underruns in all).")
+    sp, bi = result.get("spoken", {}), result.get("barge_in", {})
+    if sp.get("end_of_speech_to_first_sound_ms", {}).get("p50") is not None:
+        e2e = sp["end_of_speech_to_first_sound_ms"]["p50"]
+        vad = sp["end_of_speech_to_server_vad_ms"]["p50"]
+        notes.append(
+            f"End of speech -> first reply sample: {fmt(e2e)} ms p50, of which the server's VAD silence window is"
+            f" {sp['server_silence_ms']} ms (the server answers at once, cloud pace). The client's share is about"
+            f" {fmt(e2e - sp['server_silence_ms'])} ms: {fmt(vad - sp['server_silence_ms'])} ms for the capture path"
+            f" (20 ms blocks, 20 ms input latency, the mic source) until the server has the last silent block, and"
+            f" {fmt(sp['first_delta_to_sound_ms']['p50'])} ms of playout as above. Capture-to-wire itself is"
+            f" {fmt(sp['capture_to_wire_ms']['p50'], 1)} ms p50.")
+    if bi.get("ours") and bi.get("peer"):
+        notes.append(
+            f"Barge-in: qwenvoice goes silent {fmt(bi['ours']['barge_in_to_silence_ms']['p50'])} ms after the flush"
+            " (the next 10 ms callback block plays the 4 ms fade, then the device buffer of 40 ms and PulseAudio's"
+            f" share drain); the SDK player {fmt(bi['peer']['barge_in_to_silence_ms']['p50'])} ms p50 /"
+            f" {fmt(bi['peer']['barge_in_to_silence_ms']['p95'])} ms p95 (its cancel empties the queues, but the"
+            " blocking write of the current 100 ms piece runs to its end). A smaller output latency is what"
+            " would cut ours further (20-25 ms would save 15-20 ms, at a higher risk of device underflows when"
+            " the process is starved on a busy 2-core machine).")
     notes.append(
         "Measurement: the monitor's timestamps come from the arrival times of `parec` reads (5 ms latency) fitted"
         " to the sample count; a null sink renders a few ms ahead, so the SDK player's 'to device -> heard' shows"
@@ -661,7 +687,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     await asyncio.sleep(2.2)  # a null sink renders in 2 s blocks until a low-latency reader has held it a while
     result: dict[str, Any] = {
         "benchmark": "peer", "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "command": "python -m tests.benchmarks.bench_peer" + (" --quick" if args.quick else ""),
+        "command": " ".join(["python -m tests.benchmarks.bench_peer", *sys.argv[1:]]),
         "machine": machine(), "turns": args.turns, "reply_s": reply_s, "delta_ms": args.delta_ms,
         "speed_cloud": server.speed, "jitter_ms": server.jitter_ms, "compare": [],
     }
