@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
 
 from qwenvoice.app import status as st
 from qwenvoice.app.conversation import ASSISTANT_RATE, USER_RATE, Conversation, data_dir
@@ -135,6 +135,7 @@ class Controller(QObject):
         self._cancelled: set[str] = set()
         self._received_ms: dict[str, float] = {}
         self.session: Any = None  # the OmniConversation of the current connection
+        self._session_before_renewal: Any = None  # kept until a renewal has taken over (or failed)
         self._retry_create = False
         self._ptt_samples = 0
         self._session_ready = False
@@ -150,9 +151,7 @@ class Controller(QObject):
         self._tts_rate = 24000
         self._tts_response_ids: set[str] = set()
         self._flushed_at = 0.0
-        self._machine_tick = QTimer(self)
-        self._machine_tick.setInterval(100)
-        self._machine_tick.timeout.connect(self._machine_timer)
+        self._machine_tick: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ helpers
 
@@ -322,7 +321,7 @@ class Controller(QObject):
             self.load_settings()
         self.mode_changed.emit(self.mode)
         self.new_conversation()
-        self._machine_tick.start()
+        self._machine_tick = self._spawn(self._tick_machine(), "qwenvoice-session-deadlines")
         if self.options.audio:
             await self._start_audio()
         await self._connect()
@@ -428,7 +427,8 @@ class Controller(QObject):
         if self._shutting_down:
             return
         self._shutting_down = True
-        self._machine_tick.stop()
+        if self._machine_tick is not None:
+            self._machine_tick.cancel()
         await self.stop_speaking_async()
         await self._disconnect()
         await self._stop_audio()
@@ -615,7 +615,10 @@ class Controller(QObject):
 
         try:
             session = session_with_summary(self._session_config().to_session(self.model), self.conversation.turns)
-            return self._start_session_machine(OmniSessionConfig.from_session(session, self.model))
+            previous = self.session  # None after a drop; the live session's machine for a renewal
+            update = self._start_session_machine(OmniSessionConfig.from_session(session, self.model))
+            self._session_before_renewal = previous
+            return update
         except Exception:
             return self._session_update_event()  # reports what is wrong with the settings
 
@@ -639,6 +642,12 @@ class Controller(QObject):
     def _send_all(self, events: list[Any]) -> None:
         for event in events:
             self._send(event)
+
+    async def _tick_machine(self) -> None:
+        # On the asyncio loop (not a Qt timer), so it only runs while the loop does.
+        while True:
+            await asyncio.sleep(0.1)
+            self._machine_timer()
 
     def _machine_timer(self) -> None:
         """The state machine's own deadlines (a create waiting for a transcript, a cancel's grace)."""
@@ -674,9 +683,12 @@ class Controller(QObject):
                 log.exception("handling %r failed", type(item).__name__)
 
     def _on_status(self, s: Any) -> None:
-        from qwenvoice.net.client import ConnectionState
+        from qwenvoice.net.client import RENEWAL_FAILED, ConnectionState
 
         if s.state is ConnectionState.CONNECTED:
+            if s.reason == RENEWAL_FAILED and self._session_before_renewal is not None:
+                self.session = self._session_before_renewal  # the old session carries on
+            self._session_before_renewal = None
             self._session_ready = True
             self._set_connection(state=st.READY, detail="", retry_at=None)
         elif s.state is ConnectionState.RENEWING:  # a fresh session before the time limit; still talking
@@ -782,6 +794,12 @@ class Controller(QObject):
             self.metrics_updated.emit()
         elif isinstance(n, nt.ProtocolErrorNotice):
             self._on_error(n.error, n.request_type)
+        elif isinstance(n, nt.SessionClosed):
+            if n.reason == "finished" and not self._shutting_down:
+                # The server ended the session but left the connection open: nothing more would be
+                # answered on it, so say so and start a new one.
+                self._say(st.WARNING, "The server ended the session; starting a new one.")
+                self.reconnect()
         elif isinstance(n, nt.FunctionCallRequested):
             self._say(st.INFO, f"The model asked for a tool ({n.name}); this app does not offer tools yet.")
 

@@ -252,6 +252,23 @@ async def test_the_session_is_renewed_before_the_cap_with_instructions_and_a_sum
         assert [(t.role, t.text) for t in load_turns(folder)] == in_memory
 
 
+async def test_a_failed_renewal_keeps_the_current_session_working(tmp_path):
+    connect = ConnectOptions(ping_interval=2.0, ping_timeout=2.0, renew_after=0.8, renew_quiet=0.3, renew_retry=60.0)
+    async with ScriptedServer(Script(max_session_seconds=20.0, reply_seconds=0.3), token=TOKEN) as server:
+        c, notices = make_controller(tmp_path, server.url, connect=connect)
+        try:
+            await c.start()
+            await wait_for(lambda: c.connection.state == st.READY)
+            server.script.http_status = 503  # the new session cannot be opened
+            await wait_for(lambda: c.client.stats.renewal_failures >= 1, within=5.0)
+            await wait_for(lambda: c.connection.state == st.READY and c.connection.detail == "")
+            feed(c, speech_like_pcm(speech_s=0.6, tail_s=0.5))  # the old session still hears and answers
+            await wait_for(lambda: last_reply_done(c, 2))
+            assert len(server.connections) == 1 and not notices.of(st.ERROR) and not notices.of(st.WARNING)
+        finally:
+            await c.shutdown()
+
+
 async def test_without_renewal_the_cap_disconnects_and_says_so(tmp_path):
     async with ScriptedServer(Script(max_session_seconds=1.0), token=TOKEN) as server:
         c, notices = make_controller(tmp_path, server.url)
