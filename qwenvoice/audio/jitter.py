@@ -7,7 +7,9 @@ the device wants a steady block every few ms. The buffer sits between them:
 * The output callback calls `render(out, now)`; it only copies from the ring, counts, and flips a
   small state machine (idle -> prebuffering -> playing). No allocation beyond numpy views, no
   logging, no raising.
-* Playback starts once `target_ms` is buffered, or at once when the response's audio is complete.
+* Playback starts once `target_ms` has been received, or at once when the response's audio is complete.
+  Audio the caller has received but still holds (a resampler's filter delay, `held` in `push()`)
+  counts toward that depth: it arrives with the next chunk, so waiting for it only adds latency.
   An underrun plays silence, is counted, grows the target and rebuffers; a long stable stretch
   shrinks the target again, slowly.
 * `flush()` (barge-in) moves the read position to the write position in O(1), fades the next few ms
@@ -131,6 +133,7 @@ class JitterBuffer:
         self._write = 0
         self._read = 0
         self._complete_until = 0  # audio before this position belongs to finished responses
+        self._held = 0  # frames received upstream but not yet pushed (resampler delay); count toward the start
         self._state = IDLE
         self._rebuffering = False
         self._rebuffer_frames = 0
@@ -178,15 +181,28 @@ class JitterBuffer:
 
     # ---------------------------------------------------------------- loop side
     def push(
-        self, samples: Float32Array, response_id: str, item_id: str, now: float, source_rate: int = 24000
+        self,
+        samples: Float32Array,
+        response_id: str,
+        item_id: str,
+        now: float,
+        source_rate: int = 24000,
+        *,
+        held: int = 0,
     ) -> bool:
-        """Queue mono float32 audio at the device rate. False if dropped (response already flushed)."""
+        """Queue mono float32 audio at the device rate. False if dropped (response already flushed).
+
+        `held` is how many device-rate frames of this response the caller has received but still holds
+        back (a streaming resampler's delay); they count toward the start depth.
+        """
         if response_id in self._cancelled:
             self.dropped_stale_chunks += 1
             return False
         self._first_chunk_at.setdefault(response_id, now)
         n = int(samples.shape[0])
         if n == 0:
+            with self._lock:
+                self._held = max(0, held)
             return True
         free = self.capacity - (self._write - self._read)  # only grows while we copy
         if n > free:
@@ -203,6 +219,7 @@ class JitterBuffer:
         with self._lock:
             begin = self._write
             self._write = begin + n
+            self._held = max(0, held)
             if self._state == IDLE:
                 self._state = PREBUFFERING
                 self._rebuffering = False
@@ -230,6 +247,7 @@ class JitterBuffer:
         self._completed_responses.add(response_id)
         with self._lock:
             self._complete_until = max(self._complete_until, max(ends))
+            self._held = 0
 
     def flush(self, cancel_response_id: str | None = None) -> FlushReport:
         """Barge-in: silence from the next callback block on, drop what is buffered, report what was heard.
@@ -246,6 +264,7 @@ class JitterBuffer:
                 self._fade_until = min(write, read + self._fade.shape[0])
             self._read = write
             self._complete_until = write
+            self._held = 0
             self._state = IDLE
             self._rebuffering = False
             self._resume_fade_pending = False
@@ -426,7 +445,7 @@ class JitterBuffer:
         available = self._write - self._read
         if available <= 0:
             return False
-        return available >= self._target or self._complete_until >= self._write
+        return available + self._held >= self._target or self._complete_until >= self._write
 
     def _render_fade(self, out: Float32Array) -> int:
         count = min(int(out.shape[0]), self._fade_until - self._fade_from)

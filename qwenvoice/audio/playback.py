@@ -93,6 +93,8 @@ class Player(SupervisedStream):
         self._resampler: StreamResampler | None = None
         self._resampling_for: str | None = None
         self._resampling_item = ""
+        self._resampler_in = 0  # source frames fed to the current response's resampler
+        self._resampler_out = 0  # device frames it has given back
         self._played_ring: _PlayedRing | None = None
         self._played_pos = 0
         self._played_resampler: StreamResampler | None = None
@@ -183,10 +185,16 @@ class Player(SupervisedStream):
             self._resampler = StreamResampler(self.source_rate, buffer.rate, quality=self.quality)
             self._resampling_for = response_id
             self._resampling_item = item_id
+            self._resampler_in = self._resampler_out = 0
         assert self._resampler is not None
         self._resampling_item = item_id
-        samples = self._resampler.process(as_float32_mono(audio))
-        return buffer.push(samples, response_id, item_id, now, self.source_rate)
+        source = as_float32_mono(audio)
+        samples = self._resampler.process(source)
+        self._resampler_in += int(source.shape[0])
+        self._resampler_out += int(samples.shape[0])
+        # the filter delay still inside the resampler has been received: it counts toward the start depth
+        held = self._resampler_in * buffer.rate // self.source_rate - self._resampler_out
+        return buffer.push(samples, response_id, item_id, now, self.source_rate, held=held)
 
     def _finish_resampler(self) -> None:
         if self._resampler is not None and self._resampling_for is not None and self.buffer is not None:

@@ -392,3 +392,36 @@ def test_underrun_edges_are_ramped_not_cut():
     assert np.all(np.diff(whole[resume : resume + fade]) > 0) and whole[resume] < 0.1  # and back up
     assert np.allclose(whole[resume + fade : resume + 2400], 0.5)
     assert audible.size == 3400  # nothing dropped: only scaled
+
+
+def test_audio_held_upstream_counts_toward_the_start_depth():
+    jb = JitterBuffer(RATE, target_ms=80)
+    dev = Device(jb)
+    jb.push(ramp(1660), "r1", "i1", dev.now, held=260)  # 69 ms here + 11 ms inside a resampler
+    assert np.array_equal(dev.tick(), ramp(BLOCK))
+    assert jb.state == "playing"
+
+
+def test_held_audio_alone_or_too_little_does_not_start():
+    jb = JitterBuffer(RATE, target_ms=80)
+    dev = Device(jb)
+    jb.push(np.zeros(0, dtype=np.float32), "r1", "i1", dev.now, held=1920)  # nothing playable yet
+    jb.push(ramp(960), "r1", "i1", dev.now, held=260)  # 40 + 11 ms < 80 ms
+    assert not dev.tick(3).any()
+    assert jb.state == "prebuffering"
+
+
+def test_player_starts_on_the_first_target_sized_chunk_despite_the_resampler_delay():
+    """24 kHz replies on a 48 kHz device: the first 80 ms delta is enough to start at an 80 ms target."""
+    from qwenvoice.audio.playback import Player
+
+    player = Player(target_ms=80)
+    player.buffer = JitterBuffer(48000, target_ms=80)
+    t = np.arange(1920) / 24000.0
+    delta = (np.sin(2 * np.pi * 440 * t) * 12000).astype(np.int16).tobytes()  # 80 ms at 24 kHz
+    assert player.push(delta, "r1", "i1")
+    assert player.buffer.buffered_frames < 3840  # the resampler keeps its filter delay back
+    out = np.full(480, 7.0, dtype=np.float32)
+    player.buffer.render(out, 0.0)
+    assert player.buffer.state == "playing"
+    assert np.abs(out).max() > 0.01
