@@ -219,6 +219,10 @@ class MainWindow(QMainWindow):
         self.esc_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
         self.esc_shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
         self.esc_shortcut.activated.connect(controller.stop)
+        # Ctrl+Q (Cmd+Q on macOS) quits through the same path as the close button.
+        self.quit_shortcut = QShortcut(QKeySequence("Ctrl+Q"), self)
+        self.quit_shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
+        self.quit_shortcut.activated.connect(self.close)
         app = QApplication.instance()
         assert app is not None
         app.installEventFilter(self)

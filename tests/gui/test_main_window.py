@@ -150,3 +150,10 @@ async def test_settings_tab_applies_live(window, qtbot):
     assert check.ok and "Connected" in check.message
     bad = await c.test_connection("ws://127.0.0.1:9/api-ws/v1/realtime", c.model, TOKEN)
     assert not bad.ok
+
+
+async def test_ctrl_q_closes_the_window_like_the_close_button(window, qtbot):
+    closed = []
+    window.close_finished = lambda: closed.append(True)
+    qtbot.keyClick(window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+    await wait_for(lambda: closed == [True] and not window.isVisible())
