@@ -107,6 +107,13 @@ def run_gui(args: argparse.Namespace) -> int:
             theme.apply(controller.settings.ui.theme)
         except Exception:
             log.exception("theme could not be applied")
+    try:
+        # The language goes in before any widget is built, so every view starts translated.
+        from qwenvoice.ui.i18n import LanguageManager
+
+        (LanguageManager.current() or LanguageManager(app)).apply(controller.settings.ui.language)
+    except Exception:
+        log.exception("language could not be applied")
     _install_excepthooks(controller)
     window = MainWindow(controller, settings_panel_factory=lambda: build_settings_panel(controller))
     finished = asyncio.Event()

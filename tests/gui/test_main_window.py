@@ -157,3 +157,21 @@ async def test_ctrl_q_closes_the_window_like_the_close_button(window, qtbot):
     window.close_finished = lambda: closed.append(True)
     qtbot.keyClick(window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
     await wait_for(lambda: closed == [True] and not window.isVisible())
+
+
+async def test_main_window_starts_in_simplified_chinese_when_chosen(qtbot, tmp_path, monkeypatch):
+    from qwenvoice.ui.i18n import LanguageManager
+
+    manager = LanguageManager.current() or LanguageManager()
+    manager.apply("zh_CN")
+    try:
+        controller = Controller(RunOptions(url="ws://127.0.0.1:9/x", audio=False, data_root=tmp_path / "d",
+                                           config_dir=tmp_path / "c"))
+        controller.load_settings()
+        win = MainWindow(controller)
+        qtbot.addWidget(win)
+        tabs = [win.tabs.tabText(i) for i in range(win.tabs.count())]
+        assert "Conversation" not in tabs and any("\u4e00" <= ch <= "\u9fff" for ch in "".join(tabs)), tabs
+        await controller.shutdown()
+    finally:
+        manager.apply("en")
