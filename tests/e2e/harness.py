@@ -314,6 +314,12 @@ def transcribe(pcm16k: np.ndarray) -> str:
     return str(_transcriber.transcribe(pcm16k))
 
 
+def release_transcriber() -> None:
+    """Free whisper's memory once the tests that compare speech are done."""
+    global _transcriber
+    _transcriber = None
+
+
 _ONES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
          "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen")
 _TENS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
@@ -460,6 +466,9 @@ class AppRun:
                 self.process.send_signal(signal.SIGUSR1)  # stacks of every thread into the app's log
                 time.sleep(1.0)
                 self.process.kill()
+                # Keep the evidence: the next run of the same class starts from a fresh folder.
+                with contextlib.suppress(OSError):
+                    shutil.copy(self.log_path, ARTIFACTS / f"close-timeout-{self.workdir.name}-{int(time.time())}.log")
                 self.process.wait(10)
         else:
             code = self.process.returncode

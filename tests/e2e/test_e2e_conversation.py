@@ -49,6 +49,7 @@ from tests.e2e.harness import (
     match_score,
     play_into_mic,
     pulse_running,
+    release_transcriber,
     silent_from,
     speech_onset,
     speech_wav,
@@ -133,6 +134,7 @@ def rig() -> Iterator[Rig]:
         yield r
     finally:
         r.close()
+        release_transcriber()
         _write_measurements()
 
 
@@ -298,12 +300,12 @@ def _speak_over_the_reply(rig: Rig, app: AppRun, question: str, cut_text: str, l
     state = app.wait(lambda s: any(b["interrupted"] for b in s.get("bubbles", [])[turns_before:]), 20,
                      "the reply to be marked interrupted")
     player.wait(30)
-    # Quiet must hold until the answer to the interruption starts (or 3 s, whichever comes first).
+    # Quiet must hold until the answer to the interruption is created (or 3 s, whichever comes first).
     time.sleep(max(0.0, onset + 3.0 - time.time()))
     state = app.state()
     # the first response created after the onset answers the interruption
     answer = events_after(state, onset, "response.created")[:1]
-    quiet_until = min([onset + 3.0, *[t + 0.3 for t in answer]])
+    quiet_until = min([onset + 3.0, *answer])  # its audio cannot sound before the app hears of it
     silent_at = silent_from(rig.speaker, onset, quiet_until, min_quiet=0.3)
     interrupted = [b for b in state["bubbles"][turns_before:] if b["interrupted"]]
     assert interrupted and interrupted[0]["role"] == "assistant" and "interrupted" in interrupted[0]["text"]
@@ -426,7 +428,9 @@ class TestHeadphones:
 # report has the evidence): the first reply plays out and the user can cut in, but around the double
 # talk the canceller loses the user's words ("Thanks, that's enough." heard as "And, have set up.")
 # or lets the assistant's echo through as a user turn ("I can tell you that I'm gonna see her."),
-# after which the app interrupts its own next reply.
+# after which the app interrupts its own next reply. Of 7 single-exchange runs after echo control
+# landed, 6 failed (1 first reply cut by its echo, 2 self-hearing after the cut, 3 words lost) and 1
+# passed; the test therefore holds two exchanges, as a conversation would.
 SELF_INTERRUPTION = (
     "over speakers, after the user cuts in, the capture path loses the user's words or passes the reply's "
     "echo as a user turn, and the app then interrupts its own next reply (echo control, qwenvoice/app/"
@@ -460,24 +464,28 @@ class TestSpeakers:
         not_self_heard(app.state())
         _reply_matches_speaker(rig, app, asked, done, "speakers help")
 
-        # The echo canceller must not make the user inaudible: speaking over a reply still cuts it.
-        turns, started = len(app.state()["bubbles"]), time.time()
-        delay = _speak_over_the_reply(rig, app, HELP_QUESTION, CUT_IN, leak=True)
-        MEASURED["speakers_voice_barge_in_s"].append(round(delay, 3))
-        print(f"\nspoken barge-in over the speakers: silent {delay * 1000:.0f} ms after the speech onset")
-        assert delay < VOICE_BARGE_IN_BOUND_S
-        # ...and the conversation goes on: the interruption is a user turn, answered, and the answer is
-        # not cut by its own echo.
-        app.wait(lambda s: len(s["bubbles"]) >= turns + 4 and s["bubbles"][-1]["role"] == "assistant"
-                 and s["bubbles"][-1]["final"], 60, "the interruption answered")
-        _speaker_settles(rig, app, started)
-        time.sleep(1.0)
-        state = app.state()
-        shown = [(b["role"], b["text"]) for b in state["bubbles"]]
-        assert sum(b["interrupted"] for b in state["bubbles"]) == 1, f"the app heard itself after the cut: {shown}"
-        assert len(bubbles(state, "user")) == 3, f"the app heard itself after the cut: {shown}"
-        # The user's words spoken over the reply were understood (double talk through the canceller).
-        cut_in_heard = bubbles(state, "user")[-1]["text"]
-        MEASURED["speakers_cut_in_heard"].append(cut_in_heard)
-        print(f"\nspoken over the reply: {CUT_IN!r}, heard: {cut_in_heard!r}")
-        assert CUT_EXPECTS[0] in cut_in_heard.lower(), f"said {CUT_IN!r} over the reply, the app heard {shown}"
+        # The echo canceller must not make the user inaudible: speaking over a reply still cuts it, and
+        # the conversation goes on (twice: a conversation is more than one exchange).
+        for round_ in range(2):
+            turns, started = len(app.state()["bubbles"]), time.time()
+            delay = _speak_over_the_reply(rig, app, HELP_QUESTION, CUT_IN, leak=True)
+            MEASURED["speakers_voice_barge_in_s"].append(round(delay, 3))
+            print(f"\nspoken barge-in over the speakers: silent {delay * 1000:.0f} ms after the speech onset")
+            assert delay < VOICE_BARGE_IN_BOUND_S
+            # The interruption is a user turn, answered, and the answer is not cut by its own echo.
+            def answered(s: dict[str, Any], n: int = turns) -> bool:
+                last = s["bubbles"][-1]
+                return len(s["bubbles"]) >= n + 4 and last["role"] == "assistant" and bool(last["final"])
+
+            app.wait(answered, 60, "the interruption answered")
+            _speaker_settles(rig, app, started)
+            time.sleep(1.0)
+            state = app.state()
+            shown = [(b["role"], b["text"]) for b in state["bubbles"]]
+            assert sum(b["interrupted"] for b in state["bubbles"]) == round_ + 1, f"the app heard itself: {shown}"
+            assert len(bubbles(state, "user")) == 3 + 2 * round_, f"the app heard itself after the cut: {shown}"
+            # The user's words spoken over the reply were understood (double talk through the canceller).
+            cut_in_heard = bubbles(state, "user")[-1]["text"]
+            MEASURED["speakers_cut_in_heard"].append(cut_in_heard)
+            print(f"\nspoken over the reply: {CUT_IN!r}, heard: {cut_in_heard!r}")
+            assert CUT_EXPECTS[0] in cut_in_heard.lower(), f"said {CUT_IN!r} over the reply, the app heard {shown}"
