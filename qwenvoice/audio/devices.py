@@ -336,10 +336,20 @@ class DeviceMonitor:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
+        if task is None:
+            return
+        # On Python 3.11 asyncio.wait_for can swallow a cancellation that lands while the line it
+        # waits for arrives (pactl is chatty while devices change): cancel again until it is gone.
+        for _ in range(20):
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            done, _pending = await asyncio.wait({task}, timeout=0.25)
+            if done:
+                break
+        else:
+            log.warning("device monitor did not stop; leaving it behind")
+            return
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            task.result()
 
 
 def _device_event(line: bytes) -> bool:
