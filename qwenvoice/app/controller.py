@@ -19,7 +19,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -88,6 +88,17 @@ def split_segments(text: str) -> list[str]:
     """Sentences (or paragraphs) to send one by one in the studio's commit mode."""
     parts = re.split(r"(?<=[.!?。！？])\s+|\n\s*\n", text.strip())
     return [p.strip() for p in parts if p and p.strip()]
+
+
+
+async def _bounded(what: str, step: Awaitable[object], limit_s: float) -> None:
+    """Run one shutdown step; log and go on if it fails or takes longer than `limit_s` seconds."""
+    try:
+        await asyncio.wait_for(step, limit_s)
+    except TimeoutError:
+        log.warning("%s took longer than %.0f s; going on with the shutdown", what, limit_s)
+    except Exception:
+        log.exception("%s failed", what)
 
 
 class Controller(QObject):
@@ -429,19 +440,23 @@ class Controller(QObject):
         self._shutting_down = True
         if self._machine_tick is not None:
             self._machine_tick.cancel()
-        await self.stop_speaking_async()
-        await self._disconnect()
-        await self._stop_audio()
-        if self.server is not None:
-            await self.server.stop()
-        for task in list(self._tasks):
-            if task is not asyncio.current_task():
+        # Every step is bounded: a step that hangs (a device that never closes, a lost cancellation)
+        # must not keep the window from closing or leave the offline server running.
+        try:
+            await _bounded("stopping speech playback", self.stop_speaking_async(), 5.0)
+            await _bounded("closing the session", self._disconnect(), 8.0)
+            await _bounded("stopping audio", self._stop_audio(), 8.0)
+        finally:
+            if self.server is not None:
+                await _bounded("stopping the offline server", self.server.stop(), 15.0)
+            others = [t for t in self._tasks if t is not asyncio.current_task()]
+            for task in others:
                 task.cancel()
-        for task in list(self._tasks):
-            if task is not asyncio.current_task():
-                with contextlib.suppress(BaseException):
-                    await task
-        self.conversation.close()
+            if others:
+                _done, pending = await asyncio.wait(others, timeout=3.0)
+                if pending:
+                    log.warning("%d task(s) did not stop during shutdown", len(pending))
+            self.conversation.close()
         self._set_connection(state=st.DISCONNECTED, detail="closed")
 
     # ------------------------------------------------------------------ audio
@@ -1134,17 +1149,21 @@ class Controller(QObject):
         audio = self.settings.audio
         backend = self.echo.backend if self.echo is not None else "auto"
         self._echo_testing = True
-        paused = self.audio is not None
+        engine = self.audio
         try:
-            if paused:
-                await self._stop_audio()  # the probe must not reach the conversation
+            if engine is not None:  # pause the streams: the probe must not reach the conversation
+                self._flush_playback(None)
+                await asyncio.gather(engine.capture.aclose(), engine.player.aclose())
             report = await run_self_test(audio.input_device if input_device is ... else input_device,
                                          audio.output_device if output_device is ... else output_device,
                                          backend=backend)
         finally:
             self._echo_testing = False
-            if paused and not self._shutting_down:
-                await self._start_audio()
+            if engine is not None and engine is self.audio and not self._shutting_down:
+                await engine.start_playback()
+                await engine.start_capture()
+                if self.echo is not None:
+                    self.echo.restart()  # new streams: the played and captured counters start again
         if apply and report.ok:
             settings = self.settings.copy()
             settings.audio = recommended_settings(settings.audio, report)
