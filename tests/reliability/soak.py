@@ -215,11 +215,14 @@ async def run_soak(hours: float, *, turn_seconds: float = 10.0, renew_every: flo
             try:
                 if turn % 7 == 0:
                     c.send_text(f"tell me slowly about turn {turn}")
-                    await _until(lambda w=want: reply_started(w), 15, "slow reply started")
-                    c.stop()  # barge-in: the Stop button
-                    report.barge_ins += 1
-                    await _until(lambda w=want: reply_done(w) and c.conversation.turns[-1].interrupted, 10,
-                                 "barge-in marked")
+                    await _until(lambda w=want: reply_started(w) or reply_done(w), 15, "slow reply started")
+                    if reply_done(want):  # a busy machine let the whole reply through first
+                        report.typed_turns += 1
+                    else:
+                        c.stop()  # barge-in: the Stop button
+                        report.barge_ins += 1
+                        await _until(lambda w=want: reply_done(w) and c.conversation.turns[-1].interrupted, 10,
+                                     "barge-in marked")
                 elif turn % 4 == 0:
                     c.send_text(f"typed question {turn}")
                     report.typed_turns += 1

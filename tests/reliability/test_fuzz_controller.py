@@ -71,7 +71,7 @@ class Harness:
         asyncio.events._set_running_loop(self.loop)
         return future.result()
 
-    async def settle(self, predicate: Any, within: float = 5.0) -> None:
+    async def settle(self, predicate: Any, within: float = 10.0) -> None:
         """Wait for ``predicate`` while measuring how late a 20 ms timer fires (a frozen loop shows)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
@@ -189,7 +189,7 @@ def test_any_settings_input_is_applied_or_refused_clearly(harness: Harness, chan
     with ErrorLog() as log:
         h.run(apply())
     assert [m for m in log.messages() if not m.startswith("notice:")] == []
-    assert h.worst_lateness < 0.5
+    assert h.worst_lateness < 1.0  # a stuck loop shows as seconds; a busy 2-core CI box as 0.1-0.5 s
 
 
 def _same_session(c: Any, expected: dict[str, Any]) -> bool:
@@ -291,7 +291,7 @@ def test_arbitrary_server_events_never_crash_or_freeze_the_controller(
         h.run(h.settle(lambda: c.eventlog.counts["in"] - consumed_before >= len(text_frames)
                        and client.stats.binary_frames - binary_before == len(batch) - len(text_frames)))
     assert [m for m in log.messages() if not m.startswith("notice:")] == []  # no handler raised
-    assert h.worst_lateness < 0.5
+    assert h.worst_lateness < 1.0  # a stuck loop shows as seconds; a busy 2-core CI box as 0.1-0.5 s
     finished = any(isinstance(f, str) and isinstance(decode_server_event(f), SessionFinished) for f in batch)
     if finished:  # the server ended the session: said, and a new one is started
         assert any("ended the session" in t for t in h.notices.of(app_status.WARNING))

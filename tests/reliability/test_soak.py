@@ -14,7 +14,7 @@ async def test_short_soak_keeps_memory_tasks_threads_and_files_flat_and_loses_no
     report = await run_soak(10 / 60, renew_every=3.0, drop_every=12, data_root=tmp_path)
     print(report.summary())
     assert report.turns == 60
-    assert report.barge_ins >= 8 and report.spoken_turns >= 30 and report.typed_turns >= 8
+    assert report.barge_ins >= 5 and report.spoken_turns >= 30 and report.typed_turns >= 8
     assert report.reconnects >= 3  # the server dropped every 12th reply
     assert report.renewals >= 1
     assert verdict(report, long_run=False) == []
