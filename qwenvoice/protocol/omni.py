@@ -31,16 +31,14 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
-from .codec import new_event_id
 from .config import OmniSessionConfig
 from .events import (
     ClientEvent,
     ConversationItemCreate,
     ConversationItemCreated,
     ErrorDetail,
-    ErrorEvent,
     InputAudioBufferAppend,
     InputAudioBufferClear,
     InputAudioBufferCommit,
@@ -49,7 +47,6 @@ from .events import (
     InputAudioTranscriptionDelta,
     InputAudioTranscriptionFailed,
     InputImageBufferAppend,
-    MalformedEvent,
     ResponseAudioDelta,
     ResponseAudioDone,
     ResponseAudioTranscriptDelta,
@@ -63,12 +60,9 @@ from .events import (
     ResponseOutputItemDone,
     ResponseTextDelta,
     ResponseTextDone,
-    ServerEvent,
-    SessionCreated,
     SessionFinish,
     SessionFinished,
     SessionUpdate,
-    SessionUpdated,
     SpeechStarted,
     SpeechStopped,
     Usage,
@@ -94,6 +88,7 @@ from .notifications import (
     UserSpeechStarted,
     UserSpeechStopped,
 )
+from .session_base import EventHandler, RealtimeSessionMachine
 
 __all__ = [
     "CANCEL_GRACE_S",
@@ -129,8 +124,6 @@ CANCEL_GRACE_S: Final = 5.0
 CREATE_FALLBACK_S: Final = 3.0
 # How many cancelled response ids to remember so their stragglers keep being dropped.
 _DROPPED_MEMORY: Final = 64
-# How many sent (non-audio) client events to remember for matching error.event_id.
-_SENT_MEMORY: Final = 128
 
 # The contract names; the events module has classes with the same names for the wire events.
 SpeechStartedNotice = UserSpeechStarted
@@ -147,11 +140,7 @@ class ResponseRecord:
     item_ids: list[str] = field(default_factory=list)
 
 
-def _recoverable(error: ErrorDetail) -> bool:
-    return error.type in ("", "invalid_request_error")
-
-
-class OmniConversation:
+class OmniConversation(RealtimeSessionMachine[OmniSessionConfig]):
     """One Omni realtime session, from ``session.created`` to close. Not thread-safe; no I/O."""
 
     def __init__(
@@ -161,20 +150,13 @@ class OmniConversation:
         clock: Callable[[], float] = time.monotonic,
         cancel_on_speech: bool = True,
     ) -> None:
-        self.model = model
+        super().__init__(model)
         self.capabilities = omni_capabilities(model)
         self._clock = clock
         self.cancel_on_speech = cancel_on_speech
-        self.session_phase = SessionPhase.CONNECTING
         self.turn_phase = TurnPhase.IDLE
-        self.session_id: str | None = None
-        #: The effective session the server last echoed (session.created / session.updated).
-        self.session: dict[str, Any] = {}
-        self.config: OmniSessionConfig | None = None
-        self._pending_config: OmniSessionConfig | None = None
         self.responses: OrderedDict[str, ResponseRecord] = OrderedDict()
         self._dropped_response_ids: OrderedDict[str, None] = OrderedDict()
-        self._sent_types: OrderedDict[str, str] = OrderedDict()
         self.usage_total = Usage()
         # manual-turn bookkeeping
         self._commits_in_flight = 0
@@ -186,7 +168,6 @@ class OmniConversation:
         self.user_transcripts: dict[str, str] = {}
         # counters the app shows in its metrics view
         self.dropped_deltas = 0
-        self.malformed_events = 0
         self.audio_bytes_received = 0
         self.audio_dropped_before_ready = 0
 
@@ -212,23 +193,10 @@ class OmniConversation:
     def _unfinished(self) -> list[ResponseRecord]:
         return [record for record in self.responses.values() if not record.finished]
 
+    def _current_turn(self) -> TurnPhase:
+        return self.turn_phase
+
     # ---- client actions --------------------------------------------------------------------------
-
-    def _stamp(self, event: ClientEvent, remember: bool = True) -> ClientEvent:
-        event.event_id = new_event_id()
-        if remember:
-            self._sent_types[event.event_id] = event.TYPE
-            while len(self._sent_types) > _SENT_MEMORY:
-                self._sent_types.popitem(last=False)
-        return event
-
-    def configure(self, config: OmniSessionConfig) -> list[ClientEvent]:
-        """``session.update`` with the whole session (it replaces what it is given). Raises ConfigError."""
-        session = config.to_session(self.model)
-        self._pending_config = config
-        if self.session_phase in (SessionPhase.CONNECTING, SessionPhase.CREATED):
-            self.session_phase = SessionPhase.CONFIGURING
-        return [self._stamp(SessionUpdate(session))]
 
     def append_audio(self, pcm: bytes) -> list[ClientEvent]:
         """``input_audio_buffer.append`` of 16 kHz mono int16 PCM (about 100 ms per call is typical).
@@ -356,63 +324,22 @@ class OmniConversation:
 
     # ---- server events ---------------------------------------------------------------------------
 
-    def receive(self, event: ServerEvent) -> list[Notification]:
-        """Consume one server event; returns notifications (possibly none) in the order to act on them."""
-        before = (self.session_phase, self.turn_phase)
-        if self.session_phase in (SessionPhase.FINISHED, SessionPhase.CLOSED):
-            return []
-        handler = self._handlers.get(type(event))
-        notes: list[Notification] = handler(self, event) if handler is not None else []
-        return self._with_state(notes, before)
+    def _refuses_update(self, error: ErrorDetail, request_type: str | None) -> bool:
+        # an unattributed error refuses the update only when it names a session parameter
+        return request_type == SessionUpdate.TYPE or (
+            request_type is None and (error.param or "").startswith("session")
+        )
 
-    def _with_state(self, notes: list[Notification], before: tuple[SessionPhase, TurnPhase]) -> list[Notification]:
-        if (self.session_phase, self.turn_phase) != before:
-            notes.append(StateChanged(self.session_phase, self.turn_phase))
-        return notes
-
-    def _on_session_created(self, event: SessionCreated) -> list[Notification]:
-        self.session = event.session
-        session_id = event.session.get("id")
-        self.session_id = session_id if isinstance(session_id, str) else None
-        if self.session_phase is SessionPhase.CONNECTING:
-            self.session_phase = SessionPhase.CREATED
-        return []
-
-    def _on_session_updated(self, event: SessionUpdated) -> list[Notification]:
-        self.session = event.session
-        if self._pending_config is not None:
-            self.config, self._pending_config = self._pending_config, None
-        if self.session_phase in (SessionPhase.CONNECTING, SessionPhase.CREATED, SessionPhase.CONFIGURING):
-            self.session_phase = SessionPhase.READY
-        return [SessionConfigured(event.session)]
-
-    def _on_error(self, event: ErrorEvent) -> list[Notification]:
-        error = event.error
-        request_type = self._sent_types.get(error.event_id) if error.event_id else None
-        if self.session_phase is SessionPhase.CONFIGURING and (
-            request_type == SessionUpdate.TYPE or (request_type is None and (error.param or "").startswith("session"))
-        ):
-            # the update was refused: the server keeps its previous configuration
-            self._pending_config = None
-            self.session_phase = SessionPhase.READY if self.config is not None else SessionPhase.CREATED
+    def _on_refused(self, error: ErrorDetail, request_type: str | None) -> None:
         if request_type == InputAudioBufferCommit.TYPE or (
             request_type is None and self._commits_in_flight and "input_audio_buffer" in (error.param or "")
         ):
             self._commits_in_flight = max(0, self._commits_in_flight - 1)
             if self.turn_phase is TurnPhase.THINKING and not self._unfinished():
                 self._set_turn(TurnPhase.IDLE)
-        return [
-            ProtocolErrorNotice(
-                error,
-                request_type=request_type,
-                response_id=self.active_response_id,
-                recoverable=_recoverable(error),
-            )
-        ]
 
-    def _on_malformed(self, event: MalformedEvent) -> list[Notification]:
-        self.malformed_events += 1
-        return [ProtocolErrorNotice(ErrorDetail(type="malformed_event", message=event.reason), recoverable=True)]
+    def _error_response_id(self) -> str | None:
+        return self.active_response_id
 
     def _on_speech_started(self, event: SpeechStarted) -> list[Notification]:
         notes: list[Notification] = []
@@ -618,11 +545,8 @@ class OmniConversation:
     def _set_turn(self, phase: TurnPhase) -> None:
         self.turn_phase = phase
 
-    _handlers: dict[type, Callable[[OmniConversation, Any], list[Notification]]] = {
-        SessionCreated: _on_session_created,
-        SessionUpdated: _on_session_updated,
-        ErrorEvent: _on_error,
-        MalformedEvent: _on_malformed,
+    _handlers: ClassVar[dict[type, EventHandler]] = {
+        **RealtimeSessionMachine.SESSION_HANDLERS,
         SpeechStarted: _on_speech_started,
         SpeechStopped: _on_speech_stopped,
         InputAudioBufferCommitted: _on_committed,

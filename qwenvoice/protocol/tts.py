@@ -16,32 +16,22 @@ lets callers avoid sending it.
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Callable
-from typing import Any, Final
+from typing import ClassVar
 
-from .codec import new_event_id
 from .config import TtsSessionConfig
 from .events import (
     ClientEvent,
-    ErrorDetail,
-    ErrorEvent,
     InputTextBufferAppend,
     InputTextBufferClear,
     InputTextBufferCleared,
     InputTextBufferCommit,
     InputTextBufferCommitted,
-    MalformedEvent,
     ResponseAudioDelta,
     ResponseAudioDone,
     ResponseCreated,
     ResponseDone,
-    ServerEvent,
-    SessionCreated,
     SessionFinish,
     SessionFinished,
-    SessionUpdate,
-    SessionUpdated,
     Usage,
 )
 from .models import DEFAULT_TTS_MODEL, tts_capabilities
@@ -49,40 +39,30 @@ from .notifications import (
     AudioChunk,
     AudioDone,
     Notification,
-    ProtocolErrorNotice,
     ResponseFinished,
     ResponseStarted,
     SessionClosed,
-    SessionConfigured,
     SessionPhase,
     StateChanged,
     TextCommitted,
     TurnPhase,
 )
+from .session_base import EventHandler, RealtimeSessionMachine
 
 __all__ = ["TtsSession"]
 
-_SENT_MEMORY: Final = 128
 
-
-class TtsSession:
+class TtsSession(RealtimeSessionMachine[TtsSessionConfig]):
     """One TTS realtime session. Not thread-safe; no I/O."""
 
     def __init__(self, model: str = DEFAULT_TTS_MODEL) -> None:
-        self.model = model
+        super().__init__(model)
         self.capabilities = tts_capabilities(model)
-        self.session_phase = SessionPhase.CONNECTING
-        self.session_id: str | None = None
-        self.session: dict[str, Any] = {}
-        self.config: TtsSessionConfig | None = None
-        self._pending_config: TtsSessionConfig | None = None
-        self._sent_types: OrderedDict[str, str] = OrderedDict()
         self._active_responses: set[str] = set()
         self.usage_total = Usage()
         self.responses_started = 0
         self.responses_finished = 0
         self.audio_bytes_received = 0
-        self.malformed_events = 0
         #: Characters appended since the last commit/clear (what a commit would synthesize).
         self.uncommitted_chars = 0
         self.chars_sent = 0
@@ -101,29 +81,13 @@ class TtsSession:
         return bool(self._active_responses)
 
     @property
-    def finished(self) -> bool:
-        return self.session_phase in (SessionPhase.FINISHED, SessionPhase.CLOSED)
-
-    @property
     def turn_phase(self) -> TurnPhase:
         return TurnPhase.RESPONDING if self._active_responses else TurnPhase.IDLE
 
+    def _current_turn(self) -> TurnPhase:
+        return self.turn_phase
+
     # ---- client actions --------------------------------------------------------------------------
-
-    def _stamp(self, event: ClientEvent) -> ClientEvent:
-        event.event_id = new_event_id()
-        self._sent_types[event.event_id] = event.TYPE
-        while len(self._sent_types) > _SENT_MEMORY:
-            self._sent_types.popitem(last=False)
-        return event
-
-    def configure(self, config: TtsSessionConfig) -> list[ClientEvent]:
-        """``session.update``; raises ConfigError for values the model does not accept."""
-        session = config.to_session(self.model)
-        self._pending_config = config
-        if self.session_phase in (SessionPhase.CONNECTING, SessionPhase.CREATED):
-            self.session_phase = SessionPhase.CONFIGURING
-        return [self._stamp(SessionUpdate(session))]
 
     def append_text(self, text: str) -> list[ClientEvent]:
         if not text or self.session_phase in (SessionPhase.FINISHING, SessionPhase.FINISHED, SessionPhase.CLOSED):
@@ -169,50 +133,8 @@ class TtsSession:
 
     # ---- server events ---------------------------------------------------------------------------
 
-    def receive(self, event: ServerEvent) -> list[Notification]:
-        if self.finished:
-            return []  # session.finished is terminal
-        before = (self.session_phase, self.turn_phase)
-        handler = self._handlers.get(type(event))
-        notes: list[Notification] = handler(self, event) if handler is not None else []
-        if (self.session_phase, self.turn_phase) != before:
-            notes.append(StateChanged(self.session_phase, self.turn_phase))
-        return notes
-
-    def _on_session_created(self, event: SessionCreated) -> list[Notification]:
-        self.session = event.session
-        session_id = event.session.get("id")
-        self.session_id = session_id if isinstance(session_id, str) else None
-        if self.session_phase is SessionPhase.CONNECTING:
-            self.session_phase = SessionPhase.CREATED
-        return []
-
-    def _on_session_updated(self, event: SessionUpdated) -> list[Notification]:
-        self.session = event.session
-        if self._pending_config is not None:
-            self.config, self._pending_config = self._pending_config, None
-        if self.session_phase in (SessionPhase.CONNECTING, SessionPhase.CREATED, SessionPhase.CONFIGURING):
-            self.session_phase = SessionPhase.READY
-        return [SessionConfigured(event.session)]
-
-    def _on_error(self, event: ErrorEvent) -> list[Notification]:
-        error = event.error
-        request_type = self._sent_types.get(error.event_id) if error.event_id else None
-        if self.session_phase is SessionPhase.CONFIGURING and request_type in (None, SessionUpdate.TYPE):
-            self._pending_config = None
-            self.session_phase = SessionPhase.READY if self.config is not None else SessionPhase.CREATED
-        return [
-            ProtocolErrorNotice(
-                error,
-                request_type=request_type,
-                response_id=min(self._active_responses) if self._active_responses else None,
-                recoverable=error.type in ("", "invalid_request_error"),
-            )
-        ]
-
-    def _on_malformed(self, event: MalformedEvent) -> list[Notification]:
-        self.malformed_events += 1
-        return [ProtocolErrorNotice(ErrorDetail(type="malformed_event", message=event.reason))]
+    def _error_response_id(self) -> str | None:
+        return min(self._active_responses) if self._active_responses else None
 
     def _on_committed(self, event: InputTextBufferCommitted) -> list[Notification]:
         return [TextCommitted(event.item_id)]
@@ -250,11 +172,8 @@ class TtsSession:
         notes.append(SessionClosed("finished"))
         return notes
 
-    _handlers: dict[type, Callable[[TtsSession, Any], list[Notification]]] = {
-        SessionCreated: _on_session_created,
-        SessionUpdated: _on_session_updated,
-        ErrorEvent: _on_error,
-        MalformedEvent: _on_malformed,
+    _handlers: ClassVar[dict[type, EventHandler]] = {
+        **RealtimeSessionMachine.SESSION_HANDLERS,
         InputTextBufferCommitted: _on_committed,
         InputTextBufferCleared: _on_cleared,
         ResponseCreated: _on_response_created,
