@@ -1,4 +1,5 @@
-"""Pieces both protocol sessions share: the outgoing side of a connection, errors, ids, PCM framing."""
+"""Pieces both protocol sessions share: the per-connection event loop, the outgoing side of a connection,
+errors, ids, PCM framing."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import logging
 import struct
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import numpy as np
 from websockets.asyncio.server import ServerConnection
@@ -18,8 +20,16 @@ from websockets.exceptions import ConnectionClosed
 from qwenvoice.localserver.responder import Responder
 from qwenvoice.localserver.speech import SpeechModels
 from qwenvoice.localserver.vad import ScorerPool
-from qwenvoice.protocol.codec import encode_event, new_event_id
-from qwenvoice.protocol.events import ErrorDetail, ErrorEvent, Event
+from qwenvoice.protocol.codec import decode_client_event, encode_event, new_event_id
+from qwenvoice.protocol.events import (
+    ErrorDetail,
+    ErrorEvent,
+    Event,
+    MalformedEvent,
+    SessionCreated,
+    SessionFinished,
+    UnknownEvent,
+)
 
 log = logging.getLogger(__name__)
 
@@ -119,3 +129,78 @@ def streaming_wav_header(rate: int, channels: int = 1, bits: int = 16) -> bytes:
         + b"data"
         + struct.pack("<I", unknown)
     )
+
+
+class _SessionConfig(Protocol):
+    def to_session(self, model: str) -> dict[str, Any]: ...
+
+
+ConfigT = TypeVar("ConfigT", bound=_SessionConfig)
+#: An event handler is a plain coroutine function of (session, client event).
+EventHandler = Callable[[Any, Any], Awaitable[None]]
+
+
+class ConnectionSession(Generic[ConfigT]):
+    """One protocol session on one connection: ``session.created``, then each client event in order
+    until the peer leaves or the session finishes. Subclasses map event classes to handlers."""
+
+    _handlers: ClassVar[dict[type, EventHandler]] = {}
+
+    def __init__(self, outbox: Outbox, model: str, ctx: ServerContext, config: ConfigT) -> None:
+        self.out = outbox
+        self.model = model
+        self.ctx = ctx
+        self.session_id = new_id("sess")
+        self.config = config
+        self.finishing = False
+
+    def wire_session(self) -> dict[str, Any]:
+        """The session as the server echoes it: the effective configuration plus its identity."""
+        session = self.config.to_session(self.model)
+        session.update({"id": self.session_id, "object": "realtime.session", "model": self.model})
+        return session
+
+    async def opened(self) -> None:
+        """Work between ``session.created`` and the first client event."""
+
+    async def shutdown(self) -> None:
+        """Stop what the session started; runs however the connection ended."""
+
+    async def run(self) -> None:
+        await self.out.send(SessionCreated(session=self.wire_session()))
+        await self.opened()
+        try:
+            async for message in self.out.connection:
+                try:
+                    await self.handle(message)
+                except ConnectionClosed:
+                    raise
+                except Exception as exc:  # one bad event must not end the session
+                    logging.getLogger(type(self).__module__).exception("handling an event failed")
+                    await self.out.error(f"Internal error: {exc}", code="internal_error", error_type="server_error")
+                if self.finishing:
+                    break
+        finally:
+            await self.shutdown()
+
+    async def handle(self, message: str | bytes) -> None:
+        event = decode_client_event(message)
+        if isinstance(event, MalformedEvent):
+            await self.out.error(f"Invalid event: {event.reason}", code="invalid_event")
+            return
+        if isinstance(event, UnknownEvent):
+            await self._refuse_type(f"Invalid event type: {event.type!r}", event.event_id)
+            return
+        handler = self._handlers.get(type(event))
+        if handler is None:
+            await self._refuse_type(f"Invalid event type for this model: {event.TYPE!r}", event.event_id)
+            return
+        await handler(self, event)
+
+    async def _refuse_type(self, message: str, client_event_id: str | None) -> None:
+        await self.out.error(message, code="invalid_event_type", param="type", client_event_id=client_event_id)
+
+    async def end_session(self) -> None:
+        """``session.finished``, then a normal close: the end of a ``session.finish``."""
+        await self.out.send(SessionFinished())
+        await self.out.close(1000, "session finished")

@@ -12,12 +12,19 @@ import contextlib
 import logging
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
-from websockets.exceptions import ConnectionClosed
 
-from qwenvoice.localserver.common import Outbox, Pacer, ServerContext, new_id, pcm_chunks
+from qwenvoice.localserver.common import (
+    ConnectionSession,
+    EventHandler,
+    Outbox,
+    Pacer,
+    ServerContext,
+    new_id,
+    pcm_chunks,
+)
 from qwenvoice.localserver.speech import SpeechStyle, speaking_pieces
 from qwenvoice.localserver.vad import (
     SileroScorer,
@@ -27,7 +34,6 @@ from qwenvoice.localserver.vad import (
     TurnDetector,
     VadSettings,
 )
-from qwenvoice.protocol.codec import decode_client_event
 from qwenvoice.protocol.config import ConfigError, OmniSessionConfig, estimate_tokens
 from qwenvoice.protocol.events import (
     ConversationItemCreate,
@@ -40,7 +46,6 @@ from qwenvoice.protocol.events import (
     InputAudioTranscriptionCompleted,
     InputAudioTranscriptionFailed,
     InputImageBufferAppend,
-    MalformedEvent,
     ResponseAudioDelta,
     ResponseAudioDone,
     ResponseAudioTranscriptDelta,
@@ -55,14 +60,11 @@ from qwenvoice.protocol.events import (
     ResponseOutputItemDone,
     ResponseTextDelta,
     ResponseTextDone,
-    SessionCreated,
     SessionFinish,
-    SessionFinished,
     SessionUpdate,
     SessionUpdated,
     SpeechStarted,
     SpeechStopped,
-    UnknownEvent,
 )
 from qwenvoice.protocol.models import omni_capabilities
 
@@ -114,14 +116,10 @@ class ActiveResponse:
         return "audio" in self.modalities
 
 
-class OmniSession:
+class OmniSession(ConnectionSession[OmniSessionConfig]):
     def __init__(self, outbox: Outbox, model: str, ctx: ServerContext) -> None:
-        self.out = outbox
-        self.model = model
-        self.ctx = ctx
-        self.session_id = new_id("sess")
+        super().__init__(outbox, model, ctx, OmniSessionConfig.for_model(model))
         self.conversation_id = new_id("conv")
-        self.config = OmniSessionConfig.for_model(model)
         self.detector: TurnDetector | None = None
         self._scorer: SileroScorer | None = None
         self.manual_buffer: list[np.ndarray] = []
@@ -135,13 +133,11 @@ class OmniSession:
         # Recognition started at a pause in speech: (samples it covers, its task).
         self._early_asr: tuple[int, asyncio.Task[str]] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        self.finishing = False
 
     # ---- wire helpers ---------------------------------------------------------------------------
 
     def wire_session(self) -> dict[str, Any]:
-        session = self.config.to_session(self.model)
-        session.update({"id": self.session_id, "object": "realtime.session", "model": self.model})
+        session = super().wire_session()
         session.setdefault("input_audio_transcription", None)
         session.setdefault("turn_detection", None)
         return session
@@ -154,22 +150,8 @@ class OmniSession:
 
     # ---- lifecycle ------------------------------------------------------------------------------
 
-    async def run(self) -> None:
-        await self.out.send(SessionCreated(session=self.wire_session()))
+    async def opened(self) -> None:
         await self._configure_vad()
-        try:
-            async for message in self.out.connection:
-                try:
-                    await self.handle(message)
-                except ConnectionClosed:
-                    raise
-                except Exception as exc:  # one bad event must not end the session
-                    log.exception("handling an event failed")
-                    await self.out.error(f"Internal error: {exc}", code="internal_error", error_type="server_error")
-                if self.finishing:
-                    break
-        finally:
-            await self.shutdown()
 
     async def shutdown(self) -> None:
         for task in list(self._tasks):
@@ -181,30 +163,6 @@ class OmniSession:
             self.ctx.vad_pool.release(self._scorer)
             self._scorer = None
         self.detector = None
-
-    async def handle(self, message: str | bytes) -> None:
-        event = decode_client_event(message)
-        if isinstance(event, MalformedEvent):
-            await self.out.error(f"Invalid event: {event.reason}", code="invalid_event")
-            return
-        if isinstance(event, UnknownEvent):
-            await self.out.error(
-                f"Invalid event type: {event.type!r}",
-                code="invalid_event_type",
-                param="type",
-                client_event_id=event.event_id,
-            )
-            return
-        handler = self._handlers.get(type(event))
-        if handler is None:
-            await self.out.error(
-                f"Invalid event type for this model: {event.TYPE!r}",
-                code="invalid_event_type",
-                param="type",
-                client_event_id=event.event_id,
-            )
-            return
-        await handler(self, event)
 
     # ---- session ---------------------------------------------------------------------------------
 
@@ -255,8 +213,7 @@ class OmniSession:
         if self.response is not None and self.response.task is not None:
             with contextlib.suppress(BaseException):
                 await asyncio.wait_for(asyncio.shield(self.response.task), FINISH_WAIT_SECONDS)
-        await self.out.send(SessionFinished())
-        await self.out.close(1000, "session finished")
+        await self.end_session()
 
     # ---- input audio -----------------------------------------------------------------------------
 
@@ -666,7 +623,7 @@ class OmniSession:
             response_id=response.response_id, item_id=response.item_id, output_index=0, content_index=0, part=part
         )
 
-    _handlers: dict[type, Any] = {
+    _handlers: ClassVar[dict[type, EventHandler]] = {
         SessionUpdate: on_session_update,
         SessionFinish: on_session_finish,
         InputAudioBufferAppend: on_audio_append,

@@ -11,14 +11,21 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
-from websockets.exceptions import ConnectionClosed
 
-from qwenvoice.localserver.common import Outbox, Pacer, ServerContext, new_id, pcm_chunks, streaming_wav_header
+from qwenvoice.localserver.common import (
+    ConnectionSession,
+    EventHandler,
+    Outbox,
+    Pacer,
+    ServerContext,
+    new_id,
+    pcm_chunks,
+    streaming_wav_header,
+)
 from qwenvoice.localserver.speech import SpeechStyle, speaking_pieces, take_complete_sentences
-from qwenvoice.protocol.codec import decode_client_event
 from qwenvoice.protocol.config import ConfigError, TtsSessionConfig
 from qwenvoice.protocol.events import (
     InputTextBufferAppend,
@@ -26,7 +33,6 @@ from qwenvoice.protocol.events import (
     InputTextBufferCleared,
     InputTextBufferCommit,
     InputTextBufferCommitted,
-    MalformedEvent,
     ResponseAudioDelta,
     ResponseAudioDone,
     ResponseCancel,
@@ -36,12 +42,9 @@ from qwenvoice.protocol.events import (
     ResponseDone,
     ResponseOutputItemAdded,
     ResponseOutputItemDone,
-    SessionCreated,
     SessionFinish,
-    SessionFinished,
     SessionUpdate,
     SessionUpdated,
-    UnknownEvent,
 )
 
 log = logging.getLogger(__name__)
@@ -59,42 +62,18 @@ class Segment:
     config: TtsSessionConfig
 
 
-class TtsSession:
+class TtsSession(ConnectionSession[TtsSessionConfig]):
     def __init__(self, outbox: Outbox, model: str, ctx: ServerContext) -> None:
-        self.out = outbox
-        self.model = model
-        self.ctx = ctx
-        self.session_id = new_id("sess")
-        self.config = TtsSessionConfig.for_model(model)
+        super().__init__(outbox, model, ctx, TtsSessionConfig.for_model(model))
         self.buffer = ""
         self.appended_since_commit = False
         self.queue: asyncio.Queue[Segment | None] = asyncio.Queue()
         self.current_task: asyncio.Task[None] | None = None
         self._worker: asyncio.Task[None] | None = None
         self._flush_timer: asyncio.TimerHandle | None = None
-        self.finishing = False
 
-    def wire_session(self) -> dict[str, Any]:
-        session = self.config.to_session(self.model)
-        session.update({"id": self.session_id, "object": "realtime.session", "model": self.model})
-        return session
-
-    async def run(self) -> None:
+    async def opened(self) -> None:
         self._worker = asyncio.get_running_loop().create_task(self._speak_segments())
-        await self.out.send(SessionCreated(session=self.wire_session()))
-        try:
-            async for message in self.out.connection:
-                try:
-                    await self.handle(message)
-                except ConnectionClosed:
-                    raise
-                except Exception as exc:  # one bad event must not end the session
-                    log.exception("handling an event failed")
-                    await self.out.error(f"Internal error: {exc}", code="internal_error", error_type="server_error")
-                if self.finishing:
-                    break
-        finally:
-            await self.shutdown()
 
     async def shutdown(self) -> None:
         self._cancel_flush_timer()
@@ -103,41 +82,6 @@ class TtsSession:
                 task.cancel()
                 with contextlib.suppress(BaseException):
                     await task
-
-    async def handle(self, message: str | bytes) -> None:
-        event = decode_client_event(message)
-        if isinstance(event, MalformedEvent):
-            await self.out.error(f"Invalid event: {event.reason}", code="invalid_event")
-            return
-        if isinstance(event, UnknownEvent):
-            await self.out.error(
-                f"Invalid event type: {event.type!r}",
-                code="invalid_event_type",
-                param="type",
-                client_event_id=event.event_id,
-            )
-            return
-        if isinstance(event, SessionUpdate):
-            await self.on_session_update(event)
-        elif isinstance(event, InputTextBufferAppend):
-            await self.on_append(event)
-        elif isinstance(event, InputTextBufferCommit):
-            await self.on_commit(event)
-        elif isinstance(event, InputTextBufferClear):
-            self.buffer = ""
-            self._cancel_flush_timer()
-            await self.out.send(InputTextBufferCleared())
-        elif isinstance(event, ResponseCancel):
-            await self.on_cancel(event)
-        elif isinstance(event, SessionFinish):
-            await self.on_finish()
-        else:
-            await self.out.error(
-                f"Invalid event type for this model: {event.TYPE!r}",
-                code="invalid_event_type",
-                param="type",
-                client_event_id=event.event_id,
-            )
 
     # ---- events ----------------------------------------------------------------------------------
 
@@ -217,6 +161,11 @@ class TtsSession:
         self.appended_since_commit = False
         self._enqueue(pending)
 
+    async def on_clear(self, event: InputTextBufferClear) -> None:
+        self.buffer = ""
+        self._cancel_flush_timer()
+        await self.out.send(InputTextBufferCleared())
+
     async def on_cancel(self, event: ResponseCancel) -> None:
         dropped = 0
         while not self.queue.empty():
@@ -234,7 +183,7 @@ class TtsSession:
                 client_event_id=event.event_id,
             )
 
-    async def on_finish(self) -> None:
+    async def on_finish(self, event: SessionFinish) -> None:
         self._cancel_flush_timer()
         self.finishing = True
         text, self.buffer = self.buffer, ""
@@ -243,8 +192,7 @@ class TtsSession:
         if self._worker is not None:
             with contextlib.suppress(BaseException):
                 await asyncio.wait_for(asyncio.shield(self._worker), FINISH_WAIT_SECONDS)
-        await self.out.send(SessionFinished())
-        await self.out.close(1000, "session finished")
+        await self.end_session()
 
     # ---- speaking --------------------------------------------------------------------------------
 
@@ -341,3 +289,12 @@ class TtsSession:
             "role": "assistant",
             "content": content or [],
         }
+
+    _handlers: ClassVar[dict[type, EventHandler]] = {
+        SessionUpdate: on_session_update,
+        InputTextBufferAppend: on_append,
+        InputTextBufferCommit: on_commit,
+        InputTextBufferClear: on_clear,
+        ResponseCancel: on_cancel,
+        SessionFinish: on_finish,
+    }
