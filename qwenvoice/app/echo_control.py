@@ -58,6 +58,8 @@ class EchoControl:
     the snapshot the settings panel shows; `close()` detaches and frees the canceller.
     """
 
+    BARGE_IN_GRACE_S = 0.5  # longest a flushed player may still look busy after a barge-in
+
     def __init__(
         self,
         audio: AudioSettings,
@@ -80,6 +82,7 @@ class EchoControl:
         self._detach: list[Callable[[], None]] = []
         self._recoveries = (0, 0)
         self._closed = False
+        self._barged_in_at: float | None = None
         self._apply_mode()
 
     # ------------------------------------------------------------------ settings
@@ -140,9 +143,16 @@ class EchoControl:
             return (0, 0)
         return (int(getattr(engine.capture, "recoveries", 0)), int(getattr(engine.player, "recoveries", 0)))
 
-    def _player_busy(self) -> bool:
+    def _player_busy(self, now: float) -> bool:
         engine = self._engine
-        return engine is not None and not engine.player.is_idle()
+        busy = engine is not None and not engine.player.is_idle()
+        if self._barged_in_at is not None:
+            # The flushed reply is reported idle a tick after the flush: until then it is not playing
+            # (closing the gate again would add the hang time to the user's interruption).
+            if busy and now - self._barged_in_at < self.BARGE_IN_GRACE_S:
+                return False
+            self._barged_in_at = None
+        return busy
 
     def feed_playback(self, pcm: Int16Array) -> None:
         """What the speaker played (16 kHz mono int16, silence included), in order."""
@@ -161,13 +171,20 @@ class EchoControl:
             out = self.processor.process_capture(pcm)
         if self.mode.gate:
             now = self._clock()
-            self.gate.set_playing(self._player_busy(), now)
+            self.gate.set_playing(self._player_busy(now), now)
             out = self.gate.apply(out, now)
         return out
+
+    def restart(self) -> None:
+        """After the streams were reopened on purpose: re-anchor the alignment and re-converge."""
+        self._recoveries = self._recovery_counts()
+        if self.processor is not None:
+            self.processor.restart()
 
     def barge_in(self) -> None:
         """The user interrupted by button or key: open the mic now, without the hang time."""
         self.gate.force_open()
+        self._barged_in_at = self._clock()
 
     def mic_open(self) -> bool:
         return self.gate.is_open(self._clock())

@@ -261,9 +261,19 @@ def test_half_duplex_mutes_the_mic_while_the_assistant_plays_and_a_barge_in_open
     # barge-in by button: the controller flushes the player, then opens the gate without the hang
     engine.player.busy = True
     assert not engine.capture.captured(voice).any()
+    echo.barge_in()  # the flushed player still looks busy until its next tick
+    assert echo.mic_open() and np.array_equal(engine.capture.captured(voice), voice)
+    engine.player.busy = False
+    clock.now += 0.02
+    assert np.array_equal(engine.capture.captured(voice), voice)
+    engine.player.busy = True  # the next reply
+    clock.now += 0.02
+    assert not engine.capture.captured(voice).any()
+    echo.barge_in()
+    clock.now += 0.6  # a player that never goes idle does not keep the gate open for ever
+    assert not engine.capture.captured(voice).any()
     engine.player.busy = False
     echo.barge_in()
-    assert echo.mic_open() and np.array_equal(engine.capture.captured(voice), voice)
     # switching half duplex off opens the mic even mid-reply
     engine.player.busy = True
     echo.configure(speakers(echo_cancellation=False))
