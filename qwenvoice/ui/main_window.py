@@ -78,6 +78,8 @@ class TalkButton(QPushButton):
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Space must stay the window's talk key
 
 
+SPACE_RELEASE_DEBOUNCE_MS = 40
+
 class MainWindow(QMainWindow):
     def __init__(self, controller: Any, settings_panel_factory: Callable[[], QWidget] | None = None) -> None:
         super().__init__()
@@ -86,6 +88,12 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("qwenvoice")
         self.setMinimumSize(1024, 700)
         self._space_down = False
+        # X delivers key repeat under load as a real release + press a few ms apart; a release only
+        # counts once no press follows within this window, so one hold stays one turn.
+        self._space_release = QTimer(self)
+        self._space_release.setSingleShot(True)
+        self._space_release.setInterval(SPACE_RELEASE_DEBOUNCE_MS)
+        self._space_release.timeout.connect(self._space_released)
         self._closing = False
         self._talk_style = ""
         self.close_finished: Callable[[], None] | None = None
@@ -337,17 +345,25 @@ class MainWindow(QMainWindow):
             return False
         if event.isAutoRepeat():
             return True
-        if kind == QEvent.Type.KeyPress and not self._space_down:
-            self._space_down = True
-            self.controller.press_talk()
+        if kind == QEvent.Type.KeyPress:
+            if self._space_release.isActive():
+                self._space_release.stop()  # a repeat, not a new press: the hold goes on
+            elif not self._space_down:
+                self._space_down = True
+                self.controller.press_talk()
         elif kind == QEvent.Type.KeyRelease and self._space_down:
+            self._space_release.start()
+        return True
+
+    def _space_released(self) -> None:
+        if self._space_down:
             self._space_down = False
             self.controller.release_talk()
-        return True
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
         # Focus moved to another window while Space was held: its release will never reach us.
         if event.type() == QEvent.Type.ActivationChange and not self.isActiveWindow() and self._space_down:
+            self._space_release.stop()
             self._space_down = False
             self.controller.release_talk()
         super().changeEvent(event)
