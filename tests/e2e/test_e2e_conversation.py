@@ -442,7 +442,7 @@ class TestSpeakers:
     """The speaker leaks into the microphone (module-loopback at reduced volume), as with laptop
     speakers: the app must not interrupt itself, and the user can still cut in."""
 
-    @pytest.mark.xfail(strict=True, reason=SELF_INTERRUPTION)
+    @pytest.mark.xfail(strict=False, reason=SELF_INTERRUPTION)  # passes in about 1 run of 7
     def test_no_self_interruption_and_the_user_can_still_cut_in(self, rig: Rig, speakers_app: AppRun) -> None:
         app = speakers_app
         asked = time.time()
