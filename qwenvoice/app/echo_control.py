@@ -231,7 +231,12 @@ async def run_self_test(
         from qwenvoice.audio.echo_selftest import SelfTestError, run_echo_self_test
     except Exception as exc:  # no PortAudio / numpy parts: say so instead of failing
         return EchoTestReport(ok=False, summary=f"The echo self-test cannot run here: {exc}")
+    from qwenvoice.audio import backend as portaudio
+
     runner = test or run_echo_self_test
+    # The app's streams are only paused: count them as open, so the device monitor does not re-initialise
+    # PortAudio under the probe's streams (a re-init while a stream opens crashes the process).
+    portaudio.note_stream_opened()
     try:
         result = await asyncio.to_thread(runner, input_device=input_device, output_device=output_device,
                                          backend=backend)
@@ -240,6 +245,8 @@ async def run_self_test(
     except Exception as exc:  # native audio errors: report, never crash the settings panel
         log.exception("echo self-test failed")
         return EchoTestReport(ok=False, summary=f"The echo self-test failed: {exc}")
+    finally:
+        portaudio.note_stream_closed()
     return report_from_result(result)
 
 

@@ -5,6 +5,7 @@ server and real PulseAudio devices: a private speaker sink and mic-feed sink (th
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import subprocess
 import time
@@ -27,6 +28,16 @@ pytestmark = [
     pytest.mark.audio,
     pytest.mark.skipif(not pulse_ready(), reason="needs the virtual PulseAudio devices (.ci/devices.sh)"),
 ]
+
+
+@pytest.fixture(autouse=True)
+def _collect_on_the_main_thread() -> Iterator[None]:
+    """The self-test runs Python in a worker thread, and a garbage collection there would destroy
+    leftover Qt objects (earlier tests' panels and controllers) off the GUI thread, leaving their
+    timers dangling. Collect them here, on the GUI thread, before and after each test."""
+    gc.collect()
+    yield
+    gc.collect()
 
 
 @pytest.fixture(scope="module")
