@@ -183,7 +183,8 @@ class Capture(SupervisedStream):
         if status and status.input_overflow:
             self.overflows += 1
         loop = self._loop
-        if loop is None or self._posted - self._handled >= self._max_pending:
+        # A closed loop's Qt objects may already be gone (qasync posts through a signal): never post.
+        if loop is None or loop.is_closed() or self._posted - self._handled >= self._max_pending:
             self.dropped_blocks += 1  # the loop is stalled: drop rather than queue without bound
             return
         try:

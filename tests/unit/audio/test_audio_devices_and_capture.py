@@ -173,6 +173,9 @@ def test_a_stalled_loop_makes_the_callback_drop_blocks_instead_of_queueing_forev
         def call_soon_threadsafe(self, *args: object) -> None:
             self.posted += 1  # never runs them: the loop is blocked
 
+        def is_closed(self) -> bool:
+            return False
+
     capture = Capture(max_pending_blocks=5)
     loop = StalledLoop()
     capture._loop = loop  # type: ignore[assignment]
@@ -202,3 +205,22 @@ def test_missing_portaudio_library_names_the_package_to_install(monkeypatch):
         backend.sounddevice()
     text = str(caught.value)
     assert "libportaudio2" in text and "still work" in text
+
+
+def test_the_callback_never_posts_to_a_closed_loop() -> None:
+    # qasync posts through a Qt signal whose object is gone once its loop is closed: posting crashed.
+    class ClosedLoop:
+        posted = 0
+
+        def call_soon_threadsafe(self, *args: object) -> None:
+            self.posted += 1
+
+        def is_closed(self) -> bool:
+            return True
+
+    capture = Capture()
+    loop = ClosedLoop()
+    capture._loop = loop  # type: ignore[assignment]
+    block = np.zeros((160, 1), dtype=np.float32)
+    capture._callback(block, 160, None, None)
+    assert loop.posted == 0 and capture.dropped_blocks == 1
