@@ -6,12 +6,10 @@ resamples pushed chunks (one streaming resampler per response, flushed at its en
 are not cut), polls the buffer for "first sample played" / "item finished" events, and turns the
 played ring into a 16 kHz mono signal for the waveform and echo cancellation.
 
-Between replies the output stream is paused: a running stream keeps its device buffer full of silence,
-and a reply's first sample would queue behind it. Once everything has played and the player has been
-idle for `idle_pause_s`, the stream stops; the next reply starts it when it has buffered the start depth
-plus the device buffer (which a starting stream fills at once), so the cushion against late deltas is
-the same as with a running stream (whose device buffer of silence is a cushion too). While paused the
-played signal continues as silence in wall-clock time, so the echo canceller's reference keeps step.
+The start depth counts the audio the resampler still holds back (received, coming with the next chunk),
+so a reply can start on its first 80 ms delta - but only after a reply that arrived well ahead of real
+time: at real time the next 80 ms delta comes 80 ms later, and a buffer started on one delta would run
+dry just before it.
 """
 
 from __future__ import annotations
@@ -35,12 +33,7 @@ from qwenvoice.audio.stream import NoticeHandler, SupervisedStream
 REPLY_RATE = 24000
 PLAYED_RATE = 16000
 DEFAULT_OUTPUT_LATENCY = 0.04  # measured safe on PulseAudio; 'low' underruns badly
-IDLE_PAUSE_S = 0.15  # idle this long -> the device buffer holds only silence: stop the stream
-# PulseAudio drops the first few ms (6-8 measured) a restarted stream is handed: lead with silence.
-RESUME_PAD_MS = 10.0
-# A starting stream takes this many times its latency from the buffer at once (measured on PulseAudio:
-# 80 ms within the first ~11 ms for a 40 ms stream); the start depth of a paused stream covers it.
-PREFILL_PER_LATENCY = 2.0
+FAST_DELIVERY_RTF = 1.5  # a reply delivered this much faster than real time lets the next start early
 
 EventHandler = Callable[[PlaybackEvent], None]
 PlayedHandler = Callable[[Int16Array], None]
@@ -90,12 +83,9 @@ class Player(SupervisedStream):
         block_ms: float = 10.0,
         target_ms: float = 80.0,
         quality: str = "HQ",
-        idle_pause_s: float | None = IDLE_PAUSE_S,
         on_notice: NoticeHandler | None = None,
     ) -> None:
         super().__init__(wanted_device, on_notice)
-        self.idle_pause_s = idle_pause_s  # None: keep the stream running between replies
-
         self.source_rate = source_rate
         self.latency = latency
         self.block_ms = block_ms
@@ -111,6 +101,8 @@ class Player(SupervisedStream):
         self._resampling_item = ""
         self._resampler_in = 0  # source frames fed to the current response's resampler
         self._resampler_out = 0  # device frames it has given back
+        self._reply_started_at = 0.0  # first push of the response being resampled
+        self.fast_delivery = False  # the last reply came well ahead of real time
         self._played_ring: _PlayedRing | None = None
         self._played_pos = 0
         self._played_resampler: StreamResampler | None = None
@@ -118,18 +110,11 @@ class Player(SupervisedStream):
         self._volume = 1.0
         self.device_underflows = 0  # PortAudio thread
         self._dac_delay = 0.0  # PortAudio thread: seconds from this block's callback to the DAC
-        self._last_callback_at = 0.0  # PortAudio thread: monotonic time of the latest callback
-        self._pad_frames = 0  # silence still to hand over before any audio (set on resume, spent by the callback)
         self.callback_seconds = np.zeros(8192, dtype=np.float64)  # callback cost history, for benchmarks
         self.callback_cost_count = 0
         self.measure_callback_cost = False
         self.stream_latency_s = 0.0
         self._idle_waiters: list[asyncio.Future[None]] = []
-        self.pauses = 0
-        self.resumes = 0
-        self._idle_since: float | None = None
-        self._silence_from = 0.0  # while paused: when the played signal's silence starts (wall clock)
-        self._silence_fed = 0  # 16 kHz samples of silence delivered since then
 
     # ---------------------------------------------------------------- lifecycle
     async def start(self) -> DeviceInfo:
@@ -182,13 +167,7 @@ class Player(SupervisedStream):
             return
         self._dac_delay = time_info.outputBufferDacTime - time_info.currentTime
         mono = self._scratch[:frames]
-        now = time.monotonic()
-        self._last_callback_at = now
-        if self._pad_frames > 0:
-            self._pad_frames -= frames
-            mono.fill(0.0)
-        else:
-            buffer.render(mono, now)
+        buffer.render(mono, time.monotonic())
         outdata[:] = mono[:, None]
         ring = self._played_ring
         if ring is not None:
@@ -215,6 +194,7 @@ class Player(SupervisedStream):
             self._resampling_for = response_id
             self._resampling_item = item_id
             self._resampler_in = self._resampler_out = 0
+            self._reply_started_at = now
         assert self._resampler is not None
         self._resampling_item = item_id
         source = as_float32_mono(audio)
@@ -223,23 +203,8 @@ class Player(SupervisedStream):
         self._resampler_out += int(samples.shape[0])
         # the filter delay still inside the resampler has been received: it counts toward the start depth
         held = self._resampler_in * buffer.rate // self.source_rate - self._resampler_out
-        queued = buffer.push(samples, response_id, item_id, now, self.source_rate, held=held)
-        if self.paused and buffer.buffered_frames + held >= self._resume_depth(buffer):
-            self._resume_playback()
-        return queued
-
-    def _resume_depth(self, buffer: JitterBuffer) -> int:
-        """Frames to hold before starting a paused stream: the start depth plus the device buffer that a
-        starting stream fills at once (less would leave the jitter buffer short of its cushion)."""
-        return buffer.target_frames + int(round(PREFILL_PER_LATENCY * self.stream_latency_s * buffer.rate))
-
-    def _resume_playback(self) -> None:
-        self._feed_paused_silence(time.monotonic())  # the played signal stays in wall-clock step
-        if self.buffer is not None:
-            self._pad_frames = int(round(RESUME_PAD_MS * self.buffer.rate / 1000.0))
-        if self.resume():
-            self.resumes += 1
-        self._idle_since = None
+        return buffer.push(samples, response_id, item_id, now, self.source_rate,
+                           held=held if self.fast_delivery else 0)
 
     def _finish_resampler(self) -> None:
         if self._resampler is not None and self._resampling_for is not None and self.buffer is not None:
@@ -255,11 +220,11 @@ class Player(SupervisedStream):
         if self.buffer is None:
             return
         if self._resampling_for == response_id:
+            audio_s = self._resampler_in / self.source_rate
+            wall_s = max(time.monotonic() - self._reply_started_at, 1e-3)
+            self.fast_delivery = audio_s / wall_s >= FAST_DELIVERY_RTF
             self._finish_resampler()
         self.buffer.end_of_response(response_id)
-        if self.paused and self.buffer.buffered_frames > 0:
-            self._resume_playback()  # a reply shorter than the start depth
-
 
     def flush(self, cancel_response_id: str | None = None) -> FlushReport:
         """Barge-in: silent from the next block; report how much of which item the user heard."""
@@ -333,41 +298,6 @@ class Player(SupervisedStream):
                         pcm = float32_to_int16(mono16)
                         for subscriber in list(self._played_subscribers):
                             subscriber(pcm)
-        self._pause_when_idle(buffer)
-
-    def _pause_when_idle(self, buffer: JitterBuffer) -> None:
-        now = time.monotonic()
-        if self.paused:
-            self._feed_paused_silence(now)
-            return
-        if self.idle_pause_s is None or not self.running or self._stream is None:
-            self._idle_since = None
-            return
-        if not (buffer.is_idle() and buffer.buffered_frames == 0):
-            self._idle_since = None
-            return
-        if self._idle_since is None:
-            self._idle_since = now
-        elif now - self._idle_since >= self.idle_pause_s and self.pause():
-            self.pauses += 1
-            # the device buffer (silence) is dropped unplayed, but the played signal already holds it:
-            # the silence that stands for the pause starts where the last block handed over would have
-            # finished playing, so played samples keep their wall-clock positions
-            handed_until = self._last_callback_at + self._dac_delay + self.block_ms / 1000.0
-            self._silence_from = max(now, handed_until)
-            self._silence_fed = 0
-
-    def _feed_paused_silence(self, now: float) -> None:
-        owed = int((now - self._silence_from) * PLAYED_RATE) - self._silence_fed
-        if owed <= 0:
-            return
-        self._silence_fed += owed
-        silence = np.zeros(owed, dtype=np.float32)
-        self.played_meter.feed(silence)
-        if self._played_subscribers:
-            pcm = float32_to_int16(silence)
-            for subscriber in list(self._played_subscribers):
-                subscriber(pcm)
 
     def callback_costs_ms(self) -> list[float]:
         count = min(self.callback_cost_count, self.callback_seconds.shape[0])

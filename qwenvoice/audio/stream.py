@@ -75,7 +75,6 @@ class SupervisedStream:
         self.device_errors = 0
         self.recoveries = 0
         self.running = False
-        self.paused = False  # stopped on purpose (nothing to play): not a failure, the watchdog looks away
         self._stream: Any = None
         self._callbacks = 0  # written by the PortAudio thread
         self._finished_flag = False  # set from PortAudio's finished callback
@@ -156,51 +155,15 @@ class SupervisedStream:
         self._stream = stream
         self.device = device
         self.running = True
-        self.paused = False
         return device
 
     def _finished_callback(self) -> None:
-        # PortAudio thread: a flag the watchdog reads; nothing else. A pause finishes the stream too.
-        if not self.paused:
-            self._finished_flag = True
-
-    def pause(self) -> bool:
-        """Stop the running stream on purpose (it stays open and counts as running). False if not paused."""
-        stream = self._stream
-        if stream is None or not self.running or self.paused or self._recovering or self._closing:
-            return False
-        self.paused = True
-        try:
-            stream.abort()  # drops what the device still holds; the caller pauses only when that is silence
-        except Exception as exc:
-            self.paused = False
-            self._recover_soon(f"the audio stream could not be paused ({exc})")
-            return False
-        return True
-
-    def resume(self) -> bool:
-        """Start a paused stream again (a few ms on PulseAudio). False if it was not paused or failed."""
-        stream = self._stream
-        if not self.paused or stream is None:
-            return False
-        self._finished_flag = False
-        try:
-            stream.start()
-        except Exception as exc:
-            self._recover_soon(f"the audio stream could not be restarted ({exc})")
-            return False
-        finally:
-            self.paused = False
-        return True
-
-    def _recover_soon(self, reason: str) -> None:
-        if self._loop is not None and not self._loop.is_closed():
-            self._loop.create_task(self.recover(reason))
+        # PortAudio thread: a flag the watchdog reads; nothing else.
+        self._finished_flag = True
 
     def close(self) -> None:
         self._closing = True
         self.running = False
-        self.paused = False
         stream, self._stream = self._stream, None
         if stream is not None and not close_quietly(stream):
             self.notice("the audio device did not close in time; left it behind", error=True)
@@ -229,7 +192,7 @@ class SupervisedStream:
                 self._on_tick()
             except Exception:
                 log.exception("audio %s tick failed", self.kind)
-            if not self.running or self._recovering or self.paused:
+            if not self.running or self._recovering:
                 last_change = time.monotonic()
                 continue
             now = time.monotonic()
@@ -271,7 +234,6 @@ class SupervisedStream:
             self.notice(f"{reason}; switching device", error=announce_error)
             stream, self._stream = self._stream, None
             self.running = False
-            self.paused = False
             if stream is not None:
                 await asyncio.to_thread(close_quietly, stream)
             for attempt, delay in enumerate((0.0, *RETRY_DELAYS_S, *([RETRY_DELAYS_S[-1]] * 1000))):

@@ -416,6 +416,7 @@ def test_player_starts_on_the_first_target_sized_chunk_despite_the_resampler_del
     from qwenvoice.audio.playback import Player
 
     player = Player(target_ms=80)
+    player.fast_delivery = True  # the last reply came faster than real time
     player.buffer = JitterBuffer(48000, target_ms=80)
     t = np.arange(1920) / 24000.0
     delta = (np.sin(2 * np.pi * 440 * t) * 12000).astype(np.int16).tobytes()  # 80 ms at 24 kHz
@@ -425,3 +426,31 @@ def test_player_starts_on_the_first_target_sized_chunk_despite_the_resampler_del
     player.buffer.render(out, 0.0)
     assert player.buffer.state == "playing"
     assert np.abs(out).max() > 0.01
+
+
+def test_after_a_real_time_reply_the_player_waits_for_more_than_one_delta():
+    """At real time the next 80 ms delta is 80 ms away: one delta minus the resampler's share is too little."""
+    import time
+
+    from qwenvoice.audio.playback import Player
+
+    player = Player(target_ms=80)
+    player.buffer = JitterBuffer(48000, target_ms=80)
+    delta = (np.ones(1920) * 3000).astype(np.int16).tobytes()  # 80 ms at 24 kHz
+    player.push(delta, "r1", "i1")
+    player._reply_started_at = time.monotonic() - 0.16  # two deltas over 160 ms: real time
+    player.push(delta, "r1", "i1")
+    player.end_of_response("r1")
+    assert not player.fast_delivery
+    player.buffer.render(np.zeros(4800 * 2, dtype=np.float32), 0.0)  # play r1 out
+    assert player.buffer.state == "idle"
+    player.push(delta, "r2", "i2")
+    out = np.full(480, 7.0, dtype=np.float32)
+    player.buffer.render(out, 1.0)
+    assert player.buffer.state == "prebuffering" and not out.any()
+    player.push(delta, "r2", "i2")  # the second delta: now it starts
+    player.buffer.render(out, 1.01)
+    assert player.buffer.state == "playing" and out.any()
+    # a reply delivered at once counts as fast: the next one starts on its first delta
+    player.end_of_response("r2")
+    assert player.fast_delivery
