@@ -66,6 +66,7 @@ class OfflineServer:
         env = dict(os.environ)
         env.setdefault("PYTHONUNBUFFERED", "1")
         env.setdefault("HF_HUB_OFFLINE", "1")
+        env["QWENVOICE_EXIT_WITH_PARENT"] = "1"  # the server stops if this process dies without stopping it
         try:
             # Popen returns right after fork/exec; the slow part (reading output) runs in a thread.
             self.process = subprocess.Popen(  # noqa: ASYNC220

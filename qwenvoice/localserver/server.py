@@ -185,11 +185,28 @@ async def serve_until_stopped(options: ServeOptions, models: SpeechModels | None
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
+    watcher = loop.create_task(_stop_when_orphaned(stop)) if os.environ.get(EXIT_WITH_PARENT_ENV) == "1" else None
     try:
         await stop.wait()
     finally:
         log.info("stopping")
+        if watcher is not None:
+            watcher.cancel()
         await server.stop()
+
+
+# Set by the app for the server it starts: if the app dies without stopping us (SIGKILL, a crash),
+# the server notices it was re-parented and stops, instead of running on with nobody to talk to.
+EXIT_WITH_PARENT_ENV = "QWENVOICE_EXIT_WITH_PARENT"
+
+
+async def _stop_when_orphaned(stop: asyncio.Event, every_s: float = 1.0) -> None:
+    parent = os.getppid()
+    while not stop.is_set():
+        await asyncio.sleep(every_s)
+        if os.getppid() != parent:
+            log.warning("the app that started this server is gone; stopping")
+            stop.set()
 
 
 def run_serve(args: Any) -> int:
