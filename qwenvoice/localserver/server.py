@@ -200,13 +200,18 @@ async def serve_until_stopped(options: ServeOptions, models: SpeechModels | None
 EXIT_WITH_PARENT_ENV = "QWENVOICE_EXIT_WITH_PARENT"
 
 
+# Read when the process starts: the parent may already be gone by the time the server is listening.
+_PARENT_AT_START = os.getppid()
+
+
 async def _stop_when_orphaned(stop: asyncio.Event, every_s: float = 1.0) -> None:
-    parent = os.getppid()
+    parent = _PARENT_AT_START
     while not stop.is_set():
-        await asyncio.sleep(every_s)
         if os.getppid() != parent:
             log.warning("the app that started this server is gone; stopping")
             stop.set()
+            return
+        await asyncio.sleep(every_s)
 
 
 def run_serve(args: Any) -> int:
