@@ -26,6 +26,15 @@ pytestmark = [
 @contextlib.asynccontextmanager
 async def running_app(qtbot, tmp_path, mode: str) -> AsyncIterator[MainWindow]:
     """The window and a started controller in offline mode; shut down (server reaped) on the way out."""
+    from qwenvoice.settings.store import SettingsStore
+
+    # The virtual rig has no path from the speaker to the microphone: it is a headphones set-up. With
+    # the speakers default the echo canceller runs, and during double talk it can hold back the user's
+    # cut-in words (the open speakers work; see tests/e2e's speakers variant).
+    store = SettingsStore(tmp_path / "config")
+    settings = store.load().settings
+    settings.audio.listening_setup = "headphones"
+    store.save(settings)
     c = Controller(RunOptions(offline=True, mode=mode, audio=True, data_root=tmp_path / "data",
                               config_dir=tmp_path / "config"))
     win = MainWindow(c)
