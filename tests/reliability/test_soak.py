@@ -11,7 +11,7 @@ pytestmark = pytest.mark.qt_loop
 
 
 async def test_short_soak_keeps_memory_tasks_threads_and_files_flat_and_loses_nothing(tmp_path):
-    report = await run_soak(10 / 60, renew_every=3.0, drop_every=12, data_root=tmp_path)
+    report = await run_soak(10 / 60, renew_every=1.5, drop_every=12, data_root=tmp_path)
     print(report.summary())
     assert report.turns == 60
     assert report.barge_ins >= 5 and report.spoken_turns >= 30 and report.typed_turns >= 8
