@@ -2,9 +2,14 @@
 # and exports DISPLAY, XDG_RUNTIME_DIR and the Qt variables for the tests.
 _here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 export DISPLAY="${QWENVOICE_TEST_DISPLAY:-:99}"
-if command -v Xvfb >/dev/null 2>&1 && ! [ -e "/tmp/.X11-unix/X${DISPLAY#:}" ]; then
+_x_answers() { xdpyinfo -display "$DISPLAY" >/dev/null 2>&1; }
+if command -v Xvfb >/dev/null 2>&1 && ! _x_answers; then
+  # A socket and lock left by an X server that is gone (a machine image taken while one ran) would
+  # make Xvfb refuse the number and the tests believe a display exists: clear them first.
+  rm -f "/tmp/.X11-unix/X${DISPLAY#:}" "/tmp/.X${DISPLAY#:}-lock"
   setsid Xvfb "$DISPLAY" -screen 0 1280x800x24 -nolisten tcp >/tmp/qwenvoice-xvfb.log 2>&1 </dev/null &
-  for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X${DISPLAY#:}" ] && break; sleep 0.1; done
+  for _ in $(seq 100); do _x_answers && break; sleep 0.1; done
+  _x_answers || { echo "Xvfb did not start on $DISPLAY:"; cat /tmp/qwenvoice-xvfb.log; }
 fi
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp/xdg-runtime-$(id -u)}"
 mkdir -p -m 700 "$XDG_RUNTIME_DIR"

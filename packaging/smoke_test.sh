@@ -38,10 +38,11 @@ WORK="$(mktemp -d /tmp/qwenvoice-smoke.XXXXXX)"
 # A private display, so other windows named qwenvoice (tests on :99) never get in the way.
 SMOKE_DISPLAY="${QWENVOICE_SMOKE_DISPLAY:-:97}"
 XVFB_PID=""
-if ! [ -e "/tmp/.X11-unix/X${SMOKE_DISPLAY#:}" ]; then
+if ! xdpyinfo -display "$SMOKE_DISPLAY" >/dev/null 2>&1; then
+  rm -f "/tmp/.X11-unix/X${SMOKE_DISPLAY#:}" "/tmp/.X${SMOKE_DISPLAY#:}-lock"  # left by a dead server
   Xvfb "$SMOKE_DISPLAY" -screen 0 1280x800x24 -nolisten tcp >"$WORK/xvfb.log" 2>&1 </dev/null &
   XVFB_PID=$!
-  for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X${SMOKE_DISPLAY#:}" ] && break; sleep 0.1; done
+  for _ in $(seq 100); do xdpyinfo -display "$SMOKE_DISPLAY" >/dev/null 2>&1 && break; sleep 0.1; done
 fi
 export QWENVOICE_TEST_DISPLAY="$SMOKE_DISPLAY"
 # shellcheck source=/dev/null

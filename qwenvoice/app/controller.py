@@ -38,6 +38,8 @@ from qwenvoice.protocol import events as ev
 
 log = logging.getLogger(__name__)
 
+# Push-to-talk keeps sending this long after the key comes up (capture block + device latency + loop).
+PTT_RELEASE_TAIL_S = 0.08
 OFFLINE_BANNER = (
     "Offline mode: you are talking to the built-in local server. It understands English only and its "
     "replies are simple. Add a DashScope API key in Settings to talk to Qwen."
@@ -149,6 +151,7 @@ class Controller(QObject):
         self._session_before_renewal: Any = None  # kept until a renewal has taken over (or failed)
         self._retry_create = False
         self._ptt_samples = 0
+        self._talk_tail: asyncio.TimerHandle | None = None  # push-to-talk: the release tail still sending
         self._session_ready = False
         self._shutting_down = False
         self._started = False
@@ -440,6 +443,7 @@ class Controller(QObject):
         self._shutting_down = True
         if self._machine_tick is not None:
             self._machine_tick.cancel()
+        self._cancel_talk_tail()
         # Every step is bounded: a step that hangs (a device that never closes, a lost cancellation)
         # must not keep the window from closing or leave the offline server running.
         try:
@@ -918,7 +922,8 @@ class Controller(QObject):
     def set_mode(self, mode: str) -> None:
         if mode not in ("vad", "ptt"):
             return
-        if self.talking and mode == "vad":
+        if (self.talking or self._talk_tail is not None) and mode == "vad":
+            self._cancel_talk_tail()
             if self.audio is not None:
                 self.audio.capture.release()
             self._set_talking(False)
@@ -949,6 +954,10 @@ class Controller(QObject):
         if not self._session_ready:
             self._say(st.WARNING, "Not connected yet: wait for “ready” in the status bar.")
             return
+        if self._cancel_talk_tail():
+            # Down again within the release tail: the same turn goes on (a bounce, or a pause to think).
+            self._set_talking(True)
+            return
         self._ptt_samples = 0
         if self.session is not None:
             self._send_all(self.session.clear_audio())
@@ -957,13 +966,33 @@ class Controller(QObject):
             self.audio.capture.press()  # sends the pre-roll (the first syllable) right away
 
     def release_talk(self) -> None:
-        """Talk released: commit the turn and ask for a reply (push-to-talk)."""
+        """Talk released: commit the turn and ask for a reply (push-to-talk).
+
+        The microphone stays open for a short tail: people let go as the last word ends, and that
+        word is still on its way from the device (block, device latency, the loop) when the key rises.
+        """
         if not self.talking:
             return
-        if self.audio is not None:
-            self.audio.capture.release()
         self._set_talking(False)
         self.metrics.speech_ended(time.monotonic())
+        if self.audio is None or self.session is None:
+            self._finish_talk()
+            return
+        self._cancel_talk_tail()
+        self._talk_tail = asyncio.get_event_loop().call_later(PTT_RELEASE_TAIL_S, self._finish_talk)
+
+    def _cancel_talk_tail(self) -> bool:
+        """Drop a pending release tail (its turn is not committed); True when there was one."""
+        if self._talk_tail is None:
+            return False
+        self._talk_tail.cancel()
+        self._talk_tail = None
+        return True
+
+    def _finish_talk(self) -> None:
+        self._talk_tail = None
+        if self.audio is not None:
+            self.audio.capture.release()
         if self.session is None:
             return
         if self._ptt_samples < USER_RATE // 10:
@@ -975,7 +1004,7 @@ class Controller(QObject):
 
     def stop(self) -> None:
         """Stop button / Esc: silence the reply now and cancel it."""
-        if self.talking:
+        if self.talking or self._cancel_talk_tail():
             if self.audio is not None:
                 self.audio.capture.release()
             self._set_talking(False)

@@ -26,13 +26,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.support.display import x_display
+
 OUT = Path(__file__).resolve().parent / "out"
 QUESTIONS = ("What time is it?", "What day is it today?", "Please say hello.", "What time is it now?")
 
 
 def _has_display() -> bool:
-    display = os.environ.get("DISPLAY", "")
-    return display.startswith(":") and Path(f"/tmp/.X11-unix/X{display[1:].split('.')[0]}").exists()
+    return x_display() is not None
 
 
 def _make_speech(folder: Path) -> list[Path]:

@@ -383,7 +383,9 @@ class TestHeadphones:
         assert changes == [True, False], f"talk state flipped while Space was held: {state['talk_changes']}"
         first = [k for k in state["space_keys"] if k[0] >= asked]
         assert first and first[0][1] == "press" and not first[0][2], state["space_keys"]
-        _wait_reply(app, turns, "date", "It's", 60)
+        # "time" (not "date", the last word, which the small offline ASR has heard as "maid"): this
+        # checks push-to-talk, not the recogniser.
+        _wait_reply(app, turns, "time", "It's", 60)
         done = _speaker_settles(rig, app, asked)
         _reply_matches_speaker(rig, app, asked, done, "ptt time and date")
         # nothing reached the server while Space was up: a VAD-free turn, committed on release

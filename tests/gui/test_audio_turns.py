@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -119,6 +120,30 @@ async def test_push_to_talk_turn_with_the_space_key(qtbot, tmp_path):
             await recorder.stop()
         sent = [r.type for r in c.eventlog.records() if r.direction == "out"]
         assert "input_audio_buffer.commit" in sent and "response.create" in sent
+
+
+async def test_push_to_talk_keeps_the_last_word_sent_after_the_key_rises(qtbot, tmp_path):
+    """Released the moment the speech ends: the words still on their way from the device are sent
+    (the release tail) before the commit, and the turn is understood."""
+    async with running_app(qtbot, tmp_path, "ptt") as win:
+        c = win.controller
+        wav = speech_wav(tmp_path / "q.wav", "What time is it?", pad_s=0.0)
+        win.transcript.setFocus()
+        qtbot.keyPress(win, Qt.Key.Key_Space)
+        await play_into_mic(wav)
+        released = time.time()
+        qtbot.keyRelease(win, Qt.Key.Key_Space)
+        await wait_for(lambda: not c.talking, within=2)
+        await wait_for(lambda: any(r.type == "input_audio_buffer.commit" for r in c.eventlog.records()), within=5)
+        records = [r for r in c.eventlog.records() if r.direction == "out" and r.time >= released]
+        types = [r.type for r in records]
+        commit = types.index("input_audio_buffer.commit")
+        assert "input_audio_buffer.append" in types[:commit], types[:commit + 1]
+        tail_s = records[commit].time - released
+        assert tail_s >= 0.1, f"committed {tail_s * 1000:.0f} ms after the release: no tail"
+        assert "input_audio_buffer.append" not in types[commit + 1 :], "audio sent after the commit"
+        await wait_for(lambda: any("time" in t.lower() for t in _text_of(win, "user")),
+                       within=60, what=transcript_of(win))
 
 
 async def _long_reply_then(win: MainWindow, recorder: SpeakerRecorder, cut) -> tuple[float, float]:

@@ -11,24 +11,18 @@ import pytest
 from PySide6.QtGui import QImage
 
 from tests.gui.helpers import pulse_available
+from tests.support.display import x_display
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 VIEWS = ("conversation", "conversation-inspector", "studio", "history", "settings", "conversation-1024x700")
 
 
-def _x_display() -> str | None:
-    display = os.environ.get("DISPLAY", "")
-    if display.startswith(":") and Path(f"/tmp/.X11-unix/X{display[1:].split('.')[0]}").exists():
-        return display
-    return None
-
-
 pytestmark = [
     pytest.mark.display,
     pytest.mark.audio,
     pytest.mark.offline,
-    pytest.mark.skipif(_x_display() is None, reason="needs an X display (Xvfb from .ci/devices.sh)"),
+    pytest.mark.skipif(x_display() is None, reason="needs an X display (Xvfb from .ci/devices.sh)"),
     pytest.mark.skipif(not pulse_available(), reason="needs the virtual PulseAudio devices (.ci/devices.sh)"),
 ]
 

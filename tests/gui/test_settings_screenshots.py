@@ -16,17 +16,10 @@ import pytest
 from PySide6.QtGui import QImage
 
 from qwenvoice.ui.settings_panel import TAB_KEYS
+from tests.support.display import x_display
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts" / "settings"
-
-
-def _x_display_available() -> bool:
-    display = os.environ.get("DISPLAY", "")
-    if not display.startswith(":"):
-        return False
-    number = display[1:].split(".")[0]
-    return Path(f"/tmp/.X11-unix/X{number}").exists()
 
 
 def _distinct_colours(image: QImage, step: int = 7) -> int:
@@ -38,7 +31,7 @@ def _distinct_colours(image: QImage, step: int = 7) -> int:
 
 
 @pytest.mark.display
-@pytest.mark.skipif(not _x_display_available(), reason="needs an X display (source .ci/devices.sh)")
+@pytest.mark.skipif(x_display() is None, reason="needs an X display (source .ci/devices.sh)")
 def test_every_settings_tab_renders_on_a_real_display():
     env = dict(os.environ, QT_QPA_PLATFORM="xcb")
     result = subprocess.run(
