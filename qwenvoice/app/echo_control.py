@@ -168,6 +168,10 @@ class EchoControl:
                 # A stream reopened (device change): the sample counters no longer line up.
                 self._recoveries = recoveries
                 self.processor.restart()
+            if self._engine is not None:
+                # The reference up to this moment first: after a stall of the loop the queued mic
+                # blocks run before the player's tick would have fed it.
+                self._engine.player.pump_played()
             out = self.processor.process_capture(pcm)
         if self.mode.gate:
             now = self._clock()

@@ -124,6 +124,7 @@ class Capture(SupervisedStream):
         self.dropped_blocks = 0
         # Written only by the loop:
         self._handled = 0
+        self._dropped_filled = 0  # dropped blocks already replaced by silence
         self._latencies = np.zeros(LATENCY_HISTORY, dtype=np.float64)
         self._latency_count = 0
         self._device_rate = 0
@@ -204,6 +205,13 @@ class Capture(SupervisedStream):
         self._latency_count += 1
         if self._resampler is None:
             return
+        dropped = self.dropped_blocks - self._dropped_filled
+        if dropped > 0:
+            # Blocks dropped while the loop was stalled become silence of the same length, so the
+            # stream keeps its clock: the echo canceller's reference stays aligned with it, and the
+            # server's audio positions (audio_start_ms) stay true.
+            self._dropped_filled += dropped
+            self.process_block(np.zeros((dropped * block.shape[0],) + block.shape[1:], dtype=block.dtype))
         self.process_block(block)
 
     def process_block(self, block: Float32Array) -> None:

@@ -79,11 +79,17 @@ class AudioEngine:
     def attach_echo_canceller(self, processor: CapturePathFilter) -> Callable[[], None]:
         """Feed it what the speaker played and clean every captured block with it; returns a detach."""
         unsubscribe = self.player.subscribe_played(processor.feed_playback)
-        self.capture.filter = processor.process_capture
+        player = self.player
+
+        def cancel_echo(block: npt.NDArray[np.int16]) -> npt.NDArray[np.int16]:
+            player.pump_played()  # the reference up to now first: never wait for the next tick
+            return processor.process_capture(block)
+
+        self.capture.filter = cancel_echo
 
         def detach() -> None:
             unsubscribe()
-            if self.capture.filter == processor.process_capture:
+            if self.capture.filter is cancel_echo:
                 self.capture.filter = None
 
         return detach

@@ -32,6 +32,7 @@ from qwenvoice.audio.stream import NoticeHandler, SupervisedStream
 
 REPLY_RATE = 24000
 PLAYED_RATE = 16000
+PLAYED_HISTORY_S = 5  # what the loop may fall behind before played audio is lost (then replaced by silence)
 DEFAULT_OUTPUT_LATENCY = 0.04  # measured safe on PulseAudio; 'low' underruns badly
 FAST_DELIVERY_RTF = 1.5  # a reply delivered this much faster than real time lets the next start early
 
@@ -57,18 +58,20 @@ class _PlayedRing:
             self.data[: n - first] = block[first:]
         self.total += n
 
-    def read_since(self, position: int) -> tuple[npt.NDArray[np.float32], int]:  # loop
+    def read_since(self, position: int) -> tuple[npt.NDArray[np.float32], int, int]:  # loop
+        """(samples since `position`, new position, samples lost: overwritten before they were read)."""
         total = self.total
+        lost = max(0, total - position - self.capacity)
         n = min(total - position, self.capacity)
         if n <= 0:
-            return np.zeros(0, dtype=np.float32), total
+            return np.zeros(0, dtype=np.float32), total, 0
         start = (total - n) % self.capacity
         first = min(n, self.capacity - start)
         out = np.empty(n, dtype=np.float32)
         out[:first] = self.data[start : start + first]
         if first < n:
             out[first:] = self.data[: n - first]
-        return out, total
+        return out, total, lost
 
 
 class Player(SupervisedStream):
@@ -105,6 +108,7 @@ class Player(SupervisedStream):
         self.fast_delivery = False  # the last reply came well ahead of real time
         self._played_ring: _PlayedRing | None = None
         self._played_pos = 0
+        self.played_lost_samples = 0  # device-rate samples the loop read too late (replaced by silence)
         self._played_resampler: StreamResampler | None = None
         self._scratch = np.zeros(0, dtype=np.float32)
         self._volume = 1.0
@@ -135,7 +139,7 @@ class Player(SupervisedStream):
         if self.buffer is None or self.buffer.rate != samplerate:
             self.buffer = JitterBuffer(samplerate, target_ms=self.target_ms)
             self.buffer.volume = self._volume
-            self._played_ring = _PlayedRing(samplerate * 2)
+            self._played_ring = _PlayedRing(samplerate * PLAYED_HISTORY_S)
             self._played_pos = 0
             self._played_resampler = StreamResampler(samplerate, PLAYED_RATE, quality="LQ")
             self._resampler = None
@@ -287,17 +291,32 @@ class Player(SupervisedStream):
             handlers = self.on_item_started if event.kind == "item_started" else self.on_item_finished
             for handler in list(handlers):
                 handler(event)
+        self.pump_played()
+
+    def pump_played(self) -> None:
+        """Hand what the device played since the last call to the played subscribers (on the loop).
+
+        Runs every tick, and the echo canceller calls it before each captured block so the reference
+        is never behind the microphone just because the tick has not come round yet (after a stall
+        of the loop, the queued mic blocks are handled before any timer). A loop so late that the
+        ring was overwritten gets silence of the same length: the count of samples stays exact, and
+        with it the alignment of the reference.
+        """
         ring, resampler = self._played_ring, self._played_resampler
-        if ring is not None and resampler is not None:
-            played, self._played_pos = ring.read_since(self._played_pos)
-            if played.shape[0]:
-                mono16 = resampler.process(played)
-                if mono16.shape[0]:
-                    self.played_meter.feed(mono16)
-                    if self._played_subscribers:
-                        pcm = float32_to_int16(mono16)
-                        for subscriber in list(self._played_subscribers):
-                            subscriber(pcm)
+        if ring is None or resampler is None:
+            return
+        played, self._played_pos, lost = ring.read_since(self._played_pos)
+        if lost:
+            self.played_lost_samples += lost
+            played = np.concatenate((np.zeros(lost, dtype=np.float32), played))
+        if played.shape[0]:
+            mono16 = resampler.process(played)
+            if mono16.shape[0]:
+                self.played_meter.feed(mono16)
+                if self._played_subscribers:
+                    pcm = float32_to_int16(mono16)
+                    for subscriber in list(self._played_subscribers):
+                        subscriber(pcm)
 
     def callback_costs_ms(self) -> list[float]:
         count = min(self.callback_cost_count, self.callback_seconds.shape[0])

@@ -47,6 +47,7 @@ class FakePlayer:
         self.subscribers: list[Callable[[np.ndarray], None]] = []
         self.recoveries = 0
         self.busy = False
+        self.unread: list[np.ndarray] = []
 
     def subscribe_played(self, handler: Callable[[np.ndarray], None]) -> Callable[[], None]:
         self.subscribers.append(handler)
@@ -58,6 +59,14 @@ class FakePlayer:
     def played(self, block: np.ndarray) -> None:
         for handler in list(self.subscribers):
             handler(block)
+
+    def device_played(self, block: np.ndarray) -> None:
+        """Played by the device, not yet handed on: the player's tick (or a pump) delivers it."""
+        self.unread.append(block)
+
+    def pump_played(self) -> None:
+        while self.unread:
+            self.played(self.unread.pop(0))
 
 
 class FakeEngine:
@@ -170,6 +179,33 @@ def test_speakers_cancel_the_echo_of_what_was_played() -> None:
     echo.close()
     assert engine.capture.filter is None and not engine.player.subscribers
     assert echo.processor is None
+
+
+def test_a_stalled_loop_does_not_put_the_reference_out_of_step() -> None:
+    """After a stall the queued mic blocks are handled before the player's next tick: the capture path
+    fetches what was played itself, so it neither waits nor pads the reference with silence (which
+    would shift it against the echo and let the echo through until the delay is found again)."""
+    engine = FakeEngine()
+    echo = EchoControl(speakers())
+    echo.attach(engine)
+    reply = speech_like(10.0, seed=7)
+    scene = echo_sim.build_scene(reply, None, seconds=10.0)
+    lag = int(0.06 * SAMPLE_RATE)
+    mic = np.concatenate((np.zeros(lag, np.int16), scene.mic))
+    played = np.concatenate((scene.reference, np.zeros(lag, np.int16)))
+    out = []
+    stall = 30  # blocks (600 ms) played and captured while the loop did nothing
+    for start in range(0, mic.size - BLOCK + 1, BLOCK):
+        engine.player.device_played(played[start : start + BLOCK])
+        if (start // BLOCK) % 100 < 100 - stall:
+            engine.player.pump_played()  # the tick, when the loop is running
+        out.append(engine.capture.captured(mic[start : start + BLOCK]))
+    cleaned = np.concatenate(out)[lag : lag + scene.mic.size - lag]
+    processor = echo.processor
+    assert processor is not None
+    assert processor.aligner.stats.reference_gaps == 0 and processor.aligner.stats.resyncs == 0
+    settled = slice(3 * SAMPLE_RATE, 10 * SAMPLE_RATE - lag - 2 * BLOCK)
+    assert echo_sim.erle_db(scene.mic[settled], cleaned[settled]) >= 20.0
 
 
 def test_headphones_pass_audio_through_untouched_and_build_no_canceller() -> None:

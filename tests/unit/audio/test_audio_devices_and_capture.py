@@ -183,10 +183,17 @@ def test_a_stalled_loop_makes_the_callback_drop_blocks_instead_of_queueing_forev
     for _ in range(8):
         capture._callback(block, 960, None, None)
     assert loop.posted == 5 and capture.dropped_blocks == 3 and capture.overflows == 0
+    capture._resampler = StreamResampler(48000, 16000)
+    received: list[int] = []
+    capture.subscribe_all(lambda pcm: received.append(pcm.shape[0]))
+    loud = np.full((960, 1), 0.5, np.float32)
     for _ in range(5):  # the loop catches up
-        capture._on_block(block, 0.0)
+        capture._on_block(loud, 0.0)
     capture._callback(block, 960, None, None)
     assert loop.posted == 6
+    # The three dropped blocks came out as silence: the stream kept its clock (8 blocks of 20 ms, less
+    # the few ms the streaming resampler still holds).
+    assert 8 * 320 - 160 <= sum(received) <= 8 * 320, received
 
 
 def test_missing_portaudio_library_names_the_package_to_install(monkeypatch):
