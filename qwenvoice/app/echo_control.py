@@ -81,6 +81,7 @@ class EchoControl:
         self._engine: Any = None
         self._detach: list[Callable[[], None]] = []
         self._recoveries = (0, 0)
+        self._underflows = 0
         self._closed = False
         self._barged_in_at: float | None = None
         self._apply_mode()
@@ -128,6 +129,7 @@ class EchoControl:
         engine.capture.filter = self.process_capture
         self._detach.append(engine.player.subscribe_played(self.feed_playback))
         self._recoveries = self._recovery_counts()
+        self._underflows = int(engine.player.device_underflows)
 
     def detach(self) -> None:
         engine, self._engine = self._engine, None
@@ -169,9 +171,14 @@ class EchoControl:
                 self._recoveries = recoveries
                 self.processor.restart()
             if self._engine is not None:
+                player = self._engine.player
                 # The reference up to this moment first: after a stall of the loop the queued mic
                 # blocks run before the player's tick would have fed it.
-                self._engine.player.pump_played()
+                player.pump_played()
+                underflows = int(player.device_underflows)
+                if underflows != self._underflows:
+                    self._underflows = underflows
+                    self.processor.output_glitched()
             out = self.processor.process_capture(pcm)
         if self.mode.gate:
             now = self._clock()

@@ -392,6 +392,8 @@ class ReferenceAligner:
         self.last_estimate: DelayEstimate | None = None
         self._pending: DelayEstimate | None = None
         self._since_estimate = 0
+        self._fast_every = max(FRAME_SAMPLES, self._estimate_every // 2)
+        self._fast_until = 0  # mic index until which the delay is re-estimated twice as often
         self.stats = AlignerStats()
         self._frame_out = np.zeros(FRAME_SAMPLES, dtype=np.int16)
 
@@ -452,10 +454,15 @@ class ReferenceAligner:
         accepted estimate when the delay changed."""
         self._mic.write(frame)
         self._since_estimate += frame.size
-        if self._since_estimate < self._estimate_every or self._mic.written < self.window_samples:
+        every = self._fast_every if self._mic.written < self._fast_until else self._estimate_every
+        if self._since_estimate < every or self._mic.written < self.window_samples:
             return None
         self._since_estimate = 0
         return self.update_estimate()
+
+    def expedite(self, seconds: float = 4.0) -> None:
+        """The echo delay may just have moved (the output glitched): look twice as often for a while."""
+        self._fast_until = self._mic.written + int(seconds * SAMPLE_RATE)
 
     def update_estimate(self) -> DelayEstimate | None:
         if self._origin is None:
@@ -506,6 +513,69 @@ def _rms(samples: Int16Array) -> float:
     return float(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))) if samples.size else 0.0
 
 
+# ------------------------------------------------------------------------------------ convergence guard
+
+
+class ConvergenceGuard:
+    """Holds the microphone back while the reply is audible and the canceller is not (yet) cancelling.
+
+    A canceller that has just started, been reset for a new delay, or lost its alignment because the
+    output glitched (an underrun delays everything played after it) passes the reply's echo until it
+    re-converges, and the server's VAD takes that echo for the user: the app interrupts itself. While
+    engaged, frames are muted when the reference was audible in the last `echo_tail_ms`; the guard lets
+    go once the output stays quiet or well below the microphone (`converged_db`) for `settle_ms` of
+    audible reply, or at the latest after `max_hold_ms` of it (during double talk the first test never
+    passes, and the user must not stay muted for long).
+    """
+
+    def __init__(
+        self,
+        *,
+        converged_db: float = 20.0,
+        settle_ms: float = 200.0,
+        max_hold_ms: float = 1500.0,
+        echo_tail_ms: float = 500.0,
+        audible_rms: float = 100.0,
+        quiet_rms: float = 60.0,
+    ) -> None:
+        frames = SAMPLE_RATE // 1000 * 1.0 / FRAME_SAMPLES  # frames per ms
+        self._converged_ratio = 10.0 ** (converged_db / 10.0)
+        self._settle = max(1, int(settle_ms * frames))
+        self._max_hold = max(1, int(max_hold_ms * frames))
+        self._tail = max(1, int(echo_tail_ms * frames))
+        self._audible_power = audible_rms**2
+        self._quiet_power = quiet_rms**2
+        self.engaged = True
+        self.engagements = 1
+        self.muted_frames = 0
+        self._good = 0
+        self._held = 0
+        self._since_audible = self._tail  # frames since the reference was last audible
+
+    def engage(self) -> None:
+        if not self.engaged:
+            self.engagements += 1
+        self.engaged = True
+        self._good = 0
+        self._held = 0
+
+    def apply(self, mic_frame: Int16Array, reference_frame: Int16Array, cleaned: Int16Array) -> Int16Array:
+        audible = _mean_power(reference_frame) > self._audible_power
+        self._since_audible = 0 if audible else self._since_audible + 1
+        if not self.engaged or self._since_audible >= self._tail:
+            return cleaned
+        if audible:
+            out_power = _mean_power(cleaned)
+            quiet = out_power < self._quiet_power or _mean_power(mic_frame) > self._converged_ratio * out_power
+            self._good = self._good + 1 if quiet else 0
+            self._held += 1
+            if self._good >= self._settle or self._held >= self._max_hold:
+                self.engaged = False
+                return cleaned
+        self.muted_frames += 1
+        return np.zeros_like(cleaned)
+
+
 # ------------------------------------------------------------------------------------ capture path
 
 
@@ -515,6 +585,7 @@ class CaptureStats:
     waits: int = 0  # times mic frames were held back for their reference
     cancelled_frames: int = 0  # frames that went through the canceller
     delay_changes: int = 0
+    output_glitches: int = 0  # output underruns reported by the engine (each may move the echo delay)
     cpu_us: list[float] = field(default_factory=list)  # recent per-frame canceller times (bounded)
 
     def cpu_percentiles(self) -> tuple[float, float]:
@@ -556,6 +627,7 @@ class CapturePathProcessor:
         self._pending = np.zeros(0, dtype=np.int16)
         self._waiting: deque[Int16Array] = deque()  # whole frames whose reference has not arrived yet
         self._max_wait_frames = int(max_wait_ms * SAMPLE_RATE / 1000) // FRAME_SAMPLES
+        self.guard = ConvergenceGuard()
         self._perf = time.perf_counter
 
     @property
@@ -594,11 +666,12 @@ class CapturePathProcessor:
             # The reference jumped: a clean restart converges faster than adapting to the shift.
             self.stats.delay_changes += 1
             self.canceller.reset()
+            self.guard.engage()
         self.stats.frames += 1
         if not self.active:
             return mic_frame
         began = self._perf()
-        cleaned = self.canceller.process(mic_frame, reference)
+        cleaned = self.guard.apply(mic_frame, reference, self.canceller.process(mic_frame, reference))
         elapsed_us = (self._perf() - began) * 1e6
         cpu = self.stats.cpu_us
         if len(cpu) >= self._CPU_HISTORY:
@@ -610,6 +683,15 @@ class CapturePathProcessor:
     def reset(self) -> None:
         """Forget the adapted echo path (keeps the alignment and any audio not yet returned)."""
         self.canceller.reset()
+        self.guard.engage()
+
+    def output_glitched(self) -> None:
+        """The output stream underran: what it played since reaches the speaker later than counted,
+        so the echo may have moved. Hold the mic back until cancelling is proven again, and look for
+        the new delay at once."""
+        self.stats.output_glitches += 1
+        self.guard.engage()
+        self.aligner.expedite()
 
     def restart(self) -> None:
         """After a capture or playback stream (re)opened, e.g. on a device change: the sample counters

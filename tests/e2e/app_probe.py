@@ -12,6 +12,7 @@ Times are epoch seconds (``time.time()``), comparable with the test process.
 
 from __future__ import annotations
 
+import dataclasses
 import faulthandler
 import json
 import os
@@ -58,6 +59,7 @@ class Probe:
         self.window: Any = None
         self.talking: list[tuple[float, bool]] = []
         self.events: list[tuple[float, str, str]] = []  # (time, direction, type), no audio deltas
+        self._echo: dict[str, Any] | None = None
         self._event_seq = 0
         self.timer = QTimer()
         self.timer.setInterval(DUMP_INTERVAL_MS)
@@ -114,6 +116,9 @@ class Probe:
                 button = bars[0].widgetForAction(action)
                 corner = button.mapToGlobal(QPoint(0, 0))
                 buttons[name] = [corner.x(), corner.y(), button.width(), button.height()]
+        echo = _echo_snapshot(c)
+        if echo is not None:  # the last one seen stays after shutdown, for the report of a failure
+            self._echo = echo
         state = {
             "time": time.time(),
             "pid": os.getpid(),
@@ -140,10 +145,32 @@ class Probe:
             "server_pid": c.server.process.pid if c.server is not None and c.server.process is not None else None,
             "input_device": _pulse_name(c.audio.capture if c.audio is not None else None),
             "output_device": _pulse_name(c.audio.player if c.audio is not None else None),
+            "echo": self._echo,
         }
         tmp = self.state_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(state, default=str), encoding="utf-8")
         os.replace(tmp, self.state_path)
+
+
+def _echo_snapshot(c: Any) -> dict[str, Any] | None:
+    """What the capture path's echo handling is doing (to tell why the app heard itself)."""
+    echo, audio = c.echo, c.audio
+    if echo is None or audio is None:
+        return None
+    snap: dict[str, Any] = {"state": dataclasses.asdict(echo.state())}
+    processor = echo.processor
+    if processor is not None:
+        snap["aligner"] = dataclasses.asdict(processor.aligner.stats)
+        snap["waits"] = processor.stats.waits
+        snap["delay_changes"] = processor.stats.delay_changes
+        canceller = processor.canceller
+        snap["hybrid"] = {k: getattr(canceller, k, None) for k in ("using_keeper", "switches", "robust_erle_db",
+                                                                    "keeper_erle_db", "audible_frames")}
+    snap["capture"] = {"dropped_blocks": audio.capture.dropped_blocks, "overflows": audio.capture.overflows,
+                       "recoveries": getattr(audio.capture, "recoveries", None)}
+    snap["player"] = {"lost": audio.player.played_lost_samples, "underflows": audio.player.device_underflows,
+                      "recoveries": getattr(audio.player, "recoveries", None)}
+    return snap
 
 
 def _pulse_name(stream: Any) -> str | None:

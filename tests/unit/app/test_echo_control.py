@@ -48,6 +48,7 @@ class FakePlayer:
         self.recoveries = 0
         self.busy = False
         self.unread: list[np.ndarray] = []
+        self.device_underflows = 0
 
     def subscribe_played(self, handler: Callable[[np.ndarray], None]) -> Callable[[], None]:
         self.subscribers.append(handler)

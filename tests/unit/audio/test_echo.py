@@ -411,3 +411,86 @@ def test_self_test_without_a_canceller_cannot_recommend_full_duplex() -> None:
     result = analyse_echo(programme, _recording(programme, gain_db=-6.0, delay_ms=40.0), start, probe.size,
                           backend="off")
     assert result.recommendation is Recommendation.HALF_DUPLEX
+
+
+# ------------------------------------------------------------------------------------ convergence guard
+
+
+def _frames(level: float, n: int, seed: int = 0) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [(rng.standard_normal(FRAME_SAMPLES) * level).astype(np.int16) for _ in range(n)]
+
+
+def test_guard_mutes_uncancelled_echo_and_lets_go_once_the_canceller_cancels() -> None:
+    guard = echo.ConvergenceGuard(settle_ms=200, max_hold_ms=1500)
+    reference, mic = _frames(3000, 100), _frames(1000, 100, seed=1)
+    # Not cancelling yet: the output is the echo itself (0 dB removed) -> muted.
+    for ref, m in zip(reference[:50], mic[:50], strict=True):
+        assert not guard.apply(m, ref, m).any()
+    assert guard.engaged and guard.muted_frames == 50
+    # Cancelling 30 dB: after 200 ms of it the guard lets go and passes the canceller's output.
+    cleaned = [(m / 31.6).astype(np.int16) for m in mic[50:]]
+    passed = [guard.apply(m, ref, c).any() for ref, m, c in zip(reference[50:], mic[50:], cleaned, strict=True)]
+    assert not any(passed[:19]) and all(passed[20:])
+    assert not guard.engaged
+
+
+def test_guard_never_holds_the_user_back_for_longer_than_its_limit() -> None:
+    guard = echo.ConvergenceGuard(max_hold_ms=1500)
+    reference, user = _frames(3000, 300), _frames(3000, 300, seed=2)  # double talk: never "converged"
+    passed = [guard.apply(u, ref, u).any() for ref, u in zip(reference, user, strict=True)]
+    assert not any(passed[:149]) and all(passed[150:])
+
+
+def test_guard_passes_everything_when_no_reply_is_playing_or_after_the_echo_tail() -> None:
+    guard = echo.ConvergenceGuard(echo_tail_ms=500)
+    silence, user = np.zeros(FRAME_SAMPLES, np.int16), _frames(3000, 60, seed=3)
+    assert all(guard.apply(u, silence, u).any() for u in user)  # engaged, but nothing to echo
+    assert guard.engaged and guard.muted_frames == 0
+
+
+def test_guard_lets_go_at_once_in_a_room_without_echo() -> None:
+    guard = echo.ConvergenceGuard(settle_ms=200)
+    reference, room_noise = _frames(3000, 40), _frames(5, 40, seed=4)  # the mic hears nothing of it
+    outputs = [guard.apply(n, ref, n) for ref, n in zip(reference, room_noise, strict=True)]
+    assert not guard.engaged and guard.muted_frames == 19 and outputs[-1].any()
+
+
+def _delay_jump_scene(jump_s: float, shift_ms: float, seconds: float = 10.0) -> RoomScene:
+    """Noise played through a room whose echo comes `shift_ms` later from `jump_s` on (the output
+    underran once: everything played after it reaches the speaker late)."""
+    scene = _noise_scene(seconds)
+    shift, jump = int(shift_ms * MS), int(jump_s * SAMPLE_RATE)
+    later = np.concatenate((np.zeros(shift, np.int16), scene.mic))[: scene.mic.size]
+    mic = np.concatenate((scene.mic[:jump], later[jump:]))
+    return RoomScene(reference=scene.reference, mic=mic, echo=mic.astype(np.float64), user=scene.user,
+                     double_talk_start=scene.double_talk_start, user_end=scene.user_end)
+
+
+def _leak_after_jump(report_glitch: bool) -> float:
+    """Loudest 100 ms of cleaned output in the 3 s after the jump, in dBFS."""
+    scene = _delay_jump_scene(jump_s=4.0, shift_ms=300.0)
+    processor = CapturePathProcessor(echo.BACKEND_WEBRTC)
+    block, lag = 320, 60 * MS
+    mic = np.concatenate((np.zeros(lag, np.int16), scene.mic))
+    reference = np.concatenate((scene.reference, np.zeros(lag, np.int16)))
+    out = []
+    for start in range(0, mic.size - block + 1, block):
+        if report_glitch and start <= 4 * SAMPLE_RATE + lag < start + block:
+            processor.output_glitched()
+        processor.feed_playback(reference[start : start + block])
+        out.append(processor.process_capture(mic[start : start + block]))
+    cleaned = np.concatenate(out)[lag : lag + scene.mic.size].astype(np.float64)
+    after = cleaned[4 * SAMPLE_RATE : 7 * SAMPLE_RATE]
+    tenths = after[: after.size // 1600 * 1600].reshape(-1, 1600)
+    loudest = float(np.sqrt(np.mean(tenths**2, axis=1)).max())
+    return 20 * np.log10(max(loudest, 1.0) / 32768.0)
+
+
+def test_an_output_glitch_that_moves_the_echo_does_not_let_the_echo_through() -> None:
+    unguarded = _leak_after_jump(report_glitch=False)  # the echo itself is about -30 dBFS
+    guarded = _leak_after_jump(report_glitch=True)
+    # Unreported, the moved echo leaks until the canceller has caught up; reported, the mic is held
+    # back until it has, and nothing of the echo gets out.
+    assert unguarded - guarded >= 10.0, (guarded, unguarded)
+    assert guarded < -48.0, (guarded, unguarded)
