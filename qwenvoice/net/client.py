@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+import numpy as np
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 from websockets.version import version as websockets_version
@@ -77,6 +78,10 @@ RENEW_AFTER_DEFAULT = 115 * 60.0
 # ConnectionStatus reasons of a renewal: CONNECTED with RENEWED after the hand-over, CONNECTED with
 # RENEWAL_FAILED when the new session could not be opened (the old one carries on, the renewal hook's
 # session is not used).
+# pcm16 louder than this (RMS, about -40 dBFS) counts as the user possibly speaking (renewal waits).
+VOICED_RMS = 320.0
+# After server VAD commits a turn, its reply is awaited this long before a renewal may go ahead.
+REPLY_EXPECTED_S = 5.0
 RENEWED = "session renewed"
 RENEWAL_FAILED = "session renewal failed; the current session continues"
 
@@ -180,6 +185,14 @@ class _SniffingConnection(ClientConnection):
         super().data_received(data)
 
 
+def _sounds_voiced(pcm16: bytes) -> bool:
+    """Whether a chunk of mono pcm16 is loud enough to be speech (a cheap level check)."""
+    samples = np.frombuffer(pcm16[: len(pcm16) // 2 * 2], dtype=np.int16)
+    if samples.size == 0:
+        return False
+    return float(np.mean(np.square(samples, dtype=np.float64))) > VOICED_RMS**2
+
+
 def find_oversized_close_frame(tail: bytes) -> tuple[int, str] | None:
     """Find the last unmasked close frame with an extended (>125 byte) length in ``tail`` and return
     (code, reason). Only used after websockets rejected such a frame ("control frame too long"), so
@@ -276,6 +289,8 @@ class RealtimeClient:
         self._user_speaking = False
         self._last_reply_event = 0.0
         self._last_request_sent = 0.0
+        self._last_voice_sent = float("-inf")
+        self._reply_expected_since: float | None = None  # server VAD committed a turn; no reply yet
         self._manual_turns = False
         self._uncommitted_audio = False
         self._replies_done_here = 0  # replies finished on the current connection
@@ -602,6 +617,7 @@ class RealtimeClient:
         self._active_responses.clear()
         self._user_speaking = False
         self._uncommitted_audio = False
+        self._reply_expected_since = None
 
     def _note_sent(self, event: ClientEvent) -> None:
         """Track what makes a moment unsafe for renewal: a request just sent, audio of a manual turn
@@ -609,6 +625,10 @@ class RealtimeClient:
         if isinstance(event, InputAudioBufferAppend | InputImageBufferAppend):
             if self._manual_turns:
                 self._uncommitted_audio = True
+            elif isinstance(event, InputAudioBufferAppend) and _sounds_voiced(event.audio):
+                # Server VAD: the user may be speaking though the server has not said so yet (its
+                # speech_started comes a few hundred ms in); a renewal now would lose those words.
+                self._last_voice_sent = asyncio.get_running_loop().time()
             return
         self._last_request_sent = asyncio.get_running_loop().time()
         if isinstance(event, SessionUpdate):
@@ -622,10 +642,14 @@ class RealtimeClient:
             self._user_speaking = True
         elif isinstance(event, SpeechStopped | InputAudioBufferCommitted | InputAudioBufferCleared):
             self._user_speaking = False
+            if isinstance(event, InputAudioBufferCommitted) and not self._manual_turns:
+                # The server creates the reply to this turn by itself, a moment later.
+                self._reply_expected_since = asyncio.get_running_loop().time()
         elif event.TYPE.startswith("response."):
             self._last_reply_event = asyncio.get_running_loop().time()
             if isinstance(event, ResponseCreated):
                 self._active_responses.add(event.response_id)
+                self._reply_expected_since = None
             elif isinstance(event, ResponseDone):
                 self._active_responses.discard(event.response_id)
                 self._replies_done_here += 1
@@ -636,6 +660,10 @@ class RealtimeClient:
         speaking, no manual turn half recorded, and no request in the last ``renew_quiet`` seconds."""
         quiet_for = self.options.renew_quiet
         if now - self._last_request_sent < quiet_for or now - self._last_reply_event < quiet_for:
+            return False
+        if now - self._last_voice_sent < quiet_for:
+            return False
+        if self._reply_expected_since is not None and now - self._reply_expected_since < REPLY_EXPECTED_S:
             return False
         if self._active_responses and now - self._last_reply_event < 15.0:
             return False

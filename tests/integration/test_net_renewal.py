@@ -11,6 +11,8 @@ import asyncio
 import random
 from typing import Any
 
+import numpy as np
+
 from qwenvoice.net.backoff import ReconnectPolicy
 from qwenvoice.net.client import (
     RENEW_AFTER_DEFAULT,
@@ -24,6 +26,7 @@ from qwenvoice.net.client import (
 from qwenvoice.protocol.events import (
     InputAudioBufferAppend,
     InputAudioBufferCommit,
+    InputAudioBufferCommitted,
     ResponseCreate,
     ResponseDone,
     SessionUpdate,
@@ -186,4 +189,63 @@ async def test_a_reconnect_after_a_drop_sends_the_continuation_update() -> None:
         first, second = server.connections[0].received[0], server.connections[1].received[0]
         assert first["session"]["instructions"] == "Be brief."
         assert second["session"]["instructions"] == "Be brief.\n\nSummary: hello"
+        await client.close()
+
+
+async def test_renewal_waits_while_the_user_may_be_speaking_in_vad_mode() -> None:
+    """Server VAD: voiced audio just sent may be a turn the server has not announced yet; the renewal
+    waits until the microphone has been quiet, and never hands over mid-utterance."""
+    vad = {**MANUAL, "turn_detection": {"type": "server_vad"}}
+    # The server's VAD never fires here: this is the few hundred ms before its speech_started, made long.
+    async with ScriptedServer(Script(max_session_seconds=10.0, vad_threshold=0.9)) as server:
+        client = RealtimeClient(
+            server.url, None, model=OMNI, rng=random.Random(5), policy=FAST,
+            session_update=lambda: SessionUpdate(session=dict(vad)),
+            renewal_update=lambda: SessionUpdate(session=dict(vad)),
+            options=ConnectOptions(renew_after=0.3, renew_quiet=0.3, renew_force_after=30.0),
+        )  # fmt: skip
+        await client.start()
+        seen = Collector(client)
+        loop = asyncio.get_running_loop()
+        voiced = (np.sin(np.arange(320) / 3.0) * 8000).astype(np.int16).tobytes()
+        silence = bytes(640)
+        until = loop.time() + 1.5
+        while loop.time() < until:  # 1.5 s of voiced 20 ms chunks, in real time
+            client.send(InputAudioBufferAppend(audio=voiced))
+            await asyncio.sleep(0.02)
+        stopped = loop.time()
+        assert not any(renewed(i) for _, i in seen.items), "renewed while the user was speaking"
+        for _ in range(50):  # then silence keeps streaming, as the microphone does
+            client.send(InputAudioBufferAppend(audio=silence))
+            await asyncio.sleep(0.02)
+        await seen.wait(renewed, within=5.0)
+        at = next(t for t, i in seen.items if renewed(i))
+        assert at - stopped >= 0.3 - 0.05
+        await client.close()
+
+
+async def test_renewal_does_not_come_between_a_committed_turn_and_its_reply() -> None:
+    """Server VAD commits the turn, then takes a moment to create the reply; a renewal in that gap
+    would close the session that is about to answer."""
+    vad = {**MANUAL, "turn_detection": {"type": "server_vad"}}
+    script = Script(max_session_seconds=10.0, vad_response_delay=1.0, reply_seconds=0.3)
+    async with ScriptedServer(script) as server:
+        client = RealtimeClient(
+            server.url, None, model=OMNI, rng=random.Random(5), policy=FAST,
+            session_update=lambda: SessionUpdate(session=dict(vad)),
+            renewal_update=lambda: SessionUpdate(session=dict(vad)),
+            options=ConnectOptions(renew_after=0.2, renew_quiet=0.2, renew_force_after=30.0),
+        )  # fmt: skip
+        await client.start()
+        seen = Collector(client)
+        await asyncio.sleep(0.3)
+        client.send(InputAudioBufferAppend(audio=(np.sin(np.arange(3200) / 3.0) * 8000).astype(np.int16).tobytes()))
+        for _ in range(30):  # the turn ends on silence (scripted VAD: 300 ms)
+            client.send(InputAudioBufferAppend(audio=bytes(640)))
+            await asyncio.sleep(0.02)
+        await seen.wait(lambda i: isinstance(i, ResponseDone), within=8.0)
+        committed = seen.index(lambda i: isinstance(i, InputAudioBufferCommitted))
+        done = seen.index(lambda i: isinstance(i, ResponseDone))
+        assert any(renewed(i) for _, i in seen.items[:committed]), "renewals were running before the turn"
+        assert not any(renewed(i) for _, i in seen.items[committed:done]), "renewed between the turn and its reply"
         await client.close()

@@ -146,6 +146,7 @@ class Script:
     user_transcript_deltas: bool = True  # input transcription previews before .completed
     vad_threshold: float = 0.02  # RMS (full scale = 1) above which an append counts as speech
     vad_silence_ms: int = 300  # silence after speech that ends the turn
+    vad_response_delay: float = 0.0  # from a VAD commit to response.created
     max_session_seconds: float = 30.0
     wav_header_per_response: bool = True  # TTS response_format "wav": RIFF header in each response's first delta
     # faults
@@ -583,6 +584,8 @@ class _OmniSession(_Session):
                 await self.commit_turn()
                 create = (self.session.get("turn_detection") or {}).get("create_response", True)
                 if create:
+                    if self.script.vad_response_delay:
+                        await asyncio.sleep(self.script.vad_response_delay)  # ASR and the model's first token
                     await self.respond()
         elif loud:
             self.silence_ms = 0.0
