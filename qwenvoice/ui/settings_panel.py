@@ -360,22 +360,12 @@ class SettingsPanel(QDialog):
 
     def _build_conversation_tab(self) -> None:
         page = self._add_tab("conversation", "chat", lambda: translate("SettingsPanel", "Conversation"))
-        self.omni_presets = PresetBar(
-            "omni", self._book, self._omni_section_or_none, self._omni_model, self._apply_omni_section
+        self.omni_presets = self._preset_bar(
+            page, "omni", self._omni_section_or_none, self._omni_model, self._apply_omni_section
         )
-        self.omni_presets.presetsChanged.connect(self._on_changed)
-        self.omni_presets.message.connect(self.show_notice)
-        page.addWidget(self.omni_presets)
 
         form = self._group(page, lambda: translate("SettingsPanel", "Model and voice"))
-        model = self._combo("connection.omni_model", editable=True)
-        model.setMinimumWidth(300)
-        model.addItems(OMNI_MODEL_SUGGESTIONS)
-        model.currentTextChanged.connect(lambda _t: self._on_model_changed("omni"))
-        form.addRow(
-            self._label("connection.omni_model", lambda: translate("SettingsPanel", "Model:")),
-            self._with_error("connection.omni_model", model),
-        )
+        self._model_row(form, "omni", OMNI_MODEL_SUGGESTIONS)
         voice = self._combo("omni.voice", editable=True)
         form.addRow(
             self._label("omni.voice", lambda: translate("SettingsPanel", "Voice:")),
@@ -390,20 +380,11 @@ class SettingsPanel(QDialog):
             ],
         )
         form.addRow(self._label("omni.modalities", lambda: translate("SettingsPanel", "Replies:")), modalities)
-        instructions = QPlainTextEdit()
-        instructions.setObjectName("omni.instructions")
-        instructions.setTabChangesFocus(True)
-        instructions.setMinimumHeight(72)
-        instructions.setMaximumHeight(100)
-        self._i18n.bind(
-            instructions.setPlaceholderText,
+        self._instructions_row(
+            form,
+            "omni.instructions",
+            (72, 100),
             lambda: translate("SettingsPanel", "System prompt: who the assistant is and how it should answer."),
-        )
-        instructions.textChanged.connect(self._on_changed)
-        self.controls["omni.instructions"] = instructions
-        form.addRow(
-            self._label("omni.instructions", lambda: translate("SettingsPanel", "Instructions:")),
-            self._with_error("omni.instructions", instructions),
         )
 
         form = self._group(page, lambda: translate("SettingsPanel", "Turn taking"))
@@ -418,10 +399,7 @@ class SettingsPanel(QDialog):
         )
         turn.currentIndexChanged.connect(self._remember_vad_type)
         form.addRow(self._label("ui.turn_mode", lambda: translate("SettingsPanel", "Turn detection:")), turn)
-        grid_host = QWidget()
-        grid = QGridLayout(grid_host)
-        grid.setContentsMargins(0, 0, 0, 0)
-        grid.setHorizontalSpacing(12)
+        grid_host, grid = self._grid_host()
         vad_fields = [
             ("omni.vad_threshold", float, False, lambda: translate("SettingsPanel", "Threshold:")),
             ("omni.silence_duration_ms", int, False, lambda: translate("SettingsPanel", "Silence (ms):")),
@@ -438,10 +416,7 @@ class SettingsPanel(QDialog):
         )
 
         form = self._group(page, lambda: translate("SettingsPanel", "Generation"))
-        grid_host = QWidget()
-        grid = QGridLayout(grid_host)
-        grid.setContentsMargins(0, 0, 0, 0)
-        grid.setHorizontalSpacing(12)
+        grid_host, grid = self._grid_host()
         self._number_grid(
             grid,
             [
@@ -477,6 +452,52 @@ class SettingsPanel(QDialog):
         )
         page.addStretch(1)
 
+    def _preset_bar(
+        self,
+        page: QVBoxLayout,
+        kind: str,
+        section: Callable[[], Any],
+        model: Callable[[], str],
+        apply: Callable[[Any], None],
+    ) -> PresetBar:
+        bar = PresetBar(kind, self._book, section, model, apply)
+        bar.presetsChanged.connect(self._on_changed)
+        bar.message.connect(self.show_notice)
+        page.addWidget(bar)
+        return bar
+
+    def _model_row(self, form: QFormLayout, kind: str, suggestions: Sequence[str]) -> None:
+        """The editable model box of the Omni or TTS tab; a change re-checks what that model supports."""
+        path = f"connection.{kind}_model"
+        model = self._combo(path, editable=True)
+        model.setMinimumWidth(300)
+        model.addItems(list(suggestions))
+        model.currentTextChanged.connect(lambda _t: self._on_model_changed(kind))
+        form.addRow(self._label(path, lambda: translate("SettingsPanel", "Model:")), self._with_error(path, model))
+
+    def _instructions_row(
+        self, form: QFormLayout, path: str, height: tuple[int, int], placeholder: Callable[[], str]
+    ) -> None:
+        box = QPlainTextEdit()
+        box.setObjectName(path)
+        box.setTabChangesFocus(True)
+        box.setMinimumHeight(height[0])
+        box.setMaximumHeight(height[1])
+        self._i18n.bind(box.setPlaceholderText, placeholder)
+        box.textChanged.connect(self._on_changed)
+        self.controls[path] = box
+        form.addRow(
+            self._label(path, lambda: translate("SettingsPanel", "Instructions:")), self._with_error(path, box)
+        )
+
+    @staticmethod
+    def _grid_host() -> tuple[QWidget, QGridLayout]:
+        host = QWidget()
+        grid = QGridLayout(host)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setHorizontalSpacing(12)
+        return host, grid
+
     def _number_grid(
         self, grid: QGridLayout, fields: list[tuple[str, type[int] | type[float], bool, Callable[[], str]]]
     ) -> None:
@@ -498,22 +519,12 @@ class SettingsPanel(QDialog):
 
     def _build_speech_tab(self) -> None:
         page = self._add_tab("speech", "studio", lambda: translate("SettingsPanel", "Speech"))
-        self.tts_presets = PresetBar(
-            "tts", self._book, self._tts_section_or_none, self._tts_model, self._apply_tts_section
+        self.tts_presets = self._preset_bar(
+            page, "tts", self._tts_section_or_none, self._tts_model, self._apply_tts_section
         )
-        self.tts_presets.presetsChanged.connect(self._on_changed)
-        self.tts_presets.message.connect(self.show_notice)
-        page.addWidget(self.tts_presets)
 
         form = self._group(page, lambda: translate("SettingsPanel", "Model and voice"))
-        model = self._combo("connection.tts_model", editable=True)
-        model.setMinimumWidth(300)
-        model.addItems(TTS_MODEL_SUGGESTIONS)
-        model.currentTextChanged.connect(lambda _t: self._on_model_changed("tts"))
-        form.addRow(
-            self._label("connection.tts_model", lambda: translate("SettingsPanel", "Model:")),
-            self._with_error("connection.tts_model", model),
-        )
+        self._model_row(form, "tts", TTS_MODEL_SUGGESTIONS)
         voice = self._combo("tts.voice", editable=True)
         form.addRow(
             self._label("tts.voice", lambda: translate("SettingsPanel", "Voice:")), self._with_error("tts.voice", voice)
@@ -554,10 +565,7 @@ class SettingsPanel(QDialog):
         )
 
         form = self._group(page, lambda: translate("SettingsPanel", "Delivery"))
-        grid_host = QWidget()
-        grid = QGridLayout(grid_host)
-        grid.setContentsMargins(0, 0, 0, 0)
-        grid.setHorizontalSpacing(12)
+        grid_host, grid = self._grid_host()
         self._number_grid(
             grid,
             [
@@ -567,20 +575,11 @@ class SettingsPanel(QDialog):
             ],
         )
         form.addRow(grid_host)
-        instructions = QPlainTextEdit()
-        instructions.setObjectName("tts.instructions")
-        instructions.setTabChangesFocus(True)
-        instructions.setMinimumHeight(56)
-        instructions.setMaximumHeight(84)
-        self._i18n.bind(
-            instructions.setPlaceholderText,
+        self._instructions_row(
+            form,
+            "tts.instructions",
+            (56, 84),
             lambda: translate("SettingsPanel", "How to speak, e.g. “warm and unhurried, like a bedtime story”."),
-        )
-        instructions.textChanged.connect(self._on_changed)
-        self.controls["tts.instructions"] = instructions
-        form.addRow(
-            self._label("tts.instructions", lambda: translate("SettingsPanel", "Instructions:")),
-            self._with_error("tts.instructions", instructions),
         )
         optimize = self._check(
             "tts.optimize_instructions", lambda: translate("SettingsPanel", "Let the model refine the instructions")
