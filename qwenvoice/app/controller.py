@@ -1062,8 +1062,14 @@ class Controller(QObject):
         return self.settings.connection.endpoint_url() or self.url, self.api_key, model
 
     async def _speak(self, text: str, mode: str, tts: Any = None, model: str | None = None) -> str:
-        """Synthesize ``text`` and play it as it streams; returns "" or what went wrong."""
+        """Synthesize ``text`` and play it as it streams; returns "" or what went wrong.
+
+        The protocol is the sans-I/O ``TtsSession``'s: it builds the client events and turns the
+        server's into notifications; this method only moves them between it, the socket and the player.
+        """
         from qwenvoice.net.client import ConnectionStatus, RealtimeClient
+        from qwenvoice.protocol import notifications as nt
+        from qwenvoice.protocol.tts import TtsSession
 
         self._tts_audio = []
         self._tts_response_ids = set()
@@ -1077,29 +1083,32 @@ class Controller(QObject):
             cfg = (tts or self.settings.tts).to_config(model)
             cfg = dataclasses.replace(cfg, mode=mode, response_format="pcm")
             self._tts_rate = cfg.sample_rate
-            session = cfg.to_session(model)
-            client = RealtimeClient(url, key, model=model, session_update=lambda: ev.SessionUpdate(session=session))
+            machine = TtsSession(model)
+            update = next(e for e in machine.configure(cfg) if isinstance(e, ev.SessionUpdate))
+            client = RealtimeClient(url, key, model=model, session_update=lambda: update)
             self._tts_client = client
             await client.start()
+            payload, size = event_payload(update)  # the client sent it on connecting: show it too
+            self.eventlog.add(OUT, payload, size=size)
         except Exception as exc:
             self.tts_state_changed.emit("failed", str(exc))
             self._say(st.ERROR, f"Speech studio could not connect: {exc}", st.ACTION_OPEN_SETTINGS)
             return f"could not connect: {exc}"
         self.tts_state_changed.emit("speaking", "")
 
-        def send(event: Any) -> None:
-            payload, size = event_payload(event)
-            self.eventlog.add(OUT, payload, size=size)
-            client.send(event)
+        def send(events: list[Any]) -> None:
+            for event in events:
+                payload, size = event_payload(event)
+                self.eventlog.add(OUT, payload, size=size)
+                client.send(event)
 
-        if mode == "commit":
-            for seg in segments:
-                send(ev.InputTextBufferAppend(text=seg))
-                send(ev.InputTextBufferCommit())
-        else:
-            for seg in segments:
-                send(ev.InputTextBufferAppend(text=seg + " "))
-        send(ev.SessionFinish())
+        for seg in segments:
+            if mode == "commit":
+                send(machine.append_text(seg))
+                send(machine.commit())  # one response per segment
+            else:
+                send(machine.append_text(seg + " "))  # the server decides where to cut
+        send(machine.finish())
         failed = ""
         try:
             async for item in client.incoming():
@@ -1111,22 +1120,28 @@ class Controller(QObject):
                     continue
                 payload, size = event_payload(item)
                 self.eventlog.add(IN, payload, size=size)
-                if isinstance(item, ev.ResponseCreated):
-                    self._tts_response_ids.add(item.response_id)
-                elif isinstance(item, ev.ResponseAudioDelta):
-                    self._tts_response_ids.add(item.response_id)
-                    self._tts_audio.append(item.audio)
-                    self._play(item.response_id, item.item_id or "tts", item.audio, rate=self._tts_rate)
-                elif isinstance(item, ev.ResponseAudioDone):
-                    self._end_of_response_audio(item.response_id)
-                elif isinstance(item, ev.ResponseDone):
-                    done += 1
-                    expected = max(expected, done)
-                    self.tts_progress.emit(done, expected)
-                elif isinstance(item, ev.ErrorEvent):
-                    failed = item.error.message
-                    self._say(st.ERROR, f"Speech studio: {item.error.message}", st.ACTION_OPEN_SETTINGS)
-                elif isinstance(item, ev.SessionFinished):
+                closed = False
+                for note in machine.receive(item):
+                    if isinstance(note, nt.ResponseStarted):
+                        self._tts_response_ids.add(note.response_id)
+                    elif isinstance(note, nt.AudioChunk):
+                        self._tts_response_ids.add(note.response_id)
+                        self._tts_audio.append(note.pcm)
+                        self._play(note.response_id, note.item_id or "tts", note.pcm, rate=self._tts_rate)
+                    elif isinstance(note, nt.AudioDone):
+                        self._end_of_response_audio(note.response_id)
+                    elif isinstance(note, nt.ResponseFinished) and not note.interrupted:
+                        done += 1
+                        expected = max(expected, done)
+                        self.tts_progress.emit(done, expected)
+                    elif isinstance(note, nt.ProtocolErrorNotice):
+                        failed = note.error.message
+                        self._say(st.ERROR, f"Speech studio: {note.error.message}", st.ACTION_OPEN_SETTINGS)
+                    elif isinstance(note, nt.SendEvents):
+                        send(note.events)
+                    elif isinstance(note, nt.SessionClosed):
+                        closed = True
+                if closed:
                     break
         finally:
             self._tts_client = None

@@ -173,3 +173,47 @@ def test_event_payload_elides_audio_and_segments():
     assert payload == {"type": "input_audio_buffer.append", "audio": "<audio: 3200 bytes elided>"}
     assert size > 4000
     assert split_segments("One. Two!  Three?\n\nFour") == ["One.", "Two!", "Three?", "Four"]
+
+
+@pytest.mark.parametrize("mode", ["commit", "server_commit"])
+async def test_speech_studio_streams_the_text_and_reports_progress(make_controller, mode):
+    """The studio's text through the TTS protocol (TtsSession) to the scripted TTS server: every
+    segment's audio arrives and is kept, progress counts the responses, the inspector logs both ways."""
+    async with ScriptedServer(Script(tts_seconds_per_char=0.01), token=TOKEN) as server:
+        c = make_controller(server.url)
+        states: list[tuple[str, str]] = []
+        progress: list[tuple[int, int]] = []
+        c.tts_state_changed.connect(lambda s, d: states.append((s, d)))
+        c.tts_progress.connect(lambda d, e: progress.append((d, e)))
+        await c.start()
+        await wait_for(lambda: c.connection.state == st.READY)
+        text = "First sentence here. Second one follows! And a third?"
+        c.speak(text, mode)
+        await wait_for(lambda: states and states[-1][0] in ("done", "failed"), within=20)
+        assert states[0][0] == "connecting" and states[-1][0] == "done", states
+        assert progress[0] == (0, 3) and progress[-1][0] == progress[-1][1] >= 1
+        if mode == "commit":
+            assert progress[-1] == (3, 3)  # one response per committed segment
+        assert c.speech_duration_s() > 0.3  # the audio is kept for "Save as WAV"
+        sent = [r.type for r in c.eventlog.records() if r.direction == "out"]
+        received = {r.type for r in c.eventlog.records() if r.direction == "in"}
+        assert sent[0] == "session.update" and sent[-1] == "session.finish"
+        assert sent.count("input_text_buffer.commit") == (3 if mode == "commit" else 0)
+        assert {"response.audio.delta", "response.done", "session.finished"} <= received
+        assert [x.model for x in server.connections if "tts" in x.model] == [c.settings.connection.tts_model]
+
+
+async def test_speech_studio_shows_a_refused_setting_and_ends_failed(make_controller):
+    refusal = {"type": "invalid_request_error", "code": "invalid_value", "message": "voice 'Nobody' is not supported",
+               "param": "session.voice"}
+    async with ScriptedServer(Script(reject_session_update=refusal, close_after_reject=True), token=TOKEN) as server:
+        c = make_controller(server.url)
+        states: list[tuple[str, str]] = []
+        notices: list[tuple[str, str, str]] = []
+        c.tts_state_changed.connect(lambda s, d: states.append((s, d)))
+        c.notice.connect(lambda *a: notices.append(a))
+        await c.start()  # the conversation's session is refused too; the studio opens its own
+        c.speak("Hello there.", "commit")
+        await wait_for(lambda: states and states[-1][0] in ("done", "failed"), within=20)
+        assert states[-1][0] == "failed" and "Nobody" in states[-1][1], states
+        assert any("Nobody" in n[1] for n in notices), notices
