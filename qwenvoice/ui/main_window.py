@@ -6,6 +6,7 @@ It binds to the controller's signals and calls its methods; it never touches the
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -36,6 +37,7 @@ from PySide6.QtWidgets import (
 from qwenvoice.app import status as st
 from qwenvoice.ui.conversation import TranscriptView
 from qwenvoice.ui.history import HistoryPanel
+from qwenvoice.ui.i18n import Retranslator, translate
 from qwenvoice.ui.inspector import InspectorPanel
 from qwenvoice.ui.notifications import NotificationArea
 from qwenvoice.ui.playback import PlaybackPanel
@@ -97,19 +99,25 @@ class MainWindow(QMainWindow):
         self._closing = False
         self._talk_style = ""
         self.close_finished: Callable[[], None] | None = None
+        # Texts set once are bound here and set again on a live language change (changeEvent).
+        self._i18n = Retranslator()
+        tr = self._i18n.bind
 
         # ----- toolbar -----
-        tb = QToolBar(self.tr("Conversation"))
+        tb = QToolBar()
+        tr(tb.setWindowTitle, lambda: translate("MainWindow", "Conversation"))
         tb.setObjectName("mainToolbar")
         tb.setMovable(False)
         tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.addToolBar(tb)
         self.mode_group = QActionGroup(self)
         self.mode_group.setExclusive(True)
-        self.vad_action = QAction(_icon("mic"), self.tr("Hands-free"), self)
-        self.vad_action.setToolTip(self.tr("Voice activity detection: just talk"))
-        self.ptt_action = QAction(_icon("record"), self.tr("Push to talk"), self)
-        self.ptt_action.setToolTip(self.tr("Hold the talk button or Space while you speak"))
+        self.vad_action = QAction(_icon("mic"), "", self)
+        tr(self.vad_action.setText, lambda: translate("MainWindow", "Hands-free"))
+        tr(self.vad_action.setToolTip, lambda: translate("MainWindow", "Voice activity detection: just talk"))
+        self.ptt_action = QAction(_icon("record"), "", self)
+        tr(self.ptt_action.setText, lambda: translate("MainWindow", "Push to talk"))
+        tr(self.ptt_action.setToolTip, lambda: translate("MainWindow", "Hold the talk button or Space while you speak"))
         for action, mode in ((self.vad_action, "vad"), (self.ptt_action, "ptt")):
             action.setCheckable(True)
             action.setData(mode)
@@ -117,17 +125,20 @@ class MainWindow(QMainWindow):
             tb.addAction(action)
         self.mode_group.triggered.connect(lambda a: controller.set_mode(a.data()))
         tb.addSeparator()
-        self.stop_action = QAction(_icon("stop"), self.tr("Stop"), self)
-        self.stop_action.setToolTip(self.tr("Stop the reply (Esc)"))
+        self.stop_action = QAction(_icon("stop"), "", self)
+        tr(self.stop_action.setText, lambda: translate("MainWindow", "Stop"))
+        tr(self.stop_action.setToolTip, lambda: translate("MainWindow", "Stop the reply (Esc)"))
         self.stop_action.triggered.connect(controller.stop)
         tb.addAction(self.stop_action)
-        self.new_action = QAction(_icon("chat"), self.tr("New conversation"), self)
+        self.new_action = QAction(_icon("chat"), "", self)
+        tr(self.new_action.setText, lambda: translate("MainWindow", "New conversation"))
         self.new_action.triggered.connect(controller.new_conversation)
         tb.addAction(self.new_action)
         spacer = QWidget()
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         tb.addWidget(spacer)
-        self.reconnect_action = QAction(_icon("refresh"), self.tr("Reconnect"), self)
+        self.reconnect_action = QAction(_icon("refresh"), "", self)
+        tr(self.reconnect_action.setText, lambda: translate("MainWindow", "Reconnect"))
         self.reconnect_action.triggered.connect(controller.reconnect)
         tb.addAction(self.reconnect_action)
 
@@ -151,9 +162,10 @@ class MainWindow(QMainWindow):
         self.talk_button.released.connect(self._talk_released)
         self.text_box = QLineEdit()
         self.text_box.setObjectName("messageBox")
-        self.text_box.setPlaceholderText(self.tr("Type a message and press Enter"))
+        tr(self.text_box.setPlaceholderText, lambda: translate("MainWindow", "Type a message and press Enter"))
         self.text_box.returnPressed.connect(self._send_text)
-        self.send_button = QPushButton(_icon("send"), self.tr("Send"))
+        self.send_button = QPushButton(_icon("send"), "")
+        tr(self.send_button.setText, lambda: translate("MainWindow", "Send"))
         self.send_button.clicked.connect(self._send_text)
         self.hint = QLabel()
         self.hint.setObjectName("talkHint")
@@ -186,9 +198,13 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.setObjectName("mainTabs")
         self.tabs.setDocumentMode(True)
-        self.tabs.addTab(conv_tab, _icon("chat"), self.tr("Conversation"))
-        self.tabs.addTab(self.studio, _icon("studio"), self.tr("Speech studio"))
-        self.tabs.addTab(self.history, _icon("import"), self.tr("History"))
+        for page, icon_name, title in (
+            (conv_tab, "chat", lambda: translate("MainWindow", "Conversation")),
+            (self.studio, "studio", lambda: translate("MainWindow", "Speech studio")),
+            (self.history, "import", lambda: translate("MainWindow", "History")),
+        ):
+            index = self.tabs.addTab(page, _icon(icon_name), "")
+            tr(functools.partial(self.tabs.setTabText, index), title)
         self.settings_panel: QWidget | None = None
         if settings_panel_factory is not None:
             try:
@@ -196,7 +212,8 @@ class MainWindow(QMainWindow):
             except Exception:
                 log.exception("the settings panel could not be built")
         if self.settings_panel is not None:
-            self.tabs.addTab(self.settings_panel, _icon("settings"), self.tr("Settings"))
+            index = self.tabs.addTab(self.settings_panel, _icon("settings"), "")
+            tr(functools.partial(self.tabs.setTabText, index), lambda: translate("MainWindow", "Settings"))
 
         self.notifications = NotificationArea()
         central = QWidget()
@@ -209,14 +226,15 @@ class MainWindow(QMainWindow):
 
         # ----- inspector dock -----
         self.inspector = InspectorPanel(controller.eventlog)
-        self.inspector_dock = QDockWidget(self.tr("Event inspector"), self)
+        self.inspector_dock = QDockWidget(self)
+        tr(self.inspector_dock.setWindowTitle, lambda: translate("MainWindow", "Event inspector"))
         self.inspector_dock.setObjectName("inspectorDock")
         self.inspector_dock.setWidget(self.inspector)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.inspector_dock)
         self.inspector_dock.hide()
         self.inspector_action = self.inspector_dock.toggleViewAction()
         self.inspector_action.setIcon(_icon("inspector"))
-        self.inspector_action.setText(self.tr("Inspector"))
+        tr(self.inspector_action.setText, lambda: translate("MainWindow", "Inspector"))
         tb.addAction(self.inspector_action)
 
         # ----- status bar -----
@@ -361,6 +379,9 @@ class MainWindow(QMainWindow):
             self.controller.release_talk()
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.LanguageChange:
+            self._i18n.retranslate()
+            self._update_talk_label()
         # Focus moved to another window while Space was held: its release will never reach us.
         if event.type() == QEvent.Type.ActivationChange and not self.isActiveWindow() and self._space_down:
             self._space_release.stop()

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QHideEvent, QPainter, QPaintEvent, QPalette, QShowEvent
 from PySide6.QtWidgets import QGridLayout, QLabel, QSlider, QWidget
 
 from qwenvoice.app.status import FLUSHED, PLAYBACK_IDLE, PLAYING, PREBUFFERING, PlaybackStatus
+from qwenvoice.ui.i18n import Retranslator, translate
 
 STATE_TEXT = {
     PLAYBACK_IDLE: "idle",
@@ -70,7 +71,10 @@ class PlaybackPanel(QWidget):
         grid.setContentsMargins(6, 4, 6, 4)
         grid.setHorizontalSpacing(8)
         grid.setVerticalSpacing(3)
-        title = QLabel(self.tr("Playback"))
+        self._i18n = Retranslator()  # texts set again on a live language change
+        tr = self._i18n.bind
+        title = QLabel()
+        tr(title.setText, lambda: translate("PlaybackPanel", "Playback"))
         title.setObjectName("sectionTitle")
         self.state_label = QLabel()
         self.state_label.setObjectName("playbackState")
@@ -85,10 +89,11 @@ class PlaybackPanel(QWidget):
         self.volume = QSlider(Qt.Orientation.Horizontal)
         self.volume.setRange(0, 100)
         self.volume.setValue(100)
-        self.volume.setToolTip(self.tr("Volume"))
-        self.volume.setAccessibleName(self.tr("Volume"))
+        tr(self.volume.setToolTip, lambda: translate("PlaybackPanel", "Volume"))
+        tr(self.volume.setAccessibleName, lambda: translate("PlaybackPanel", "Volume"))
         self.volume.valueChanged.connect(lambda v: self.volume_changed.emit(v / 100.0))
-        vol_label = QLabel(self.tr("Volume"))
+        vol_label = QLabel()
+        tr(vol_label.setText, lambda: translate("PlaybackPanel", "Volume"))
         grid.addWidget(vol_label, 3, 0)
         grid.addWidget(self.volume, 3, 1)
         self._timer = QTimer(self)
@@ -101,6 +106,13 @@ class PlaybackPanel(QWidget):
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
         self._timer.start()
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.LanguageChange:
+            self._i18n.retranslate()
+            self._shown_state = ""  # the state label is set again by the next refresh
+            self.refresh()
+        super().changeEvent(event)
 
     def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802 - Qt override
         super().hideEvent(event)

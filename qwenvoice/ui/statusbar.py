@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QEvent, QTimer
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
 from qwenvoice.app.metrics import SessionMetrics
@@ -19,6 +19,7 @@ from qwenvoice.app.status import (
     STARTING_SERVER,
     ConnectionInfo,
 )
+from qwenvoice.ui.i18n import Retranslator, translate
 
 STATE_TEXT = {
     IDLE: "not connected",
@@ -60,9 +61,20 @@ class AppStatusBar(QStatusBar):
         self.model = QLabel()
         self.region = QLabel()
         self.latency = QLabel()
-        self.latency.setToolTip(self.tr("End of your speech to the first reply sample played at the speaker"))
+        self._i18n = Retranslator()  # texts set again on a live language change
+        self._i18n.bind(
+            self.latency.setToolTip,
+            lambda: translate("AppStatusBar", "End of your speech to the first reply sample played at the speaker"),
+        )
         self.usage = QLabel()
-        self.usage.setToolTip(self.tr("Tokens this session and an estimated cost (list prices; yours may differ)"))
+        self._i18n.bind(
+            self.usage.setToolTip,
+            lambda: translate(
+                "AppStatusBar", "Tokens this session and an estimated cost (list prices; yours may differ)"
+            ),
+        )
+        self._metrics = SessionMetrics()
+        self._offline = False
         self.addWidget(self.connection, 1)
         for w in (self.model, self.region, self.latency, self.usage):
             self.addPermanentWidget(w)
@@ -87,7 +99,15 @@ class AppStatusBar(QStatusBar):
         color = STATE_COLOR.get(self.info.state, "#7d8797")
         self.connection.setText(f"<span style='color:{color};'>●</span> {connection_text(self.info)}")
 
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.LanguageChange:
+            self._i18n.retranslate()
+            self.show_connection(self.info)
+            self.show_metrics(self._metrics, self._offline)
+        super().changeEvent(event)
+
     def show_metrics(self, metrics: SessionMetrics, offline: bool = False) -> None:
+        self._metrics, self._offline = metrics, offline
         latency = metrics.last_latency
         self.latency.setText(self.tr("latency: ") + (f"{latency * 1000:.0f} ms" if latency is not None else "—"))
         tokens = metrics.usage.total_tokens

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -17,6 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from qwenvoice.ui.i18n import Retranslator, translate
+
 MODES = (("server_commit", "Server decides segments (server_commit)"), ("commit", "One segment per paragraph (commit)"))
 
 
@@ -27,34 +31,43 @@ class StudioPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("studio")
         self.controller = controller
+        self._i18n = Retranslator()  # texts set again on a live language change
+        self._last_state = ("idle", "")
+        tr = self._i18n.bind
         self.text = QPlainTextEdit()
         self.text.setObjectName("studioText")
-        self.text.setPlaceholderText(self.tr("Type or paste text to speak…"))
+        tr(self.text.setPlaceholderText, lambda: translate("StudioPanel", "Type or paste text to speak…"))
         self.mode = QComboBox()
-        for value, label in MODES:
-            self.mode.addItem(self.tr(label), value)
+        for index, (value, label) in enumerate(MODES):
+            self.mode.addItem(label, value)
+            tr(functools.partial(self.mode.setItemText, index), functools.partial(translate, "StudioPanel", label))
         self.voice_label = QLabel()
         self.voice_label.setObjectName("studioVoice")
-        self.speak_button = QPushButton(self.tr("Speak"))
+        self.speak_button = QPushButton()
+        tr(self.speak_button.setText, lambda: translate("StudioPanel", "Speak"))
         self.speak_button.setObjectName("primaryButton")
         self.speak_button.setDefault(True)
         self.speak_button.setMinimumWidth(110)
         self.speak_button.clicked.connect(self.speak)
-        self.stop_button = QPushButton(self.tr("Stop"))
+        self.stop_button = QPushButton()
+        tr(self.stop_button.setText, lambda: translate("StudioPanel", "Stop"))
         self.stop_button.clicked.connect(self.controller.stop_speaking)
         self.stop_button.setEnabled(False)
-        self.save_button = QPushButton(self.tr("Save WAV…"))
+        self.save_button = QPushButton()
+        tr(self.save_button.setText, lambda: translate("StudioPanel", "Save WAV…"))
         self.save_button.clicked.connect(self._save_clicked)
         self.save_button.setEnabled(False)
         self.progress = QProgressBar()
-        self.progress.setFormat(self.tr("%v of %m segments"))
+        tr(self.progress.setFormat, lambda: translate("StudioPanel", "%v of %m segments"))
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.status = QLabel(self.tr("Ready"))
         self.status.setObjectName("studioStatus")
 
         options = QHBoxLayout()
-        options.addWidget(QLabel(self.tr("Mode")))
+        mode_label = QLabel()
+        tr(mode_label.setText, lambda: translate("StudioPanel", "Mode"))
+        options.addWidget(mode_label)
         options.addWidget(self.mode)
         options.addStretch(1)
         options.addWidget(self.voice_label)
@@ -90,7 +103,14 @@ class StudioPanel(QWidget):
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(done)
 
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.LanguageChange:
+            self._i18n.retranslate()
+            self.on_state(*self._last_state)
+        super().changeEvent(event)
+
     def on_state(self, state: str, detail: str) -> None:
+        self._last_state = (state, detail)
         busy = state in ("connecting", "speaking")
         self.speak_button.setEnabled(not busy)
         self.stop_button.setEnabled(busy)

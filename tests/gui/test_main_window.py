@@ -193,3 +193,31 @@ async def test_key_repeat_delivered_as_release_and_press_stays_one_turn(window, 
     await wait_for(lambda: not c.talking, within=2)
     await wait_for(lambda: "response.create" in window.server.connections[0].types())
     assert window.server.connections[0].types().count("input_audio_buffer.commit") == 1
+
+
+def _has_cjk(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+async def test_a_live_language_switch_retranslates_the_open_window(window):
+    """Choosing another language in the settings changes the window's texts at once, no restart."""
+    from qwenvoice.ui.i18n import LanguageManager
+
+    def texts() -> list[str]:
+        return [
+            *(window.tabs.tabText(i) for i in range(window.tabs.count())),
+            window.vad_action.text(), window.ptt_action.toolTip(), window.stop_action.text(),
+            window.send_button.text(), window.text_box.placeholderText(), window.talk_button.text(),
+            window.inspector_dock.windowTitle(), window.studio.speak_button.text(), window.studio.save_button.text(),
+            window.studio.status.text(), window.playback.volume.toolTip(), window.status.latency.toolTip(),
+        ]  # fmt: skip
+
+    english = texts()
+    assert not any(_has_cjk(t) for t in english), english
+    manager = LanguageManager.current() or LanguageManager()
+    try:
+        manager.apply("zh_CN")
+        await wait_for(lambda: all(_has_cjk(t) for t in texts()), within=3, what=texts)
+    finally:
+        manager.apply("en")
+    await wait_for(lambda: texts() == english, within=3, what=texts)
