@@ -516,7 +516,8 @@ class Controller(QObject):
         """Captured audio that passed the gate (always in VAD mode, while held in push-to-talk)."""
         if not (self._session_ready and self.client is not None):
             return  # audio from an outage is never queued for later
-        if self.mode == "ptt" and not self.talking:
+        held = self.talking or self._talk_tail is not None  # the release tail still sends
+        if self.mode == "ptt" and not held:
             return
         if self.session is None:
             return
@@ -527,7 +528,7 @@ class Controller(QObject):
             # event until the session has taken its settings, so nothing is sent under old settings.
             events = [ev.InputAudioBufferAppend(audio=data)]
         self.capture_clock.sent(len(pcm))
-        if self.talking:
+        if held:
             self._ptt_samples += len(pcm)
         self.conversation.append_user_audio(data)
         self._send_all(events)

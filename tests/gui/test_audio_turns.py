@@ -141,6 +141,9 @@ async def test_push_to_talk_keeps_the_last_word_sent_after_the_key_rises(qtbot, 
         assert "input_audio_buffer.append" in types[:commit], types[:commit + 1]
         tail_s = records[commit].time - released
         assert tail_s >= 0.1, f"committed {tail_s * 1000:.0f} ms after the release: no tail"
+        # Audio went out after the key-up was acted on (the 40 ms debounce), not only before it.
+        late = [r for r in records[:commit] if r.type == "input_audio_buffer.append" and r.time >= released + 0.06]
+        assert late, "nothing was sent during the release tail"
         assert "input_audio_buffer.append" not in types[commit + 1 :], "audio sent after the commit"
         await wait_for(lambda: any("time" in t.lower() for t in _text_of(win, "user")),
                        within=60, what=transcript_of(win))
