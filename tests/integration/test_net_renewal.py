@@ -192,18 +192,23 @@ async def test_a_reconnect_after_a_drop_sends_the_continuation_update() -> None:
         await client.close()
 
 
+def vad_client(server: ScriptedServer, *, renew_after: float, renew_quiet: float) -> RealtimeClient:
+    """A client in server-VAD mode that renews often and never by force (the tests watch for quiet)."""
+    vad = {**MANUAL, "turn_detection": {"type": "server_vad"}}
+    return RealtimeClient(
+        server.url, None, model=OMNI, rng=random.Random(5), policy=FAST,
+        session_update=lambda: SessionUpdate(session=dict(vad)),
+        renewal_update=lambda: SessionUpdate(session=dict(vad)),
+        options=ConnectOptions(renew_after=renew_after, renew_quiet=renew_quiet, renew_force_after=30.0),
+    )  # fmt: skip
+
+
 async def test_renewal_waits_while_the_user_may_be_speaking_in_vad_mode() -> None:
     """Server VAD: voiced audio just sent may be a turn the server has not announced yet; the renewal
     waits until the microphone has been quiet, and never hands over mid-utterance."""
-    vad = {**MANUAL, "turn_detection": {"type": "server_vad"}}
     # The server's VAD never fires here: this is the few hundred ms before its speech_started, made long.
     async with ScriptedServer(Script(max_session_seconds=10.0, vad_threshold=0.9)) as server:
-        client = RealtimeClient(
-            server.url, None, model=OMNI, rng=random.Random(5), policy=FAST,
-            session_update=lambda: SessionUpdate(session=dict(vad)),
-            renewal_update=lambda: SessionUpdate(session=dict(vad)),
-            options=ConnectOptions(renew_after=0.3, renew_quiet=0.3, renew_force_after=30.0),
-        )  # fmt: skip
+        client = vad_client(server, renew_after=0.3, renew_quiet=0.3)
         await client.start()
         seen = Collector(client)
         loop = asyncio.get_running_loop()
@@ -227,15 +232,9 @@ async def test_renewal_waits_while_the_user_may_be_speaking_in_vad_mode() -> Non
 async def test_renewal_does_not_come_between_a_committed_turn_and_its_reply() -> None:
     """Server VAD commits the turn, then takes a moment to create the reply; a renewal in that gap
     would close the session that is about to answer."""
-    vad = {**MANUAL, "turn_detection": {"type": "server_vad"}}
     script = Script(max_session_seconds=10.0, vad_response_delay=1.0, reply_seconds=0.3)
     async with ScriptedServer(script) as server:
-        client = RealtimeClient(
-            server.url, None, model=OMNI, rng=random.Random(5), policy=FAST,
-            session_update=lambda: SessionUpdate(session=dict(vad)),
-            renewal_update=lambda: SessionUpdate(session=dict(vad)),
-            options=ConnectOptions(renew_after=0.2, renew_quiet=0.2, renew_force_after=30.0),
-        )  # fmt: skip
+        client = vad_client(server, renew_after=0.2, renew_quiet=0.2)
         await client.start()
         seen = Collector(client)
         await asyncio.sleep(0.3)
