@@ -688,6 +688,7 @@ class RealtimeClient:
                                             reason="renewing the session before its time limit"))
                 fresh = await self._open_renewed_session()
                 if fresh is not None:
+                    await self._until_quiet_for_handover(fresh, force_at)
                     return fresh
                 self.stats.renewal_failures += 1
                 next_try = loop.time() + opts.renew_retry
@@ -696,6 +697,20 @@ class RealtimeClient:
                 continue
             await asyncio.sleep(0.1)
         raise RuntimeError("renewal loop exhausted")
+
+    async def _until_quiet_for_handover(self, fresh: _Renewed, force_at: float) -> None:
+        """The user may have started speaking, or a reply begun, while the new session was opening:
+        keep it waiting until the old one is quiet again, so nothing in flight there is cut off."""
+        loop = asyncio.get_running_loop()
+        try:
+            for _ in range(10_000_000):  # bounded by force_at in practice (polled: quiet is a condition)
+                if loop.time() >= force_at or self._quiet(loop.time()):
+                    break
+                await asyncio.sleep(0.05)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(fresh.ws.close(), self.options.close_timeout)
+            raise
 
     async def _open_renewed_session(self) -> _Renewed | None:
         hook = self._renewal_update or self._session_update

@@ -248,3 +248,29 @@ async def test_renewal_does_not_come_between_a_committed_turn_and_its_reply() ->
         assert any(renewed(i) for _, i in seen.items[:committed]), "renewals were running before the turn"
         assert not any(renewed(i) for _, i in seen.items[committed:done]), "renewed between the turn and its reply"
         await client.close()
+
+
+async def test_a_renewal_that_opened_while_the_user_began_to_speak_waits_to_hand_over() -> None:
+    """The new session takes a while to get ready; the user starts speaking meanwhile. The hand-over
+    waits for quiet: the old session keeps the words it is hearing."""
+    script = Script(max_session_seconds=10.0, vad_threshold=0.9, later_session_ready_delay=0.6)
+    async with ScriptedServer(script) as server:
+        client = vad_client(server, renew_after=0.3, renew_quiet=0.3)
+        await client.start()
+        seen = Collector(client)
+        loop = asyncio.get_running_loop()
+        renewing = lambda i: isinstance(i, ConnectionStatus) and i.state is ConnectionState.RENEWING  # noqa: E731
+        await seen.wait(renewing, within=5.0)
+        voiced = (np.sin(np.arange(320) / 3.0) * 8000).astype(np.int16).tobytes()
+        until = loop.time() + 1.5  # speaking from just after the new session began to open
+        while loop.time() < until:
+            client.send(InputAudioBufferAppend(audio=voiced))
+            await asyncio.sleep(0.02)
+        stopped = loop.time()
+        assert not any(renewed(i) for _, i in seen.items), "handed over while the user was speaking"
+        for _ in range(40):
+            client.send(InputAudioBufferAppend(audio=bytes(640)))
+            await asyncio.sleep(0.02)
+        await seen.wait(renewed, within=5.0)
+        assert next(t for t, i in seen.items if renewed(i)) - stopped >= 0.3 - 0.05
+        await client.close()

@@ -237,7 +237,9 @@ async def run_soak(hours: float, *, turn_seconds: float = 10.0, renew_every: flo
                 # next turn must still work, which the loop checks.
                 if c.connection.state != st.READY or any(t.interrupted for t in c.conversation.turns[want - 2 :]):
                     continue
-                report.problems.append(f"turn {turn}: {exc} (state {c.connection.state})")
+                recent = " ".join(f"{r.direction}:{r.type}" for r in c.eventlog.records()[-30:]
+                                  if r.type != "input_audio_buffer.append")
+                report.problems.append(f"turn {turn}: {exc} (state {c.connection.state}; recent: {recent})")
                 if len(report.problems) > 10:
                     break
             report.turns = turn

@@ -147,6 +147,7 @@ class Script:
     vad_threshold: float = 0.02  # RMS (full scale = 1) above which an append counts as speech
     vad_silence_ms: int = 300  # silence after speech that ends the turn
     vad_response_delay: float = 0.0  # from a VAD commit to response.created
+    later_session_ready_delay: float = 0.0  # connections after the first answer session.update this late
     max_session_seconds: float = 30.0
     wav_header_per_response: bool = True  # TTS response_format "wav": RIFF header in each response's first delta
     # faults
@@ -468,6 +469,8 @@ class _Session:
                 return
 
     async def on_session_update(self, message: dict[str, Any]) -> None:
+        if self.index > 0 and self.script.later_session_ready_delay:
+            await asyncio.sleep(self.script.later_session_ready_delay)  # a slow handshake (renewals)
         if self.script.reject_session_update is not None:
             await self.send_error(self.script.reject_session_update)
             if self.script.close_after_reject:
