@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
-import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
 
@@ -21,7 +20,7 @@ from qwenvoice.settings.services import ECHO_FULL_DUPLEX_AEC, ECHO_HALF_DUPLEX, 
 from qwenvoice.settings.store import SettingsStore
 from qwenvoice.ui.settings_panel import build_for_controller
 from tests.gui.helpers import TOKEN, wait_for
-from tests.support.pulse import NullSink, pulse_ready
+from tests.support.pulse import NullSink, pulse_ready, speaker_leak
 from tests.support.scripted_server import Script, ScriptedServer
 
 pytestmark = [
@@ -51,29 +50,6 @@ def sinks() -> Iterator[tuple[NullSink, NullSink]]:
     finally:
         speaker.close()
         feed.close()
-
-
-def _pactl(*args: str) -> str:
-    return subprocess.run(["pactl", *args], check=True, capture_output=True, text=True, timeout=10).stdout
-
-
-@contextlib.contextmanager
-def speaker_leak(speaker: NullSink, feed: NullSink, volume_percent: int = 30) -> Iterator[None]:
-    """The speaker reaches the microphone, like a laptop without headphones."""
-    module = _pactl("load-module", "module-loopback", f"source={speaker.monitor}", f"sink={feed.name}",
-                    "latency_msec=60", "source_dont_move=true", "sink_dont_move=true").strip()
-    try:
-        current = None
-        for line in _pactl("list", "sink-inputs").splitlines():
-            line = line.strip()
-            if line.startswith("Sink Input #"):
-                current = line.split("#", 1)[1]
-            elif line.startswith("Owner Module:") and line.split(":", 1)[1].strip() == module and current:
-                _pactl("set-sink-input-volume", current, f"{volume_percent}%")
-        time.sleep(0.3)
-        yield
-    finally:
-        _pactl("unload-module", module)
 
 
 @contextlib.asynccontextmanager
@@ -183,7 +159,7 @@ async def test_echo_self_test_button_without_a_leak_reports_no_echo(qtbot, tmp_p
 async def test_echo_self_test_with_a_leak_recommends_and_the_button_applies_it(qtbot, tmp_path, monkeypatch, sinks):
     async with running(qtbot, tmp_path, monkeypatch, sinks, listening_setup="headphones") as (c, panel):
         assert c.echo_state().mode == "off"
-        with speaker_leak(*sinks, volume_percent=30):
+        with speaker_leak(sinks[0].name, sinks[1].name, volume_percent=30):
             panel.run_echo_self_test()
             await wait_for(lambda: panel.echo_test_button.isEnabled(), within=30)
         report = panel._echo_report

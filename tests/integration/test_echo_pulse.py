@@ -16,7 +16,6 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -25,18 +24,15 @@ import soxr
 from qwenvoice.audio import echo_sim
 from qwenvoice.audio.echo import SAMPLE_RATE, CapturePathProcessor
 from qwenvoice.audio.echo_selftest import Recommendation, record_probe, run_echo_self_test
-
-
-def _pactl(*args: str) -> str:
-    return subprocess.run(["pactl", *args], check=True, capture_output=True, text=True, timeout=10).stdout
+from tests.support.pulse import pactl, speaker_leak
 
 
 def _virtual_devices_present() -> bool:
     if shutil.which("pactl") is None:
         return False
     try:
-        sinks = _pactl("list", "short", "sinks")
-        sources = _pactl("list", "short", "sources")
+        sinks = pactl("list", "short", "sinks")
+        sources = pactl("list", "short", "sources")
     except (subprocess.SubprocessError, OSError):
         return False
     return "speaker" in sinks and "micfeed" in sinks and re.search(r"\bmic\b", sources) is not None
@@ -48,33 +44,8 @@ pytestmark = [
 ]
 
 
-def _sink_input_of_module(module: str) -> str:
-    current = None
-    for line in _pactl("list", "sink-inputs").splitlines():
-        line = line.strip()
-        if line.startswith("Sink Input #"):
-            current = line.split("#", 1)[1]
-        elif line.startswith("Owner Module:") and line.split(":", 1)[1].strip() == module and current:
-            return current
-    raise AssertionError(f"no sink input for module {module}")
-
-
-@contextmanager
-def speaker_leak(volume_percent: int, latency_ms: int = 60, speaker: str = "speaker",
-                 feed: str = "micfeed") -> Iterator[None]:
-    """The speaker's output leaks into the mic, like a laptop without headphones."""
-    module = _pactl("load-module", "module-loopback", f"source={speaker}.monitor", f"sink={feed}",
-                    f"latency_msec={latency_ms}", "source_dont_move=true", "sink_dont_move=true").strip()
-    try:
-        _pactl("set-sink-input-volume", _sink_input_of_module(module), f"{volume_percent}%")
-        time.sleep(0.3)  # let the loopback settle its latency
-        yield
-    finally:
-        _pactl("unload-module", module)
-
-
 def _loopbacks() -> list[str]:
-    return [line for line in _pactl("list", "short", "modules").splitlines() if "module-loopback" in line]
+    return [line for line in pactl("list", "short", "modules").splitlines() if "module-loopback" in line]
 
 
 def test_self_test_hears_no_echo_without_a_leak(private_sinks) -> None:  # type: ignore[no-untyped-def]
@@ -124,7 +95,7 @@ def private_sinks() -> Iterator[tuple[str, str]]:
     readers: list[subprocess.Popen[bytes]] = []
     try:
         for name, channels in ((speaker, 2), (feed, 1)):
-            modules.append(_pactl("load-module", "module-null-sink", f"sink_name={name}", "rate=48000",
+            modules.append(pactl("load-module", "module-null-sink", f"sink_name={name}", "rate=48000",
                                   f"channels={channels}", f"sink_properties=device.description={name}").strip())
             # a low-latency reader on each monitor keeps the null sink from rendering in 2 s blocks
             readers.append(subprocess.Popen(["parec", "--latency-msec=10", "-d", f"{name}.monitor", "--raw"],
@@ -153,15 +124,20 @@ async def test_engine_with_capture_path_processor_cancels_a_real_speaker_leak(pr
     raw: list[np.ndarray] = []
     cleaned: list[np.ndarray] = []
 
-    def echo_filter(pcm: np.ndarray) -> np.ndarray:
-        raw.append(pcm.copy())
-        return processor.process_capture(pcm)
+    class Recording:
+        """The processor as the engine sees it, keeping each raw block for the measurement."""
+
+        def feed_playback(self, pcm: np.ndarray) -> None:
+            processor.feed_playback(pcm)
+
+        def process_capture(self, pcm: np.ndarray) -> np.ndarray:
+            raw.append(pcm.copy())
+            return processor.process_capture(pcm)
 
     with speaker_leak(volume_percent=40, latency_ms=60, speaker=speaker, feed=feed):
         engine = AudioEngine(input_device=f"{feed}.monitor", output_device=speaker)
-        engine.capture.filter = echo_filter
+        engine.attach_echo_canceller(Recording())  # the engine's own wiring (reference read before each block)
         engine.capture.subscribe_all(cleaned.append)
-        engine.player.subscribe_played(processor.feed_playback)
         try:
             assert await engine.start_playback(), engine.notices
             assert await engine.start_capture(), engine.notices

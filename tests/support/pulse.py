@@ -6,6 +6,8 @@ from __future__ import annotations
 import contextlib
 import shutil
 import subprocess
+import time
+from collections.abc import Iterator
 
 
 def pulse_ready() -> bool:
@@ -56,3 +58,33 @@ class NullSink:
     def present(self) -> bool:
         out = subprocess.run(["pactl", "list", "short", "sinks"], capture_output=True, text=True, timeout=10)
         return any(line.split("\t")[1:2] == [self.name] for line in out.stdout.splitlines())
+
+
+def pactl(*args: str) -> str:
+    return subprocess.run(["pactl", *args], check=True, capture_output=True, text=True, timeout=10).stdout
+
+
+def sink_input_of_module(module: str) -> str:
+    """The sink input a module (e.g. a loopback) plays through."""
+    current = None
+    for line in pactl("list", "sink-inputs").splitlines():
+        line = line.strip()
+        if line.startswith("Sink Input #"):
+            current = line.split("#", 1)[1]
+        elif line.startswith("Owner Module:") and line.split(":", 1)[1].strip() == module and current:
+            return current
+    raise AssertionError(f"no sink input for module {module}")
+
+
+@contextlib.contextmanager
+def speaker_leak(speaker: str, feed: str, volume_percent: int, latency_ms: int = 60) -> Iterator[None]:
+    """The speaker sink's output leaks into the microphone feed sink, quieter, like a laptop without
+    headphones (``module-loopback``); always unloaded."""
+    module = pactl("load-module", "module-loopback", f"source={speaker}.monitor", f"sink={feed}",
+                   f"latency_msec={latency_ms}", "source_dont_move=true", "sink_dont_move=true").strip()
+    try:
+        pactl("set-sink-input-volume", sink_input_of_module(module), f"{volume_percent}%")
+        time.sleep(0.3)  # let the loopback settle its latency
+        yield
+    finally:
+        pactl("unload-module", module)
