@@ -80,8 +80,6 @@ class EchoControl:
         self._clock = clock
         self._engine: Any = None
         self._detach: list[Callable[[], None]] = []
-        self._recoveries = (0, 0)
-        self._underflows = 0
         self._closed = False
         self._barged_in_at: float | None = None
         self._apply_mode()
@@ -126,24 +124,13 @@ class EchoControl:
         """Clean `engine.capture`'s blocks and feed the canceller what `engine.player` plays."""
         self.detach()
         self._engine = engine
-        engine.capture.filter = self.process_capture
-        self._detach.append(engine.player.subscribe_played(self.feed_playback))
-        self._recoveries = self._recovery_counts()
-        self._underflows = int(engine.player.device_underflows)
+        self._detach.append(engine.attach_echo_canceller(self))
 
     def detach(self) -> None:
-        engine, self._engine = self._engine, None
+        self._engine = None
         for undo in self._detach:
             undo()
         self._detach.clear()
-        if engine is not None and engine.capture.filter == self.process_capture:
-            engine.capture.filter = None
-
-    def _recovery_counts(self) -> tuple[int, int]:
-        engine = self._engine
-        if engine is None:
-            return (0, 0)
-        return (int(getattr(engine.capture, "recoveries", 0)), int(getattr(engine.player, "recoveries", 0)))
 
     def _player_busy(self, now: float) -> bool:
         engine = self._engine
@@ -165,20 +152,6 @@ class EchoControl:
         """The capture filter: cancel the echo, then gate (half duplex). Returns what is sent on."""
         out = pcm
         if self.mode.cancel and self.processor is not None:
-            recoveries = self._recovery_counts()
-            if recoveries != self._recoveries:
-                # A stream reopened (device change): the sample counters no longer line up.
-                self._recoveries = recoveries
-                self.processor.restart()
-            if self._engine is not None:
-                player = self._engine.player
-                # The reference up to this moment first: after a stall of the loop the queued mic
-                # blocks run before the player's tick would have fed it.
-                player.pump_played()
-                underflows = int(player.device_underflows)
-                if underflows != self._underflows:
-                    self._underflows = underflows
-                    self.processor.output_glitched()
             out = self.processor.process_capture(pcm)
         if self.mode.gate:
             now = self._clock()
@@ -186,9 +159,13 @@ class EchoControl:
             out = self.gate.apply(out, now)
         return out
 
+    def output_glitched(self) -> None:
+        """The output underran (the engine's wiring says so before the next captured block)."""
+        if self.mode.cancel and self.processor is not None:
+            self.processor.output_glitched()
+
     def restart(self) -> None:
-        """After the streams were reopened on purpose: re-anchor the alignment and re-converge."""
-        self._recoveries = self._recovery_counts()
+        """After a stream reopened, on purpose or after a device loss: re-anchor and re-converge."""
         if self.processor is not None:
             self.processor.restart()
 

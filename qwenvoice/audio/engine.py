@@ -34,6 +34,14 @@ class CapturePathFilter(Protocol):
 
     def process_capture(self, block: npt.NDArray[np.int16]) -> npt.NDArray[np.int16]: ...
 
+    def output_glitched(self) -> None:
+        """The output underran: what it plays from now on reaches the speaker later than counted."""
+        ...
+
+    def restart(self) -> None:
+        """A stream reopened (device lost and recovered): the sample counters no longer line up."""
+        ...
+
 
 class AudioEngine:
     def __init__(
@@ -77,20 +85,34 @@ class AudioEngine:
             handler(devices)
 
     def attach_echo_canceller(self, processor: CapturePathFilter) -> Callable[[], None]:
-        """Feed it what the speaker played and clean every captured block with it; returns a detach."""
+        """Feed it what the speaker played and clean every captured block with it; returns a detach.
+
+        Before each captured block it gets the played audio up to that moment (after a stall of the loop
+        the queued mic blocks run before the player's tick would have fed it), then is told of output
+        underruns (each may move the echo) and of streams that reopened (the counters restart).
+        """
         unsubscribe = self.player.subscribe_played(processor.feed_playback)
-        player = self.player
+        player, capture = self.player, self.capture
+        seen = {"underflows": player.device_underflows, "recoveries": capture.recoveries + player.recoveries}
 
         def cancel_echo(block: npt.NDArray[np.int16]) -> npt.NDArray[np.int16]:
-            player.pump_played()  # the reference up to now first: never wait for the next tick
+            player.pump_played()
+            recoveries = capture.recoveries + player.recoveries
+            if recoveries != seen["recoveries"]:
+                seen["recoveries"] = recoveries
+                processor.restart()
+            underflows = player.device_underflows
+            if underflows != seen["underflows"]:
+                seen["underflows"] = underflows
+                processor.output_glitched()
             return processor.process_capture(block)
 
-        self.capture.filter = cancel_echo
+        capture.filter = cancel_echo
 
         def detach() -> None:
             unsubscribe()
-            if self.capture.filter is cancel_echo:
-                self.capture.filter = None
+            if capture.filter is cancel_echo:
+                capture.filter = None
 
         return detach
 

@@ -339,6 +339,12 @@ async def test_echo_canceller_hook_sees_the_played_signal_and_cleans_the_capture
             self.captured += block.size
             return np.zeros_like(block)  # "cancel" everything
 
+        def output_glitched(self) -> None:
+            pass
+
+        def restart(self) -> None:
+            pass
+
     engine = AudioEngine(output_device=speaker, input_device=f"{speaker}.monitor")
     processor = Recorder()
     sent: list[np.ndarray] = []

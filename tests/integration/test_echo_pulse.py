@@ -134,6 +134,12 @@ async def test_engine_with_capture_path_processor_cancels_a_real_speaker_leak(pr
             raw.append(pcm.copy())
             return processor.process_capture(pcm)
 
+        def output_glitched(self) -> None:
+            processor.output_glitched()
+
+        def restart(self) -> None:
+            processor.restart()
+
     with speaker_leak(volume_percent=40, latency_ms=60, speaker=speaker, feed=feed):
         engine = AudioEngine(input_device=f"{feed}.monitor", output_device=speaker)
         engine.attach_echo_canceller(Recording())  # the engine's own wiring (reference read before each block)
@@ -168,7 +174,8 @@ async def test_engine_with_capture_path_processor_cancels_a_real_speaker_leak(pr
     residual_vad = echo_sim.vad_trigger_rate(out[first:last])
     report = (f"ERLE {erle:.1f} dB, VAD raw {raw_vad:.1%} residual {residual_vad:.1%}, "
               f"delay {processor.aligner.delay_ms:.0f} ms, estimate {processor.aligner.last_estimate}, "
-              f"backend {processor.backend_name}, stats {processor.aligner.stats}")
+              f"backend {processor.backend_name}, stats {processor.aligner.stats}, "
+              f"output underruns {processor.stats.output_glitches}, guard muted {processor.guard.muted_frames}")
     assert processor.active, report
     assert raw_vad > 0.3, report
     assert erle >= 20.0, report

@@ -20,6 +20,7 @@ from qwenvoice.app.echo_control import (
 from qwenvoice.audio import echo_sim
 from qwenvoice.audio.echo import SAMPLE_RATE, CapturePathProcessor, PassThroughCanceller
 from qwenvoice.audio.echo_selftest import SelfTestError, analyse_echo, make_probe, probe_programme
+from qwenvoice.audio.engine import AudioEngine
 from qwenvoice.settings.schema import AppSettings, AudioSettings, validate
 from qwenvoice.settings.services import (
     ECHO_FULL_DUPLEX_AEC,
@@ -71,7 +72,9 @@ class FakePlayer:
 
 
 class FakeEngine:
-    """The two hooks of AudioEngine that EchoControl uses (pure logic: no devices)."""
+    """AudioEngine's echo wiring over fake streams (pure logic: no devices)."""
+
+    attach_echo_canceller = AudioEngine.attach_echo_canceller
 
     def __init__(self) -> None:
         self.capture = FakeCapture()
@@ -167,7 +170,7 @@ def test_speakers_cancel_the_echo_of_what_was_played() -> None:
     engine = FakeEngine()
     echo = EchoControl(speakers())
     echo.attach(engine)
-    assert engine.capture.filter == echo.process_capture and len(engine.player.subscribers) == 1
+    assert engine.capture.filter is not None and len(engine.player.subscribers) == 1
     reply = speech_like(8.0)
     scene = echo_sim.build_scene(reply, None, seconds=8.0)
     cleaned = run_blocks(engine, scene.reference, scene.mic, lag=int(0.06 * SAMPLE_RATE))
@@ -253,6 +256,30 @@ def test_a_reopened_stream_restarts_the_alignment() -> None:
     engine.player.played(np.zeros(BLOCK, np.int16))
     engine.capture.captured(np.zeros(BLOCK, np.int16))
     assert processor.aligner is not aligner
+
+
+def test_an_output_underrun_holds_the_mic_back_until_cancelling_again() -> None:
+    """An underrun delays everything played after it, so the echo moves: the next captured block
+    learns of it, and the guard mutes the echo until the canceller has caught up."""
+    engine = FakeEngine()
+    echo = EchoControl(speakers())
+    echo.attach(engine)
+    processor = echo.processor
+    assert processor is not None
+    scene = echo_sim.build_scene(speech_like(6.0, seed=5), None, seconds=6.0)
+    lag = int(0.06 * SAMPLE_RATE)
+    run_blocks(engine, scene.reference[: 4 * SAMPLE_RATE], scene.mic[: 4 * SAMPLE_RATE], lag)
+    assert not processor.guard.engaged and processor.stats.output_glitches == 0
+    engine.player.device_underflows += 1
+    engine.player.played(scene.reference[4 * SAMPLE_RATE : 4 * SAMPLE_RATE + BLOCK])
+    engine.capture.captured(scene.mic[4 * SAMPLE_RATE : 4 * SAMPLE_RATE + BLOCK])
+    assert processor.stats.output_glitches == 1 and processor.guard.engaged
+    engine.capture.captured(scene.mic[4 * SAMPLE_RATE + BLOCK : 4 * SAMPLE_RATE + 2 * BLOCK])
+    assert processor.stats.output_glitches == 1  # told once per underrun
+    echo.configure(AudioSettings(listening_setup="headphones"))
+    engine.player.device_underflows += 1
+    engine.capture.captured(np.zeros(BLOCK, np.int16))
+    assert processor.stats.output_glitches == 1  # not cancelling: nothing to hold back
 
 
 def test_a_canceller_that_cannot_start_is_bypassed_with_one_notice() -> None:
