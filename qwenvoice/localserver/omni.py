@@ -106,6 +106,8 @@ class ActiveResponse:
     input_text_tokens: int = 0
     input_audio_tokens: int = 0
     finished: bool = False
+    first_audio_at: float | None = None  # loop time the first audio delta went out
+    reengage: bool = False  # spoken on the model's own after the user stayed silent (idle_timeout_ms)
 
     @property
     def transcript(self) -> str:
@@ -133,6 +135,7 @@ class OmniSession(ConnectionSession[OmniSessionConfig]):
         # Recognition started at a pause in speech: (samples it covers, its task).
         self._early_asr: tuple[int, asyncio.Task[str]] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._idle_timer: asyncio.TimerHandle | None = None
 
     # ---- wire helpers ---------------------------------------------------------------------------
 
@@ -154,6 +157,7 @@ class OmniSession(ConnectionSession[OmniSessionConfig]):
         await self._configure_vad()
 
     async def shutdown(self) -> None:
+        self._disarm_idle()
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):
@@ -186,6 +190,8 @@ class OmniSession(ConnectionSession[OmniSessionConfig]):
             )
             return
         self.config = config
+        if self._idle_timeout_s() is None:
+            self._disarm_idle()
         await self._configure_vad()
         await self.out.send(SessionUpdated(session=self.wire_session()))
 
@@ -245,6 +251,7 @@ class OmniSession(ConnectionSession[OmniSessionConfig]):
                 await self._on_speech_stopped(vad_event)
 
     async def _on_speech_started(self, started: SpeechStart) -> None:
+        self._disarm_idle()
         self.speech_item_id = new_id("item")
         await self.out.send(SpeechStarted(audio_start_ms=started.audio_start_ms, item_id=self.speech_item_id))
         td = self.config.turn_detection
@@ -279,6 +286,7 @@ class OmniSession(ConnectionSession[OmniSessionConfig]):
             await self.start_response(turn, None, None)
 
     async def on_audio_commit(self, event: InputAudioBufferCommit) -> None:
+        self._disarm_idle()
         if self.detector is not None:
             self._drop_early_asr()
             audio = self.detector.take_speech()
@@ -362,6 +370,7 @@ class OmniSession(ConnectionSession[OmniSessionConfig]):
         self.images_since_commit += 1
 
     async def on_item_create(self, event: ConversationItemCreate) -> None:
+        self._disarm_idle()
         item = dict(event.item)
         item.setdefault("id", new_id("item"))
         item.setdefault("object", "realtime.item")
@@ -407,8 +416,14 @@ class OmniSession(ConnectionSession[OmniSessionConfig]):
         await self.start_response(turn, instructions if isinstance(instructions, str) else None, modalities)
 
     async def start_response(
-        self, turn: UserTurn | None, instructions: str | None, modalities: list[str] | None
+        self,
+        turn: UserTurn | None,
+        instructions: str | None,
+        modalities: list[str] | None,
+        *,
+        reengage: bool = False,
     ) -> None:
+        self._disarm_idle()
         if turn is not None:
             turn.answered = True
         response = ActiveResponse(
@@ -416,6 +431,7 @@ class OmniSession(ConnectionSession[OmniSessionConfig]):
             item_id=new_id("item"),
             modalities=list(modalities or self.config.modalities),
             voice=self.config.voice or omni_capabilities(self.model).default_voice,
+            reengage=reengage,
         )
         self.response = response
         response.task = self._spawn(self._run_response(response, turn, instructions))
@@ -424,7 +440,9 @@ class OmniSession(ConnectionSession[OmniSessionConfig]):
         try:
             heard = await asyncio.shield(turn.transcript) if turn is not None else None
             persona = instructions or self.config.instructions
-            if heard is None:
+            if response.reengage:
+                reply = self.ctx.responder.reengage()
+            elif heard is None:
                 reply = self.ctx.responder.greeting(persona)
             else:
                 reply = self.ctx.responder.reply(heard, persona)
@@ -448,6 +466,40 @@ class OmniSession(ConnectionSession[OmniSessionConfig]):
                 self.response = None
             return
         await self.finish_response(response, "completed")
+        if not response.reengage:  # one nudge per silence: the user may have walked away
+            self._arm_idle(response)
+
+    # ---- idle timeout (turn_detection.idle_timeout_ms) --------------------------------------------
+
+    def _idle_timeout_s(self) -> float | None:
+        td = self.config.turn_detection
+        if td is None or td.idle_timeout_ms is None:
+            return None
+        return td.idle_timeout_ms / 1000.0
+
+    def _arm_idle(self, response: ActiveResponse) -> None:
+        """Speak again on our own if the user stays silent `idle_timeout_ms` after the reply finished
+        playing (estimated: the client plays the audio as it arrives, from the first delta on)."""
+        timeout = self._idle_timeout_s()
+        if timeout is None or self.finishing:
+            return
+        loop = asyncio.get_running_loop()
+        played_until = loop.time()
+        if response.first_audio_at is not None:
+            played_until = max(played_until, response.first_audio_at + response.audio_seconds)
+        self._disarm_idle()
+        self._idle_timer = loop.call_at(played_until + timeout, self._idle_elapsed)
+
+    def _disarm_idle(self) -> None:
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
+
+    def _idle_elapsed(self) -> None:
+        self._idle_timer = None
+        speaking = self.detector is not None and self.speech_item_id is not None
+        if self.response is None and not speaking and not self.finishing and self._idle_timeout_s() is not None:
+            self._spawn(self.start_response(None, None, None, reengage=True))
 
     async def _send_response_start(self, response: ActiveResponse) -> None:
         response.created_sent = True
@@ -524,6 +576,8 @@ class OmniSession(ConnectionSession[OmniSessionConfig]):
                 if not sent:
                     return
                 self.any_audio_out = True
+                if response.first_audio_at is None:
+                    response.first_audio_at = loop.time()
                 response.audio_seconds += seconds
 
     async def cancel_response(self, reason: str) -> bool:

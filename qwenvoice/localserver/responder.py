@@ -64,6 +64,10 @@ class Responder:
         persona = Persona.from_instructions(instructions)
         return f"Hello! {persona.introduce()} Ask me the time or the date. For full answers, add an API key."
 
+    def reengage(self) -> str:
+        """What to say on our own when the user stayed silent after a reply (idle_timeout_ms)."""
+        return "Are you still there? Ask me the time or the date whenever you like."
+
     def reply(self, heard: str, instructions: str | None = None) -> str:
         persona = Persona.from_instructions(instructions)
         heard = heard.strip()

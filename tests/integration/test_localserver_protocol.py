@@ -419,3 +419,42 @@ def test_serve_command_prints_the_ready_line_and_stops_on_sigterm() -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+async def test_idle_timeout_speaks_once_after_the_user_stays_silent(server: BackgroundServer) -> None:
+    """turn_detection.idle_timeout_ms (qwen3.5-omni): the model speaks on its own once the user has been
+    silent that long after the reply finished playing; a new turn restarts the wait, and it nudges once."""
+    idle_s = 5.0
+    async with connect(server, "qwen3.5-omni-flash-realtime") as ws:
+        await recv_event(ws)
+        await send(ws, SessionUpdate({"turn_detection": {"type": "server_vad", "idle_timeout_ms": int(idle_s * 1000)}}))
+        updated = (await recv_until(ws, lambda e: isinstance(e, SessionUpdated | ErrorEvent)))[-1]
+        assert isinstance(updated, SessionUpdated), updated
+        assert updated.session["turn_detection"]["idle_timeout_ms"] == 5000
+
+        async def typed_turn(text: str) -> float:
+            """Sends a typed turn; returns when its reply will have finished playing (client clock)."""
+            item = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
+            await send(ws, ConversationItemCreate(item), ResponseCreate())
+            first_audio: float | None = None
+            audio_s = 0.0
+            while not isinstance(event := await recv_event(ws), ResponseDone):
+                if isinstance(event, ResponseAudioDelta):
+                    first_audio = first_audio or time.monotonic()
+                    audio_s += len(event.audio) / 2 / 24000
+            assert first_audio is not None
+            return first_audio + audio_s
+
+        await typed_turn("What time is it?")
+        await asyncio.sleep(2.0)  # silent, but less than the timeout: the next turn restarts the wait
+        played_until = await typed_turn("Hello")
+        first = await recv_event(ws, within=idle_s + 20)
+        waited = time.monotonic() - played_until
+        nudge = [first, *await recv_until(ws, lambda e: isinstance(e, ResponseDone))]
+        transcript = " ".join(e.delta for e in nudge if hasattr(e, "delta") and isinstance(e.delta, str))
+        assert "still there" in transcript.lower(), [type(e).__name__ for e in nudge]
+        assert type(first).__name__ == "ResponseCreated", [type(e).__name__ for e in nudge]
+        # idle_s after playback ended, not after the first turn (a loaded machine may add a little)
+        assert idle_s - 0.5 <= waited <= idle_s + 3, waited
+        with pytest.raises(TimeoutError):  # one nudge per silence: nothing more comes
+            await recv_event(ws, within=idle_s + 3)
