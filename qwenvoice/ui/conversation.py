@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from datetime import datetime
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QFrame,
@@ -56,9 +56,8 @@ class Bubble(QFrame):
         self.who = QLabel()
         self.who.setObjectName("bubbleHeader")
         self.copy_button = QToolButton()
-        self.copy_button.setText(self.tr("Copy"))
         self.copy_button.setAutoRaise(True)
-        self.copy_button.setToolTip(self.tr("Copy this text"))
+        self._translate_copy()
         self.copy_button.clicked.connect(lambda: self.copy_requested.emit(self.turn.display_text))
         head.addWidget(self.who)
         head.addStretch(1)
@@ -71,6 +70,16 @@ class Bubble(QFrame):
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         box.addWidget(self.text)
         self.refresh()
+
+    def _translate_copy(self) -> None:
+        self.copy_button.setText(self.tr("Copy"))
+        self.copy_button.setToolTip(self.tr("Copy this text"))
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.LanguageChange:
+            self._translate_copy()
+            self.refresh()
+        super().changeEvent(event)
 
     def refresh(self) -> None:
         t = self.turn
@@ -95,9 +104,8 @@ class TranscriptView(QScrollArea):
         self._column = QVBoxLayout(self._inner)
         self._column.setContentsMargins(10, 10, 10, 10)
         self._column.setSpacing(8)
-        self.placeholder = QLabel(
-            self.tr("Say something, hold the talk button (or Space), or type a message below.")
-        )
+        self.placeholder = QLabel()
+        self._translate_placeholder()
         self.placeholder.setObjectName("transcriptPlaceholder")
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.placeholder.setWordWrap(True)
@@ -109,6 +117,14 @@ class TranscriptView(QScrollArea):
         self._follow = True
         self.verticalScrollBar().valueChanged.connect(self._on_scrolled)
         self.verticalScrollBar().rangeChanged.connect(self._on_range)
+
+    def _translate_placeholder(self) -> None:
+        self.placeholder.setText(self.tr("Say something, hold the talk button (or Space), or type a message below."))
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.LanguageChange:
+            self._translate_placeholder()
+        super().changeEvent(event)
 
     def _on_scrolled(self, value: int) -> None:
         bar = self.verticalScrollBar()

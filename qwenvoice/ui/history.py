@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from qwenvoice.app.conversation import ConversationSummary, export_bundle, list_conversations, load_turns
 from qwenvoice.ui.conversation import TranscriptView
+from qwenvoice.ui.i18n import Retranslator, translate
 
 
 class HistoryPanel(QWidget):
@@ -35,13 +36,19 @@ class HistoryPanel(QWidget):
         self.list = QListWidget()
         self.list.setObjectName("historyList")
         self.list.currentRowChanged.connect(self._open_row)
-        self.refresh_button = QPushButton(self.tr("Refresh"))
+        self._i18n = Retranslator()  # texts set again on a live language change
+        self.refresh_button = QPushButton()
+        self._i18n.bind(self.refresh_button.setText, lambda: translate("HistoryPanel", "Refresh"))
         self.refresh_button.clicked.connect(self.refresh)
-        self.export_button = QPushButton(self.tr("Export bundle…"))
-        self.export_button.setToolTip(self.tr("Markdown transcript, both audio tracks and the event log"))
+        self.export_button = QPushButton()
+        self._i18n.bind(self.export_button.setText, lambda: translate("HistoryPanel", "Export bundle…"))
+        self._i18n.bind(self.export_button.setToolTip,
+                        lambda: translate("HistoryPanel", "Markdown transcript, both audio tracks and the event log"))
         self.export_button.clicked.connect(self._export_clicked)
         self.export_button.setEnabled(False)
-        self.title = QLabel(self.tr("Select a conversation"))
+        self.title = QLabel()
+        self._opened: ConversationSummary | None = None
+        self._i18n.bind(self._show_title, lambda: translate("HistoryPanel", "Select a conversation"))
         self.title.setObjectName("sectionTitle")
         self.preview = TranscriptView()
         left = QWidget()
@@ -92,13 +99,23 @@ class HistoryPanel(QWidget):
         row = self.list.currentRow()
         return self.summaries[row] if 0 <= row < len(self.summaries) else None
 
+    def _show_title(self, nothing_open: str) -> None:
+        """The open conversation's title, or the invitation to pick one."""
+        self.title.setText(self._opened.title if self._opened is not None else nothing_open)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.LanguageChange:
+            self._i18n.retranslate()
+        super().changeEvent(event)
+
     def _open_row(self, row: int) -> None:
         summary = self.selected()
         self.export_button.setEnabled(summary is not None)
+        self._opened = summary
+        self._show_title(translate("HistoryPanel", "Select a conversation"))
         if summary is None:
             self.preview.clear()
             return
-        self.title.setText(summary.title)
         self.preview.set_turns(load_turns(summary.folder))
 
     def export_selected(self, out_dir: Path) -> list[Path]:

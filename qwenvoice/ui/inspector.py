@@ -10,6 +10,7 @@ from typing import Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
+    QEvent,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -35,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from qwenvoice.app.eventlog import IN, EventLog, EventRecord
+from qwenvoice.ui.i18n import Retranslator, translate
 
 COLUMNS = ("time", "dir", "type", "size")
 _Index = QModelIndex | QPersistentModelIndex
@@ -146,25 +148,35 @@ class InspectorPanel(QWidget):
         self.paused = False
 
         self.filter_edit = QLineEdit()
-        self.filter_edit.setPlaceholderText(self.tr("Filter by type, e.g. response."))
+        self._i18n = Retranslator()  # texts set again on a live language change
+        self._i18n.bind(self.filter_edit.setPlaceholderText,
+                        lambda: translate("InspectorPanel", "Filter by type, e.g. response."))
         self.filter_edit.setClearButtonEnabled(True)
         self.filter_edit.textChanged.connect(self.proxy.set_text)
         self.direction = QComboBox()
-        self.direction.addItem(self.tr("both directions"), "")
-        self.direction.addItem(self.tr("server → app"), IN)
-        self.direction.addItem(self.tr("app → server"), "out")
+        for data in ("", IN, "out"):
+            self.direction.addItem("", data)
+        item = self.direction.setItemText
+        self._i18n.bind(lambda t: item(0, t), lambda: translate("InspectorPanel", "both directions"))
+        self._i18n.bind(lambda t: item(1, t), lambda: translate("InspectorPanel", "server → app"))
+        self._i18n.bind(lambda t: item(2, t), lambda: translate("InspectorPanel", "app → server"))
         self.direction.currentIndexChanged.connect(lambda _i: self.proxy.set_direction(self.direction.currentData()))
-        self.hide_audio = QPushButton(self.tr("Hide audio"))
+        self.hide_audio = QPushButton()
+        self._i18n.bind(self.hide_audio.setText, lambda: translate("InspectorPanel", "Hide audio"))
         self.hide_audio.setCheckable(True)
-        self.hide_audio.setToolTip(self.tr("Hide the audio appends and deltas (50 or more a second)"))
+        self._i18n.bind(self.hide_audio.setToolTip,
+                        lambda: translate("InspectorPanel", "Hide the audio appends and deltas (50 or more a second)"))
         self.hide_audio.toggled.connect(self.proxy.set_hide_audio)
         self.hide_audio.setChecked(True)  # the audio stream would bury everything else
-        self.pause_button = QPushButton(self.tr("Pause"))
+        self.pause_button = QPushButton()
+        self._i18n.bind(self.pause_button.setText, lambda: translate("InspectorPanel", "Pause"))
         self.pause_button.setCheckable(True)
         self.pause_button.toggled.connect(self._set_paused)
-        self.clear_button = QPushButton(self.tr("Clear"))
+        self.clear_button = QPushButton()
+        self._i18n.bind(self.clear_button.setText, lambda: translate("InspectorPanel", "Clear"))
         self.clear_button.clicked.connect(self.clear)
-        self.export_button = QPushButton(self.tr("Export JSONL…"))
+        self.export_button = QPushButton()
+        self._i18n.bind(self.export_button.setText, lambda: translate("InspectorPanel", "Export JSONL…"))
         self.export_button.clicked.connect(self._export_clicked)
         self.count_label = QLabel()
 
@@ -190,7 +202,8 @@ class InspectorPanel(QWidget):
         self.table.selectionModel().currentRowChanged.connect(self._show_selected)
         self.detail = QPlainTextEdit()
         self.detail.setReadOnly(True)
-        self.detail.setPlaceholderText(self.tr("Select an event to see its JSON"))
+        self._i18n.bind(self.detail.setPlaceholderText,
+                        lambda: translate("InspectorPanel", "Select an event to see its JSON"))
         self.detail.setObjectName("eventJson")
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.table)
@@ -206,6 +219,12 @@ class InspectorPanel(QWidget):
         self._timer = QTimer(self)
         self._timer.setInterval(250)
         self._timer.timeout.connect(self.pull)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.LanguageChange:
+            self._i18n.retranslate()
+            self._show_count()
+        super().changeEvent(event)
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
@@ -232,6 +251,9 @@ class InspectorPanel(QWidget):
             self.model.append(new)
             if at_bottom:
                 self.table.scrollToBottom()
+        self._show_count()
+
+    def _show_count(self) -> None:
         self.count_label.setText(self.tr("%1 of %2 shown").replace("%1", str(self.proxy.rowCount()))
                                  .replace("%2", str(self.model.rowCount())))
 

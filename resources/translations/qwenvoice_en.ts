@@ -104,6 +104,10 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Hide the audio appends and deltas (50 or more a second)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Pause</source>
         <translation type="unfinished"></translation>
     </message>
@@ -120,7 +124,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>%1 shown</source>
+        <source>%1 of %2 shown</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -210,11 +214,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Listening… release to send</source>
+        <source>Release to send</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Release to send.</source>
+        <source>Listening… release to send.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -227,6 +231,14 @@
     </message>
     <message>
         <source>Interrupt</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Hands-free: speaking during a reply interrupts it. Esc stops.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Listening</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -699,6 +711,30 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Mute the microphone while the assistant speaks (interrupt with the button or key)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Echo</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Run echo self-test</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Plays a short noise through the chosen output and listens with the chosen microphone, then suggests how to talk: over the speakers with echo cancellation, or with the microphone muted while the assistant speaks.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Use the recommendation</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Now:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Appearance</source>
         <translation type="unfinished"></translation>
     </message>
@@ -931,6 +967,34 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>With headphones the microphone cannot hear the assistant.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Playing a test sound and listening… (about 5 s)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No audio is running.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>; microphone muted while the assistant speaks</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Echo cancellation off</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Echo cancellation bypassed: %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cancelling with %1 · delay %2 · CPU %3 ms per 10 ms frame (p95 %4)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Audio devices could not be listed: %1</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1031,12 +1095,9 @@
         <source>Assistant</source>
         <translation type="unfinished"></translation>
     </message>
-    <message numerus="yes">
-        <source>last %n s</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-        </translation>
+    <message>
+        <source>last %1 s</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 <context>

@@ -104,6 +104,10 @@
         <translation>隐藏音频</translation>
     </message>
     <message>
+        <source>Hide the audio appends and deltas (50 or more a second)</source>
+        <translation>隐藏音频追加和增量事件（每秒 50 条以上）</translation>
+    </message>
+    <message>
         <source>Pause</source>
         <translation>暂停</translation>
     </message>
@@ -120,8 +124,12 @@
         <translation>选择一个事件以查看其 JSON</translation>
     </message>
     <message>
+        <source>%1 of %2 shown</source>
+        <translation>已显示 %1 / %2 条</translation>
+    </message>
+    <message>
         <source>%1 shown</source>
-        <translation>已显示 %1 条</translation>
+        <translation type="vanished">已显示 %1 条</translation>
     </message>
     <message>
         <source>Export events</source>
@@ -210,12 +218,20 @@
         <translation>打开设置</translation>
     </message>
     <message>
+        <source>Release to send</source>
+        <translation>松开即发送</translation>
+    </message>
+    <message>
+        <source>Listening… release to send.</source>
+        <translation>正在聆听…松开即发送。</translation>
+    </message>
+    <message>
         <source>Listening… release to send</source>
-        <translation>正在聆听…松开即发送</translation>
+        <translation type="vanished">正在聆听…松开即发送</translation>
     </message>
     <message>
         <source>Release to send.</source>
-        <translation>松开即发送。</translation>
+        <translation type="vanished">松开即发送。</translation>
     </message>
     <message>
         <source>Hold to talk</source>
@@ -228,6 +244,14 @@
     <message>
         <source>Interrupt</source>
         <translation>打断</translation>
+    </message>
+    <message>
+        <source>Hands-free: speaking during a reply interrupts it. Esc stops.</source>
+        <translation>免提：在回复时说话会打断它。按 Esc 停止。</translation>
+    </message>
+    <message>
+        <source>Listening</source>
+        <translation>正在聆听</translation>
     </message>
     <message>
         <source>Hands-free: just talk; speaking during a reply interrupts it. Esc stops.</source>
@@ -511,7 +535,7 @@
         <translation>风格：</translation>
     </message>
     <message>
-        <source>Leave a field empty to use the model's default. Values are checked as you type.</source>
+        <source>Leave a field empty to use the model&apos;s default. Values are checked as you type.</source>
         <translation>字段留空即使用模型默认值。输入时会即时校验。</translation>
     </message>
     <message>
@@ -695,8 +719,32 @@
         <translation>收听方式：</translation>
     </message>
     <message>
-        <source>Cancel the assistant's echo from the microphone</source>
+        <source>Cancel the assistant&apos;s echo from the microphone</source>
         <translation>消除麦克风中助手的回声</translation>
+    </message>
+    <message>
+        <source>Mute the microphone while the assistant speaks (interrupt with the button or key)</source>
+        <translation>助手说话时关闭麦克风（用按钮或按键打断）</translation>
+    </message>
+    <message>
+        <source>Echo</source>
+        <translation>回声</translation>
+    </message>
+    <message>
+        <source>Run echo self-test</source>
+        <translation>运行回声自检</translation>
+    </message>
+    <message>
+        <source>Plays a short noise through the chosen output and listens with the chosen microphone, then suggests how to talk: over the speakers with echo cancellation, or with the microphone muted while the assistant speaks.</source>
+        <translation>通过所选输出设备播放一段短噪声，并用所选麦克风收听，然后建议通话方式：开着扬声器并启用回声消除，或在助手说话时关闭麦克风。</translation>
+    </message>
+    <message>
+        <source>Use the recommendation</source>
+        <translation>采用建议</translation>
+    </message>
+    <message>
+        <source>Now:</source>
+        <translation>当前：</translation>
     </message>
     <message>
         <source>Appearance</source>
@@ -723,7 +771,7 @@
         <translation>主题：</translation>
     </message>
     <message>
-        <source>Both change as soon as you apply. “Follow the system” uses your desktop's language and its light or dark setting, and keeps following it.</source>
+        <source>Both change as soon as you apply. “Follow the system” uses your desktop&apos;s language and its light or dark setting, and keeps following it.</source>
         <translation>点击“应用”后立即生效。“跟随系统”会使用桌面的语言和浅色/深色设置，并随之变化。</translation>
     </message>
     <message>
@@ -907,7 +955,7 @@
         <translation>正在连接…</translation>
     </message>
     <message>
-        <source>The app's event loop is not running.</source>
+        <source>The app&apos;s event loop is not running.</source>
         <translation>应用的事件循环未在运行。</translation>
     </message>
     <message>
@@ -929,6 +977,34 @@
     <message>
         <source>The test tone could not play: %1</source>
         <translation>无法播放测试音：%1</translation>
+    </message>
+    <message>
+        <source>With headphones the microphone cannot hear the assistant.</source>
+        <translation>戴耳机时麦克风听不到助手的声音。</translation>
+    </message>
+    <message>
+        <source>Playing a test sound and listening… (about 5 s)</source>
+        <translation>正在播放测试声音并收听…（约 5 秒）</translation>
+    </message>
+    <message>
+        <source>No audio is running.</source>
+        <translation>没有正在运行的音频。</translation>
+    </message>
+    <message>
+        <source>; microphone muted while the assistant speaks</source>
+        <translation>；助手说话时麦克风静音</translation>
+    </message>
+    <message>
+        <source>Echo cancellation off</source>
+        <translation>回声消除已关闭</translation>
+    </message>
+    <message>
+        <source>Echo cancellation bypassed: %1</source>
+        <translation>回声消除已旁路：%1</translation>
+    </message>
+    <message>
+        <source>Cancelling with %1 · delay %2 · CPU %3 ms per 10 ms frame (p95 %4)</source>
+        <translation>正在用 %1 消除 · 延迟 %2 · 每 10 毫秒帧 CPU %3 毫秒（p95 %4）</translation>
     </message>
     <message>
         <source>Audio devices could not be listed: %1</source>
@@ -1031,9 +1107,13 @@
         <source>Assistant</source>
         <translation>助手</translation>
     </message>
+    <message>
+        <source>last %1 s</source>
+        <translation>最近 %1 秒</translation>
+    </message>
     <message numerus="yes">
         <source>last %n s</source>
-        <translation>
+        <translation type="vanished">
             <numerusform>最近 %n 秒</numerusform>
         </translation>
     </message>

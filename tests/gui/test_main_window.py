@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt
 
 from qwenvoice.app import status as st
 from qwenvoice.app.controller import Controller, RunOptions
+from qwenvoice.app.conversation import ASSISTANT, USER, Turn
 from qwenvoice.gui import build_settings_panel
 from qwenvoice.ui.main_window import MainWindow
 from tests.gui.helpers import TOKEN, feed, wait_for
@@ -210,8 +211,15 @@ async def test_a_live_language_switch_retranslates_the_open_window(window):
             window.send_button.text(), window.text_box.placeholderText(), window.talk_button.text(),
             window.inspector_dock.windowTitle(), window.studio.speak_button.text(), window.studio.save_button.text(),
             window.studio.status.text(), window.playback.volume.toolTip(), window.status.latency.toolTip(),
+            window.inspector.pause_button.text(), window.inspector.direction.itemText(1),
+            window.inspector.detail.placeholderText(), window.inspector.count_label.text(),
+            window.history.export_button.text(), window.history.title.text(),
+            window.transcript.placeholder.text(), *(b.copy_button.toolTip() for b in window.transcript.bubbles),
+            *(b.who.text() for b in window.transcript.bubbles),
         ]  # fmt: skip
 
+    window.inspector.pull()  # the event count
+    window.transcript.set_turns([Turn("t1", USER, "Hello", source="text"), Turn("t2", ASSISTANT, "Hi")])
     english = texts()
     assert not any(_has_cjk(t) for t in english), english
     manager = LanguageManager.current() or LanguageManager()
