@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from qwenvoice.app.conversation import USER, Turn
+from qwenvoice.ui.i18n import translate
 
 
 def turn_html(turn: Turn) -> str:
@@ -26,7 +27,8 @@ def turn_html(turn: Turn) -> str:
     if turn.interrupted:
         heard = turn.text[: turn.heard_chars if turn.heard_chars is not None else len(turn.text)]
         body = html.escape(heard, quote=False).replace("\n", "<br>")
-        return body + ' <span style="color:#e5484d;">✂ <i>interrupted</i></span>'
+        mark = html.escape(translate("Bubble", "interrupted"), quote=False)
+        return body + f' <span style="color:#e5484d;">✂ <i>{mark}</i></span>'
     body = html.escape(turn.text, quote=False).replace("\n", "<br>")
     if turn.preview:
         body += f'<span style="color:#7d8797;">{html.escape(turn.preview, quote=False)}</span>'

@@ -38,6 +38,10 @@
 <context>
     <name>Bubble</name>
     <message>
+        <source>interrupted</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Copy</source>
         <translation type="unfinished"></translation>
     </message>

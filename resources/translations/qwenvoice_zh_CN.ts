@@ -38,6 +38,10 @@
 <context>
     <name>Bubble</name>
     <message>
+        <source>interrupted</source>
+        <translation>已打断</translation>
+    </message>
+    <message>
         <source>Copy</source>
         <translation>复制</translation>
     </message>

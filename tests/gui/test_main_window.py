@@ -216,10 +216,12 @@ async def test_a_live_language_switch_retranslates_the_open_window(window):
             window.history.export_button.text(), window.history.title.text(),
             window.transcript.placeholder.text(), *(b.copy_button.toolTip() for b in window.transcript.bubbles),
             *(b.who.text() for b in window.transcript.bubbles),
+            *(b.text.text() for b in window.transcript.bubbles if b.turn.interrupted),
         ]  # fmt: skip
 
     window.inspector.pull()  # the event count
-    window.transcript.set_turns([Turn("t1", USER, "Hello", source="text"), Turn("t2", ASSISTANT, "Hi")])
+    typed, cut = Turn("t1", USER, "Hello", source="text"), Turn("t2", ASSISTANT, "Hi", interrupted=True)
+    window.transcript.set_turns([typed, cut])
     english = texts()
     assert not any(_has_cjk(t) for t in english), english
     manager = LanguageManager.current() or LanguageManager()
