@@ -154,7 +154,9 @@ class Capture(SupervisedStream):
     # ---------------------------------------------------------------- lifecycle
     async def start(self) -> DeviceInfo:
         self._loop = asyncio.get_running_loop()
-        self.start_watching()
+        # Captured blocks reach the loop on their own; the watch only looks for a stalled device
+        # (2.5 s), so it need not wake the loop every 20 ms like the player's.
+        self.start_watching(interval=0.1)
         return await asyncio.to_thread(self.open)
 
     async def aclose(self) -> None:
