@@ -65,8 +65,9 @@ def launcher_command() -> list[str]:
 def resource_dirs() -> list[Path]:
     """Candidate ``resources`` folders, most specific first.
 
-    Frozen: ``<bundle>/resources``. From a wheel: ``qwenvoice/resources`` (package data). From a source
-    checkout or an editable install: the repository's top-level ``resources/``.
+    Frozen: ``<bundle>/resources``. From a source checkout or an editable install: the repository's
+    top-level ``resources/``. From a wheel: ``<prefix>/share/qwenvoice/resources`` (the wheel's data
+    files, in the environment's or the user's prefix), looked at last so a checkout's own files win.
     """
     candidates: list[Path] = []
     override = os.environ.get("QWENVOICE_RESOURCES")
@@ -77,7 +78,20 @@ def resource_dirs() -> list[Path]:
         candidates.append(bundled / "resources")
     candidates.append(_PACKAGE_DIR / "resources")
     candidates.append(_PACKAGE_DIR.parent / "resources")
+    for prefix in _install_prefixes():
+        candidates.append(prefix / "share" / APP_NAME / "resources")
     return candidates
+
+
+def _install_prefixes() -> list[Path]:
+    """Where pip puts a wheel's data files: the environment, then the user's base (``--user``)."""
+    import site
+
+    prefixes = [Path(sys.prefix)]
+    user_base = site.getuserbase()
+    if user_base and Path(user_base) not in prefixes:
+        prefixes.append(Path(user_base))
+    return prefixes
 
 
 def resource_path(relative: str | os.PathLike[str]) -> Path:

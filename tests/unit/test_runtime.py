@@ -83,6 +83,42 @@ def test_resource_path_from_source_finds_the_repository_resources() -> None:
     assert runtime.resource_path("x/y.qm").parent.parent in {repo_resources, repo_resources / "."}
 
 
+def test_resource_path_from_a_wheel_uses_its_data_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A non-editable install has no resources/ beside the package: pip put the wheel's data files
+    under <prefix>/share/qwenvoice/resources."""
+    package = tmp_path / "site-packages" / "qwenvoice"
+    package.mkdir(parents=True)
+    style = tmp_path / "prefix" / "share" / "qwenvoice" / "resources" / "styles" / "light.qss"
+    style.parent.mkdir(parents=True)
+    style.write_text("QWidget {}")
+    monkeypatch.setattr(runtime, "_PACKAGE_DIR", package)
+    monkeypatch.setattr(sys, "prefix", str(tmp_path / "prefix"))
+    monkeypatch.delenv("QWENVOICE_RESOURCES", raising=False)
+    assert runtime.resource_path("styles/light.qss") == style
+
+
+def test_wheel_data_files_carry_every_resource_the_app_loads() -> None:
+    """pyproject's data-files globs, expanded, cover the icons, styles, translations and the desktop
+    entry, each at its place under share/qwenvoice/resources (a new kind of resource must be added)."""
+    import tomllib
+
+    root = Path(runtime.__file__).resolve().parent.parent
+    config = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    shipped: set[str] = set()
+    prefix = "share/qwenvoice/resources"
+    for target, patterns in config["tool"]["setuptools"]["data-files"].items():
+        assert target == prefix or target.startswith(prefix + "/"), target
+        for pattern in patterns:
+            for path in root.glob(pattern):
+                shipped.add(f"{target[len(prefix):].strip('/')}/{path.name}".lstrip("/"))
+    resources = root / "resources"
+    loaded = [p for kind in ("icons", "styles") for p in (resources / kind).rglob("*") if p.is_file()]
+    loaded += [*(resources / "translations").glob("*.qm"), resources / "qwenvoice.desktop"]
+    expected = {p.relative_to(resources).as_posix() for p in loaded}
+    assert len(expected) > 20
+    assert expected <= shipped, sorted(expected - shipped)
+
+
 def test_resource_override_wins(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     (tmp_path / "style.qss").write_text("QWidget {}")
     monkeypatch.setenv("QWENVOICE_RESOURCES", str(tmp_path))
