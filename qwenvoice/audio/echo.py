@@ -526,6 +526,10 @@ class ConvergenceGuard:
     go once the output stays quiet or well below the microphone (`converged_db`) for `settle_ms` of
     audible reply, or at the latest after `max_hold_ms` of it (during double talk the first test never
     passes, and the user must not stay muted for long).
+
+    It also engages when the output becomes audible after `reengage_after_ms` of quiet (a new reply): the
+    echo path can move while nothing plays (a sound server's loopback or resampler re-settling its
+    latency), and no underrun reports that. A canceller that still fits lets go after `settle_ms`.
     """
 
     def __init__(
@@ -535,10 +539,12 @@ class ConvergenceGuard:
         settle_ms: float = 200.0,
         max_hold_ms: float = 1500.0,
         echo_tail_ms: float = 500.0,
+        reengage_after_ms: float = 1500.0,
         audible_rms: float = 100.0,
         quiet_rms: float = 60.0,
     ) -> None:
         frames = SAMPLE_RATE // 1000 * 1.0 / FRAME_SAMPLES  # frames per ms
+        self._reengage_after = max(1, int(reengage_after_ms * frames))
         self._converged_ratio = 10.0 ** (converged_db / 10.0)
         self._settle = max(1, int(settle_ms * frames))
         self._max_hold = max(1, int(max_hold_ms * frames))
@@ -561,6 +567,8 @@ class ConvergenceGuard:
 
     def apply(self, mic_frame: Int16Array, reference_frame: Int16Array, cleaned: Int16Array) -> Int16Array:
         audible = _mean_power(reference_frame) > self._audible_power
+        if audible and self._since_audible >= self._reengage_after:
+            self.engage()  # a new reply after a quiet spell: prove the cancellation again
         self._since_audible = 0 if audible else self._since_audible + 1
         if not self.engaged or self._since_audible >= self._tail:
             return cleaned
@@ -671,7 +679,10 @@ class CapturePathProcessor:
         if not self.active:
             return mic_frame
         began = self._perf()
+        engagements = self.guard.engagements
         cleaned = self.guard.apply(mic_frame, reference, self.canceller.process(mic_frame, reference))
+        if self.guard.engagements != engagements:
+            self.aligner.expedite()  # a reply starts: the echo may have moved while nothing played
         elapsed_us = (self._perf() - began) * 1e6
         cpu = self.stats.cpu_us
         if len(cpu) >= self._CPU_HISTORY:

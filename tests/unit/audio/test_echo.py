@@ -456,6 +456,30 @@ def test_guard_lets_go_at_once_in_a_room_without_echo() -> None:
     assert not guard.engaged and guard.muted_frames == 19 and outputs[-1].any()
 
 
+def test_guard_engages_again_when_a_reply_starts_after_a_quiet_spell() -> None:
+    """The echo path can move while nothing plays: each new reply must prove the cancellation again.
+    Short pauses inside a reply (under `reengage_after_ms`) do not count."""
+    guard = echo.ConvergenceGuard(settle_ms=200, reengage_after_ms=1500)
+    reference, mic = _frames(3000, 80), _frames(1000, 80, seed=5)
+    cancelled = [(m / 31.6).astype(np.int16) for m in mic]
+    for ref, m, c in zip(reference[:30], mic[:30], cancelled[:30], strict=True):
+        guard.apply(m, ref, c)
+    assert not guard.engaged and guard.engagements == 1
+    silence = np.zeros(FRAME_SAMPLES, np.int16)
+    for _ in range(100):  # a 1 s pause between sentences
+        guard.apply(silence, silence, silence)
+    guard.apply(mic[30], reference[30], mic[30])
+    assert not guard.engaged  # same reply: the uncancelled frame passes
+    for _ in range(160):  # 1.6 s of quiet: the reply is over
+        guard.apply(silence, silence, silence)
+    # The next reply's echo is not cancelled (the path moved): held back...
+    assert not any(guard.apply(m, ref, m).any() for ref, m in zip(reference[31:41], mic[31:41], strict=True))
+    assert guard.engaged and guard.engagements == 2
+    # ...until the canceller has caught up.
+    passed = [guard.apply(m, ref, c).any() for ref, m, c in zip(reference[41:], mic[41:], cancelled[41:], strict=True)]
+    assert not any(passed[:19]) and passed[-1]
+
+
 def _delay_jump_scene(jump_s: float, shift_ms: float, seconds: float = 10.0) -> RoomScene:
     """Noise played through a room whose echo comes `shift_ms` later from `jump_s` on (the output
     underran once: everything played after it reaches the speaker late)."""
