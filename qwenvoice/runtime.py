@@ -76,7 +76,6 @@ def resource_dirs() -> list[Path]:
     bundled = bundle_dir()
     if bundled is not None:
         candidates.append(bundled / "resources")
-    candidates.append(_PACKAGE_DIR / "resources")
     candidates.append(_PACKAGE_DIR.parent / "resources")
     for prefix in _install_prefixes():
         candidates.append(prefix / "share" / APP_NAME / "resources")

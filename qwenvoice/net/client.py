@@ -703,9 +703,8 @@ class RealtimeClient:
         keep it waiting until the old one is quiet again, so nothing in flight there is cut off."""
         loop = asyncio.get_running_loop()
         try:
-            for _ in range(10_000_000):  # bounded by force_at in practice (polled: quiet is a condition)
-                if loop.time() >= force_at or self._quiet(loop.time()):
-                    break
+            # Polled: quiet is computed from timestamps, there is no event to wait on.
+            while loop.time() < force_at and not self._quiet(loop.time()):  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
         except BaseException:
             with contextlib.suppress(Exception):

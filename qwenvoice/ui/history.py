@@ -25,6 +25,10 @@ from qwenvoice.ui.conversation import TranscriptView
 from qwenvoice.ui.i18n import Retranslator, translate
 
 
+def _nothing_open() -> str:
+    return translate("HistoryPanel", "Select a conversation")
+
+
 class HistoryPanel(QWidget):
     exported = Signal(str)  # folder written
 
@@ -48,7 +52,7 @@ class HistoryPanel(QWidget):
         self.export_button.setEnabled(False)
         self.title = QLabel()
         self._opened: ConversationSummary | None = None
-        self._i18n.bind(self._show_title, lambda: translate("HistoryPanel", "Select a conversation"))
+        self._i18n.bind(self._show_title, _nothing_open)
         self.title.setObjectName("sectionTitle")
         self.preview = TranscriptView()
         left = QWidget()
@@ -112,7 +116,7 @@ class HistoryPanel(QWidget):
         summary = self.selected()
         self.export_button.setEnabled(summary is not None)
         self._opened = summary
-        self._show_title(translate("HistoryPanel", "Select a conversation"))
+        self._show_title(_nothing_open())
         if summary is None:
             self.preview.clear()
             return

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from qwenvoice.app.eventlog import IN, EventLog, EventRecord
-from qwenvoice.ui.i18n import Retranslator, translate
+from qwenvoice.ui.i18n import Retranslator, fill, translate
 
 COLUMNS = ("time", "dir", "type", "size")
 _Index = QModelIndex | QPersistentModelIndex
@@ -254,8 +254,7 @@ class InspectorPanel(QWidget):
         self._show_count()
 
     def _show_count(self) -> None:
-        self.count_label.setText(self.tr("%1 of %2 shown").replace("%1", str(self.proxy.rowCount()))
-                                 .replace("%2", str(self.model.rowCount())))
+        self.count_label.setText(fill(self.tr("%1 of %2 shown"), self.proxy.rowCount(), self.model.rowCount()))
 
     def clear(self) -> None:
         self.model.clear()
