@@ -97,15 +97,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_serve(args)
     if args.command == "speak":
-        from qwenvoice.app.headless import run_speak
+        from qwenvoice.commands.speak import run_speak
 
         return run_speak(args)
     if args.command == "ask":
-        from qwenvoice.app.headless import run_ask
+        from qwenvoice.commands.ask import run_ask
 
         return run_ask(args)
     if args.command == "devices":
-        from qwenvoice.audio.devices import run_devices
+        from qwenvoice.commands.devices import run_devices
 
         return run_devices(args)
     build_parser().print_help()

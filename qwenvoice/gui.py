@@ -14,7 +14,11 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from qwenvoice.app.controller import Controller
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +29,11 @@ def _log_file() -> Path:
     return Path(platformdirs.user_log_dir("qwenvoice", appauthor=False)) / "qwenvoice.log"
 
 
-def _install_excepthooks(controller: Any) -> None:
+def _install_excepthooks(controller: Controller) -> None:
     """Errors in slots and threads are logged and shown as a notice, never lost or fatal."""
     previous = sys.excepthook
 
-    def hook(kind: type[BaseException], value: BaseException, tb: Any) -> None:
+    def hook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
         if issubclass(kind, KeyboardInterrupt):
             previous(kind, value, tb)
             return
@@ -146,7 +150,7 @@ def run_gui(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             pass
         finally:
-            if not controller._shutting_down:
+            if not controller.shutting_down:
                 loop.run_until_complete(controller.shutdown())
     return 0
 

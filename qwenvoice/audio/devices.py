@@ -11,14 +11,12 @@ streams. `DeviceMonitor` polls both (PortAudio only re-initialised while no stre
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import json
 import logging
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -371,20 +369,3 @@ def format_device_list(devices: list[DeviceInfo]) -> str:
             lines.append(f"  {'*' if d.is_default else ' '} {d.describe()}")
     lines.append("* = default. Choose one with --input-device / --output-device NAME.")
     return "\n".join(lines)
-
-
-def run_devices(args: argparse.Namespace) -> int:
-    """`qwenvoice devices`: print the list as the app sees it."""
-    devices, error = safe_list_devices()
-    if error is not None:
-        print(f"qwenvoice: no audio: {error}", file=sys.stderr)
-        return 1
-    if not devices:
-        print(
-            "qwenvoice: no audio devices found (is a sound server such as PulseAudio running?). "
-            "Text conversations and speech to a file still work.",
-            file=sys.stderr,
-        )
-        return 1
-    print(format_device_list(devices))
-    return 0

@@ -275,6 +275,19 @@ class OmniConversation(RealtimeSessionMachine[OmniSessionConfig]):
         self._set_turn(TurnPhase.IDLE)
         return []
 
+    def is_cancelled(self, response_id: str) -> bool:
+        """Whether ``response_id`` was cut off here (its late events are dropped)."""
+        return response_id in self._dropped_response_ids
+
+    def drop_response(self, response_id: str) -> None:
+        """The app cut ``response_id`` off (its audio was flushed): drop whatever of it still comes."""
+        record = self.responses.get(response_id)
+        if record is not None:
+            record.interrupted = True
+        self._dropped_response_ids[response_id] = None
+        while len(self._dropped_response_ids) > _DROPPED_MEMORY:
+            self._dropped_response_ids.popitem(last=False)
+
     def finish(self) -> list[ClientEvent]:
         """``session.finish`` where the model accepts it (qwen3.5 refuses it); else ``[]`` — just close."""
         if self.session_phase in (SessionPhase.FINISHED, SessionPhase.CLOSED):
@@ -525,10 +538,7 @@ class OmniConversation(RealtimeSessionMachine[OmniSessionConfig]):
     # ---- helpers ---------------------------------------------------------------------------------
 
     def _interrupt(self, record: ResponseRecord) -> None:
-        record.interrupted = True
-        self._dropped_response_ids[record.response_id] = None
-        while len(self._dropped_response_ids) > _DROPPED_MEMORY:
-            self._dropped_response_ids.popitem(last=False)
+        self.drop_response(record.response_id)
 
     def _cancel_event(self, record: ResponseRecord) -> ClientEvent:
         record.cancel_sent_at = self._clock()

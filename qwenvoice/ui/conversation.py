@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from qwenvoice.app.conversation import USER, Turn
+from qwenvoice.session.conversation import USER, Turn
 from qwenvoice.ui.i18n import translate
 
 

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from qwenvoice.app.conversation import ConversationSummary, export_bundle, list_conversations, load_turns
+from qwenvoice.session.conversation import ConversationSummary, export_bundle, list_conversations, load_turns
 from qwenvoice.ui.conversation import TranscriptView
 from qwenvoice.ui.i18n import Retranslator, translate
 

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from qwenvoice.app.eventlog import IN, EventLog, EventRecord
+from qwenvoice.session.eventlog import IN, EventLog, EventRecord
 from qwenvoice.ui.i18n import Retranslator, fill, translate
 
 COLUMNS = ("time", "dir", "type", "size")

@@ -34,7 +34,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from qwenvoice.app import status as st
+from qwenvoice.app.controller import Controller
+from qwenvoice.session import status as st
 from qwenvoice.ui.conversation import TranscriptView
 from qwenvoice.ui.history import HistoryPanel
 from qwenvoice.ui.i18n import Retranslator, translate
@@ -83,7 +84,7 @@ class TalkButton(QPushButton):
 SPACE_RELEASE_DEBOUNCE_MS = 40
 
 class MainWindow(QMainWindow):
-    def __init__(self, controller: Any, settings_panel_factory: Callable[[], QWidget] | None = None) -> None:
+    def __init__(self, controller: Controller, settings_panel_factory: Callable[[], QWidget] | None = None) -> None:
         super().__init__()
         self.controller = controller
         self.setObjectName("mainWindow")

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
 
-from qwenvoice.app.status import ERROR, INFO, WARNING
+from qwenvoice.session.status import ERROR, INFO, WARNING
 
 LEVEL_STYLE = {
     INFO: ("#1c64f2", "rgba(28,100,242,0.12)", "ℹ"),

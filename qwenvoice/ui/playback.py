@@ -8,7 +8,7 @@ from PySide6.QtCore import QEvent, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QHideEvent, QPainter, QPaintEvent, QPalette, QShowEvent
 from PySide6.QtWidgets import QGridLayout, QLabel, QSlider, QWidget
 
-from qwenvoice.app.status import FLUSHED, PLAYBACK_IDLE, PLAYING, PREBUFFERING, PlaybackStatus
+from qwenvoice.session.status import FLUSHED, PLAYBACK_IDLE, PLAYING, PREBUFFERING, PlaybackStatus
 from qwenvoice.ui.i18n import Retranslator, translate
 
 STATE_TEXT = {

@@ -8,8 +8,8 @@ import time
 from PySide6.QtCore import QEvent, QTimer
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
-from qwenvoice.app.metrics import SessionMetrics
-from qwenvoice.app.status import (
+from qwenvoice.session.metrics import SessionMetrics
+from qwenvoice.session.status import (
     CONNECTING,
     DISCONNECTED,
     FAILED,

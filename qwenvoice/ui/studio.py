@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from qwenvoice.app.controller import Controller
 
 from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import (
@@ -27,7 +30,7 @@ MODES = (("server_commit", "Server decides segments (server_commit)"), ("commit"
 class StudioPanel(QWidget):
     """Drives the controller's TTS methods; shows the progress of segments as they come back."""
 
-    def __init__(self, controller: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, controller: Controller, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("studio")
         self.controller = controller

@@ -15,7 +15,7 @@ from PySide6.QtCore import QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QHideEvent, QImage, QPainter, QPaintEvent, QPalette, QShowEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from qwenvoice.app.waveform_data import TimelineRing
+from qwenvoice.session.waveform_data import TimelineRing
 
 MIC_COLOR = QColor("#2bb673")
 ASSISTANT_COLOR = QColor("#6d5dfc")

@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator
 import pytest
 from PySide6.QtCore import Qt
 
-from qwenvoice.app import status as st
 from qwenvoice.app.controller import Controller, RunOptions
+from qwenvoice.session import status as st
 from qwenvoice.ui.main_window import MainWindow
 from tests.gui.helpers import SpeakerRecorder, play_into_mic, pulse_available, speech_wav, wait_for
 

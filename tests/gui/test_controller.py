@@ -7,10 +7,10 @@ import asyncio
 
 import pytest
 
-from qwenvoice.app import status as st
 from qwenvoice.app.controller import Controller, RunOptions, event_payload, split_segments
-from qwenvoice.app.conversation import load_turns
 from qwenvoice.protocol import events as ev
+from qwenvoice.session import status as st
+from qwenvoice.session.conversation import load_turns
 from tests.gui.helpers import TOKEN, feed, wait_for
 from tests.support.scripted_server import Script, ScriptedServer, speech_like_pcm
 

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from qwenvoice.app import status as st
 from qwenvoice.app.controller import Controller, RunOptions
+from qwenvoice.session import status as st
 from qwenvoice.settings.services import ECHO_FULL_DUPLEX_AEC, ECHO_HALF_DUPLEX, ECHO_NO_ECHO
 from qwenvoice.settings.store import SettingsStore
 from qwenvoice.ui.settings_panel import build_for_controller

@@ -9,10 +9,10 @@ import asyncio
 import pytest
 from PySide6.QtCore import Qt
 
-from qwenvoice.app import status as st
 from qwenvoice.app.controller import Controller, RunOptions
-from qwenvoice.app.conversation import ASSISTANT, USER, Turn
 from qwenvoice.gui import build_settings_panel
+from qwenvoice.session import status as st
+from qwenvoice.session.conversation import ASSISTANT, USER, Turn
 from qwenvoice.ui.main_window import MainWindow
 from tests.gui.helpers import TOKEN, feed, wait_for
 from tests.support.scripted_server import Script, ScriptedServer, speech_like_pcm
@@ -146,7 +146,7 @@ async def test_settings_tab_applies_live(window, qtbot):
     window.settings_panel.applied.emit(new)
     await wait_for(lambda: len(window.server.received("session.update")) == 2)
     assert window.server.received("session.update")[1]["session"]["instructions"] == "Answer in one short sentence."
-    assert (c._store.path).exists()
+    assert (c.settings_store.path).exists()
     check = await c.test_connection(window.server.url, c.model, TOKEN)
     assert check.ok and "Connected" in check.message
     bad = await c.test_connection("ws://127.0.0.1:9/api-ws/v1/realtime", c.model, TOKEN)

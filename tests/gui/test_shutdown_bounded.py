@@ -12,8 +12,8 @@ import time
 import psutil
 import pytest
 
-from qwenvoice.app import status as st
 from qwenvoice.app.controller import Controller, RunOptions
+from qwenvoice.session import status as st
 from tests.gui.helpers import wait_for
 
 pytestmark = pytest.mark.offline
@@ -32,7 +32,7 @@ async def test_a_hanging_step_does_not_keep_the_server_alive(tmp_path, monkeypat
     async def hangs() -> None:
         await asyncio.sleep(3600)
 
-    monkeypatch.setattr(controller, "_stop_audio", hangs)
+    monkeypatch.setattr(controller.voice.audio, "stop", hangs)
     started = time.monotonic()
     await asyncio.wait_for(controller.shutdown(), 60)
     assert time.monotonic() - started < 40

@@ -10,10 +10,10 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication
 
-from qwenvoice.app.conversation import Conversation
-from qwenvoice.app.eventlog import IN, OUT, EventLog
-from qwenvoice.app.metrics import SessionMetrics
-from qwenvoice.app.status import (
+from qwenvoice.session.conversation import Conversation
+from qwenvoice.session.eventlog import IN, OUT, EventLog
+from qwenvoice.session.metrics import SessionMetrics
+from qwenvoice.session.status import (
     ERROR,
     INFO,
     PLAYING,
@@ -23,7 +23,7 @@ from qwenvoice.app.status import (
     ConnectionInfo,
     PlaybackStatus,
 )
-from qwenvoice.app.waveform_data import TimelineRing
+from qwenvoice.session.waveform_data import TimelineRing
 from qwenvoice.ui.conversation import TranscriptView
 from qwenvoice.ui.history import HistoryPanel
 from qwenvoice.ui.inspector import InspectorPanel

@@ -19,8 +19,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from qwenvoice.app.headless import run_ask, run_speak, sentences, split_wav_header, text_chunks
 from qwenvoice.cli import build_parser
+from qwenvoice.commands.ask import run_ask
+from qwenvoice.commands.speak import run_speak, sentences
+from qwenvoice.session.speech import split_wav_header
+from qwenvoice.session.speech import word_chunks as text_chunks
 from tests.support.scripted_server import (
     ERROR_SEED_INVALID_REQUEST,
     ERROR_TTS,
@@ -341,7 +344,7 @@ def test_ask_rejects_a_non_16_bit_wav(tmp_path: Path, capsys: pytest.CaptureFixt
 def test_play_and_mic_report_not_available_without_the_audio_hook(
     question: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(sys.modules, "qwenvoice.audio.headless", None)  # import fails
+    monkeypatch.setitem(sys.modules, "qwenvoice.commands.terminal_audio", None)  # import fails
     code, _, err, server = ask(Script(), question, tmp_path, capsys, "--play")
     assert code == 2 and "--play is not available yet" in err and server.handshakes == 0
     args = build_parser().parse_args(["ask", "--mic", "--url", server.url])
@@ -369,14 +372,14 @@ def test_play_hook_receives_the_reply_audio(
     question: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sinks: list[RecordingSink] = []
-    hook = types.ModuleType("qwenvoice.audio.headless")
+    hook = types.ModuleType("qwenvoice.commands.terminal_audio")
 
     def open_player(rate: int, device: str | None) -> RecordingSink:
         sinks.append(RecordingSink(rate))
         return sinks[-1]
 
     hook.open_player = open_player  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "qwenvoice.audio.headless", hook)
+    monkeypatch.setitem(sys.modules, "qwenvoice.commands.terminal_audio", hook)
     code, _, err, _server = ask(Script(reply_seconds=0.3), question, tmp_path, capsys, "--play")
     assert code == 0, err
     (sink,) = sinks
@@ -490,13 +493,13 @@ def test_speak_clean_close_before_session_finished_is_not_success(
 def test_an_audio_device_error_is_a_clear_message_not_a_traceback(
     question: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    hook = types.ModuleType("qwenvoice.audio.headless")
+    hook = types.ModuleType("qwenvoice.commands.terminal_audio")
 
     def open_player(rate: int, device: str | None) -> RecordingSink:
         raise RuntimeError(f"no output device named {device!r}")
 
     hook.open_player = open_player  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "qwenvoice.audio.headless", hook)
+    monkeypatch.setitem(sys.modules, "qwenvoice.commands.terminal_audio", hook)
     code, _, err, server = ask(Script(), question, tmp_path, capsys, "--play", "--output-device", "nowhere")
     assert code == 2 and "--play: no output device named 'nowhere'" in err and "Traceback" not in err
     assert server.handshakes == 0
@@ -523,3 +526,39 @@ def test_saved_settings_choose_the_endpoint_and_model_when_no_url_is_given(
     assert "model=qwen3-tts-instruct-flash-realtime" in server.connections[1].path
     assert server.connections[0].authorization == f"Bearer {CANARY}"
     assert CANARY not in err
+
+
+# ------------------------------------------------------------------------------------------------ no Qt
+
+_WITHOUT_QT = """
+import importlib.abc, sys
+
+class NoQt(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("PySide6", "qasync", "shiboken6"):
+            raise ImportError(f"{name} is not importable here")
+        return None
+
+sys.meta_path.insert(0, NoQt())
+from qwenvoice.cli import main
+code = main(sys.argv[1:])
+loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("PySide6", "qasync") or m.startswith("qwenvoice.app"))
+print("loaded:", loaded)
+raise SystemExit(code)
+"""
+
+
+def test_ask_and_speak_run_with_pyside6_not_importable(question: Path, tmp_path: Path) -> None:
+    import os
+    import subprocess
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]), "QWENVOICE_ASK_PACE": "0.1"}
+    with ScriptedServer(Script(reply_text="Fine, thanks.", reply_seconds=0.3)).in_thread() as server:
+        for argv in (["ask", "--wav", str(question), "--out", str(tmp_path / "reply.wav"), "--url", server.url],
+                     ["speak", "Hello there.", "--out", str(tmp_path / "speech.wav"), "--url", server.url]):
+            done = subprocess.run([sys.executable, "-c", _WITHOUT_QT, *argv], capture_output=True, text=True,
+                                  timeout=120, env=env)
+            assert done.returncode == 0, done.stderr
+            assert "loaded: []" in done.stdout, done.stdout
+    assert "assistant: Fine, thanks." in done.stdout or (tmp_path / "reply.wav").stat().st_size > 44
+    assert (tmp_path / "speech.wav").stat().st_size > 44

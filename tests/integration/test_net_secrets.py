@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from qwenvoice.app.headless import run_ask, run_speak
 from qwenvoice.cli import build_parser
+from qwenvoice.commands.ask import run_ask
+from qwenvoice.commands.speak import run_speak
 from qwenvoice.logsetup import configure_logging
 from qwenvoice.net.backoff import ReconnectPolicy
 from qwenvoice.net.client import RealtimeClient
@@ -33,7 +34,7 @@ from tests.support.scripted_server import Script, ScriptedServer, speech_like_pc
 CANARY = "qv-canary-7f3a9c2e5b1d"
 LOGGERS = ("", "websockets", "websockets.client", "websockets.server", "websockets.protocol",
            "websockets.asyncio.client", "qwenvoice", "qwenvoice.net", "qwenvoice.net.client", "qwenvoice.net.wire",
-           "qwenvoice.app.headless", "asyncio")
+           "qwenvoice.commands", "qwenvoice.session", "asyncio")
 
 
 @pytest.fixture

@@ -20,9 +20,9 @@ from pathlib import Path
 async def scenario(idle_s: float) -> dict[str, object]:
     import psutil
 
-    from qwenvoice.app import status as st
     from qwenvoice.app.controller import Controller, RunOptions
     from qwenvoice.net.client import ConnectOptions
+    from qwenvoice.session import status as st
     from tests.support.scripted_server import Script, ScriptedServer
 
     token = "no-devices-token-1234"

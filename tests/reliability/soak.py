@@ -37,10 +37,10 @@ from typing import Any
 
 import psutil
 
-from qwenvoice.app import status as st
-from qwenvoice.app.conversation import load_turns
-from qwenvoice.app.wavtrack import read_wav_mono16
 from qwenvoice.net.client import ConnectOptions
+from qwenvoice.session import status as st
+from qwenvoice.session.conversation import load_turns
+from qwenvoice.session.wavtrack import read_wav_mono16
 from tests.support.scripted_server import speech_like_pcm
 
 TOKEN = "soak-token-123456"
@@ -206,7 +206,7 @@ async def run_soak(hours: float, *, turn_seconds: float = 10.0, renew_every: flo
         every = max(1, turns_total // 40)
         for turn in range(1, turns_total + 1):
             try:
-                await _until(lambda: c.connection.state == st.READY and c._session_ready, 30,
+                await _until(lambda: c.connection.state == st.READY and c.voice.ready, 30,
                              f"ready before turn {turn}")
             except TimeoutError as exc:
                 report.problems.append(f"{exc} (state {c.connection.state}: {c.connection.detail})")

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from qwenvoice.app import status as st
-from qwenvoice.app.conversation import load_turns
 from qwenvoice.net.client import ConnectOptions
+from qwenvoice.session import status as st
+from qwenvoice.session.conversation import load_turns
 from tests.gui.helpers import feed, wait_for
 from tests.reliability.helpers import TOKEN, ErrorLog, make_controller
 from tests.support.scripted_server import (

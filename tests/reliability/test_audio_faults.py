@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qwenvoice.app import status as st
+from qwenvoice.session import status as st
 from tests.gui.helpers import wait_for
 from tests.reliability.helpers import TOKEN, make_controller
 from tests.support.pulse import NullSink, pulse_ready

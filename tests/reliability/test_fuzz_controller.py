@@ -22,12 +22,12 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from qwenvoice.app import status as app_status
 from qwenvoice.net.client import ConnectOptions
 from qwenvoice.protocol.codec import decode_server_event, event_to_wire
 from qwenvoice.protocol.config import ConfigError
 from qwenvoice.protocol.events import SERVER_EVENT_TYPES, ErrorEvent, SessionFinished
 from qwenvoice.protocol.models import omni_capabilities
+from qwenvoice.session import status as app_status
 from qwenvoice.settings.schema import validate
 from tests.gui.helpers import wait_for
 from tests.reliability.helpers import TOKEN, ErrorLog, make_controller
@@ -84,7 +84,7 @@ class Harness:
 
     def describe(self) -> str:
         c = self.c
-        consumer = c._consumer
+        consumer = c.voice.link.consumer
         ended = consumer is not None and consumer.done() and not consumer.cancelled()
         problem = consumer.exception() if ended and consumer is not None else None
         return (f"connection {c.connection.state} {c.connection.detail!r}, client {c.client!r}, consumer done "
@@ -296,7 +296,7 @@ def test_arbitrary_server_events_never_crash_or_freeze_the_controller(
     if finished:  # the server ended the session: said, and a new one is started
         assert any("ended the session" in t for t in h.notices.of(app_status.WARNING))
         h.run(h.settle(lambda: c.client is not client and c.connection.state == app_status.READY
-                       and c._session_ready))
+                       and c.voice.ready))
     else:
         assert c.client is client and c.connection.state == app_status.READY
     wanted = sum(_error_expected(f) for f in batch)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from qwenvoice.app.conversation import Turn
-from qwenvoice.app.summary import (
+from qwenvoice.protocol.config import INSTRUCTIONS_TOKEN_LIMIT, estimate_tokens
+from qwenvoice.session.conversation import Turn
+from qwenvoice.session.summary import (
     SUMMARY_HEADER,
     conversation_summary,
     instructions_with_summary,
     session_with_summary,
 )
-from qwenvoice.protocol.config import INSTRUCTIONS_TOKEN_LIMIT, estimate_tokens
 
 
 def turns(n: int, text: str = "words " * 10) -> list[Turn]:

@@ -24,7 +24,7 @@ def test_redaction_scrubs_bearer_tokens_and_registered_keys():
 
 def test_offline_server_command_survives_tokens_that_look_like_options():
     # token_urlsafe() starts with "-" about once in 64 draws; argparse must still take it as the value.
-    from qwenvoice.app.offline_server import serve_command
+    from qwenvoice.session.offline_server import serve_command
 
     cmd = serve_command("-abc_DEF")
     args = build_parser().parse_args(cmd[cmd.index("serve") :])

@@ -6,6 +6,7 @@ ring stays small while streaming (about 50 appends and 25-50 deltas per second).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections import deque
@@ -14,12 +15,41 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from qwenvoice.protocol import events as ev
+
 OUT = "out"  # client -> server
 IN = "in"  # server -> client
 
 # Fields that carry base64 audio or images in the realtime protocol.
 _BINARY_FIELDS = {"audio", "delta", "image"}
 _AUDIO_DELTA_TYPES = {"response.audio.delta"}
+
+
+def event_payload(event: object) -> tuple[dict[str, Any], int]:
+    """A JSON-able dict of a typed event with binary payloads replaced by their size, and the
+    approximate size of the event on the wire."""
+    if isinstance(event, ev.UnknownEvent):
+        return dict(event.raw), len(str(event.raw))
+    if isinstance(event, ev.MalformedEvent):
+        return {"type": "<malformed>", "reason": event.reason, "raw": event.raw[:200]}, len(event.raw)
+    payload: dict[str, Any] = {"type": getattr(event, "TYPE", type(event).__name__)}
+    size = 40
+    if not dataclasses.is_dataclass(event) or isinstance(event, type):
+        return payload, size
+    for f in dataclasses.fields(event):
+        value = getattr(event, f.name)
+        if value is None and f.name == "event_id":
+            continue
+        if isinstance(value, bytes | bytearray):
+            payload[f.name] = f"<audio: {len(value)} bytes elided>"
+            size += (len(value) + 2) // 3 * 4
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            payload[f.name] = dataclasses.asdict(value)
+            size += 80
+        else:
+            payload[f.name] = value
+            size += len(str(value)) + len(f.name) + 4
+    return payload, size
 
 
 def elide_payload(payload: dict[str, Any]) -> dict[str, Any]:
@@ -79,6 +109,11 @@ class EventLog:
     @property
     def next_seq(self) -> int:
         return self._next_seq
+
+    def add_event(self, direction: str, event: object) -> EventRecord:
+        """Record a typed client or server event (binary payloads elided)."""
+        payload, size = event_payload(event)
+        return self.add(direction, payload, size=size)
 
     def add(self, direction: str, payload: dict[str, Any], size: int | None = None) -> EventRecord:
         event_type = str(payload.get("type", "?"))

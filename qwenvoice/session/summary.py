@@ -9,7 +9,10 @@ thread. Qt-free and pure: turns in, text out.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from qwenvoice.session.conversation import Turn
 
 from qwenvoice.protocol.config import INSTRUCTIONS_TOKEN_LIMIT, estimate_tokens
 
@@ -29,7 +32,7 @@ def _clip(text: str, limit: int) -> str:
     return (cut[:space] if space > limit // 2 else cut) + "…"
 
 
-def _line(turn: Any) -> str | None:
+def _line(turn: Turn) -> str | None:
     text = str(getattr(turn, "text", "") or "").strip()
     if not text:
         return None
@@ -43,7 +46,7 @@ def _line(turn: Any) -> str | None:
     return f"- User: {_clip(text, TURN_CHARS)}"
 
 
-def conversation_summary(turns: Sequence[Any], token_budget: int = SUMMARY_TOKEN_BUDGET) -> str:
+def conversation_summary(turns: Sequence[Turn], token_budget: int = SUMMARY_TOKEN_BUDGET) -> str:
     """The latest turns (newest kept first when the budget runs out), oldest first in the text, with
     a count of the earlier turns left out. Empty when there is nothing to carry over."""
     lines: list[str] = []
@@ -69,7 +72,7 @@ def conversation_summary(turns: Sequence[Any], token_budget: int = SUMMARY_TOKEN
     return head + "\n" + "\n".join(lines)
 
 
-def instructions_with_summary(instructions: str, turns: Sequence[Any]) -> str:
+def instructions_with_summary(instructions: str, turns: Sequence[Turn]) -> str:
     """The user's instructions followed by the summary, within the instructions token limit (the
     summary shrinks to fit; the user's own instructions are never cut)."""
     instructions = instructions or ""
@@ -80,7 +83,7 @@ def instructions_with_summary(instructions: str, turns: Sequence[Any]) -> str:
     return f"{instructions}\n\n{summary}" if instructions.strip() else summary
 
 
-def session_with_summary(session: dict[str, Any], turns: Sequence[Any]) -> dict[str, Any]:
+def session_with_summary(session: dict[str, Any], turns: Sequence[Turn]) -> dict[str, Any]:
     """A copy of a ``session.update`` session object whose instructions carry the summary."""
     out = dict(session)
     combined = instructions_with_summary(str(session.get("instructions") or ""), turns)

@@ -7,7 +7,7 @@ import wave
 
 import numpy as np
 
-from qwenvoice.app.conversation import (
+from qwenvoice.session.conversation import (
     ASSISTANT,
     USER,
     Conversation,
@@ -16,7 +16,7 @@ from qwenvoice.app.conversation import (
     load_turns,
     transcript_markdown,
 )
-from qwenvoice.app.wavtrack import WavTrack, read_wav_mono16
+from qwenvoice.session.wavtrack import WavTrack, read_wav_mono16
 
 
 def test_turns_follow_live_and_final_transcripts(tmp_path):

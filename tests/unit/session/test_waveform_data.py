@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from qwenvoice.app.waveform_data import TimelineRing, min_max_envelope, rms_dbfs
+from qwenvoice.session.waveform_data import TimelineRing, min_max_envelope, rms_dbfs
 
 
 class FakeClock:

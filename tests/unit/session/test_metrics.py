@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qwenvoice.app.metrics import CaptureClock, SessionMetrics, UsageTotals
+from qwenvoice.session.metrics import CaptureClock, SessionMetrics, UsageTotals
 
 
 def test_latency_from_speech_end_to_first_played_sample():

@@ -9,7 +9,11 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from qwenvoice.app.echo_control import (
+from qwenvoice.audio import echo_sim
+from qwenvoice.audio.echo import SAMPLE_RATE, CapturePathProcessor, PassThroughCanceller
+from qwenvoice.audio.echo_selftest import SelfTestError, analyse_echo, make_probe, probe_programme
+from qwenvoice.audio.engine import AudioEngine
+from qwenvoice.session.echo_control import (
     EchoControl,
     EchoMode,
     echo_mode,
@@ -17,10 +21,6 @@ from qwenvoice.app.echo_control import (
     report_from_result,
     run_self_test,
 )
-from qwenvoice.audio import echo_sim
-from qwenvoice.audio.echo import SAMPLE_RATE, CapturePathProcessor, PassThroughCanceller
-from qwenvoice.audio.echo_selftest import SelfTestError, analyse_echo, make_probe, probe_programme
-from qwenvoice.audio.engine import AudioEngine
 from qwenvoice.settings.schema import AppSettings, AudioSettings, validate
 from qwenvoice.settings.services import (
     ECHO_FULL_DUPLEX_AEC,

@@ -21,9 +21,9 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
-from qwenvoice.app.wavtrack import WavTrack, read_wav_mono16, write_wav_mono16
+from qwenvoice.session.wavtrack import WavTrack, read_wav_mono16, write_wav_mono16
 
 USER = "user"
 ASSISTANT = "assistant"
@@ -85,10 +85,10 @@ class Conversation:
         self.turns: list[Turn] = []
         self.folder = folder
         self._by_key: dict[tuple[str, str], int] = {}
-        self._transcript_file: Any = None
+        self._transcript_file: TextIO | None = None
         self.user_track: WavTrack | None = None
         self.assistant_track: WavTrack | None = None
-        self.events_file: Any = None
+        self.events_file: TextIO | None = None
         if folder is not None:
             folder.mkdir(parents=True, exist_ok=True)
             self._transcript_file = open(folder / "transcript.jsonl", "a", encoding="utf-8")  # noqa: SIM115

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 
-from qwenvoice.app.eventlog import IN, OUT, EventLog
+from qwenvoice.session.eventlog import IN, OUT, EventLog
 
 
 def test_audio_is_elided_and_text_is_kept():

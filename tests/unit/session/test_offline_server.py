@@ -9,7 +9,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from qwenvoice.app.offline_server import READY_PATTERN, OfflineServer, OfflineServerError
+from qwenvoice.session.offline_server import READY_PATTERN, OfflineServer, OfflineServerError
 
 
 def test_ready_line_pattern():
@@ -37,7 +37,7 @@ async def test_start_connect_stop_leaves_no_process(tmp_path):
 
 
 async def test_a_server_that_exits_early_is_reported(tmp_path, monkeypatch):
-    import qwenvoice.app.offline_server as mod
+    import qwenvoice.session.offline_server as mod
 
     monkeypatch.setattr(mod, "serve_command", lambda token: ["python3", "-c", "print('boom'); raise SystemExit(3)"])
     server = OfflineServer(start_timeout=20)

@@ -18,7 +18,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -26,6 +26,9 @@ import numpy.typing as npt
 from qwenvoice.audio.echo import BACKEND_AUTO, CapturePathProcessor, HalfDuplexGate
 from qwenvoice.settings.schema import AudioSettings
 from qwenvoice.settings.services import EchoState, EchoTestReport, apply_echo_recommendation
+
+if TYPE_CHECKING:
+    from qwenvoice.audio.engine import AudioEngine
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +81,7 @@ class EchoControl:
         self._on_notice = on_notice
         self._said: set[str] = set()
         self._clock = clock
-        self._engine: Any = None
+        self._engine: AudioEngine | None = None
         self._detach: list[Callable[[], None]] = []
         self._closed = False
         self._barged_in_at: float | None = None
@@ -120,7 +123,7 @@ class EchoControl:
 
     # ------------------------------------------------------------------ engine
 
-    def attach(self, engine: Any) -> None:
+    def attach(self, engine: AudioEngine) -> None:
         """Clean `engine.capture`'s blocks and feed the canceller what `engine.player` plays."""
         self.detach()
         self._engine = engine

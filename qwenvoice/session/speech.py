@@ -1,0 +1,247 @@
+"""``SpeechSession``: one Qwen-TTS-Realtime job, without Qt.
+
+The protocol is the sans-I/O ``TtsSession``'s: it builds the client events and turns the server's into
+notifications; this moves them between it, the socket and whoever plays or keeps the audio. The speech
+studio, the settings panel's voice preview and ``qwenvoice speak`` all run their text through it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qwenvoice.net.backoff import NO_RECONNECT
+from qwenvoice.net.client import ConnectionStatus, ConnectOptions, RealtimeClient
+from qwenvoice.protocol import events as ev
+from qwenvoice.protocol import notifications as nt
+from qwenvoice.protocol.config import TtsSessionConfig
+from qwenvoice.protocol.tts import TtsSession
+from qwenvoice.session.eventlog import IN, OUT, EventLog
+from qwenvoice.session.reports import SpeechListener
+
+log = logging.getLogger(__name__)
+
+# Seconds without any server event before a job gives up.
+IDLE_TIMEOUT_S = 60.0
+
+# (response_id, item_id, pcm, sample rate): audio as it streams in.
+AudioOut = Callable[[str, str, bytes, int], None]
+
+
+def split_segments(text: str) -> list[str]:
+    """Sentences (or paragraphs) to send one by one in the studio's commit mode."""
+    parts = re.split(r"(?<=[.!?。！？])\s+|\n\s*\n", text.strip())
+    return [p.strip() for p in parts if p and p.strip()]
+
+
+def write_wav(path: str | Path, pcm: bytes, rate: int) -> None:
+    """16-bit mono PCM as a WAV file (the folder is made when missing)."""
+    import wave
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(pcm[: len(pcm) // 2 * 2])
+
+
+def word_chunks(text: str, words_per_chunk: int = 3) -> list[str]:
+    """Small word groups with their spacing kept, as a typing user (or a streaming model) sends them."""
+    words = re.findall(r"\S+\s*", text)
+    if not words:
+        return []
+    lead = text[: len(text) - len(text.lstrip())]
+    chunks = ["".join(words[i : i + words_per_chunk]) for i in range(0, len(words), words_per_chunk)]
+    chunks[0] = lead + chunks[0]
+    return chunks
+
+
+def split_wav_header(data: bytes) -> tuple[bytes, int | None]:
+    """If ``data`` starts with a RIFF/WAVE header, return (the PCM after it, its sample rate)."""
+    import struct
+
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        return data, None
+    pos, rate = 12, None
+    while pos + 8 <= len(data):
+        chunk_id = data[pos : pos + 4]
+        (size,) = struct.unpack_from("<I", data, pos + 4)
+        if chunk_id == b"fmt " and pos + 16 <= len(data):
+            (rate,) = struct.unpack_from("<I", data, pos + 12)
+        if chunk_id == b"data":
+            return data[pos + 8 :], rate
+        pos += 8 + size + (size & 1)
+    return b"", rate
+
+
+@dataclass
+class SpeechResult:
+    pcm: bytearray = field(default_factory=bytearray)
+    rate: int = 24000
+    first_audio_ms: float | None = None
+    responses: int = 0
+    finished: bool = False  # the server closed the session after the last audio
+    error: ev.ErrorDetail | None = None  # the server's error event, if any
+    lost: ConnectionStatus | None = None  # the connection ended before the job did
+    timed_out: bool = False
+    response_ids: set[str] = field(default_factory=set)
+
+    @property
+    def seconds(self) -> float:
+        return len(self.pcm) / 2 / self.rate
+
+    @property
+    def failure(self) -> str:
+        """What went wrong, for the user; "" when the job went through."""
+        if self.error is not None:
+            return self.error.message or self.error.code or "the server reported an error"
+        if self.lost is not None and (self.lost.state.value == "failed" or not self.pcm):
+            return self.lost.error.message if self.lost.error else self.lost.reason
+        if self.timed_out:
+            return f"no answer from the server for {IDLE_TIMEOUT_S:.0f} s"
+        return ""
+
+
+class SpeechSession:
+    """Synthesise text with ``config`` and stream the audio to ``on_audio``: ``connect`` then ``run``."""
+
+    def __init__(self, model: str, config: TtsSessionConfig, *,
+                 listener: SpeechListener, on_audio: AudioOut | None = None,
+                 on_audio_done: Callable[[str], None] | None = None, eventlog: EventLog | None = None,
+                 idle_timeout: float = IDLE_TIMEOUT_S) -> None:
+        self.machine = TtsSession(model)
+        self.update = self._configure(config)  # validates (ConfigError) before anything connects
+        self.config = config
+        self.model = model
+        self.listener = listener
+        self.on_audio = on_audio
+        self.on_audio_done = on_audio_done
+        self.eventlog = eventlog
+        self.idle_timeout = idle_timeout
+        self.result = SpeechResult(rate=config.sample_rate)
+        self.client: RealtimeClient | None = None
+
+    def _configure(self, config: TtsSessionConfig) -> ev.SessionUpdate:
+        update = self.machine.configure(config)[0]
+        assert isinstance(update, ev.SessionUpdate)
+        return update
+
+    async def connect(self, url: str, api_key: str | None) -> None:
+        """Open the session (raises EndpointError or FatalConnectionError); no reconnect: a new socket
+        would be a new session, and the service has no resumption."""
+        update = self.update
+        self.client = RealtimeClient(url, api_key, model=self.model, session_update=lambda: update,
+                                     policy=NO_RECONNECT, options=ConnectOptions())
+        await self.client.start()
+        if self.eventlog is not None:
+            self.eventlog.add_event(OUT, update)  # the client sent it on connecting: show it too
+
+    def _send(self, events: list[ev.ClientEvent]) -> None:
+        assert self.client is not None
+        for event in events:
+            if self.eventlog is not None:
+                self.eventlog.add_event(OUT, event)
+            self.client.send(event)
+
+    async def _send_text(self, segments: list[str], words_per_chunk: int | None, pace_s: float,
+                         started: list[float]) -> None:
+        commit_mode = self.config.mode == "commit"
+        for segment in segments:
+            pieces = word_chunks(segment, words_per_chunk) if words_per_chunk else [segment]
+            if not commit_mode and not words_per_chunk:
+                pieces = [segment + " "]  # the server decides where to cut
+            for piece in pieces:
+                if not started:
+                    started.append(time.perf_counter())
+                self._send(self.machine.append_text(piece))
+                if pace_s > 0 and words_per_chunk:
+                    await asyncio.sleep(pace_s)
+            if commit_mode and self.machine.has_uncommitted_text:
+                self._send(self.machine.commit())  # one response per segment
+        self._send(self.machine.finish())
+
+    async def run(self, segments: list[str], *, words_per_chunk: int | None = None,
+                  pace_s: float = 0.0) -> SpeechResult:
+        """Send the text (in word chunks, paced, when asked) and take the audio until the session ends."""
+        if self.client is None:
+            raise RuntimeError("connect() first")
+        expected, done = max(1, len(segments)), 0
+        self.listener.speech_progress(0, expected)
+        started: list[float] = []
+        sender = asyncio.create_task(self._send_text(segments, words_per_chunk, pace_s, started),
+                                     name="qwenvoice-speech-sender")
+        result = self.result
+        wav = self.config.response_format == "wav"
+        try:
+            items = self.client.incoming()
+            while not result.finished and result.error is None:
+                try:
+                    async with asyncio.timeout(self.idle_timeout):
+                        item = await anext(items)
+                except TimeoutError:
+                    result.timed_out = True
+                    break
+                except StopAsyncIteration:
+                    break
+                if isinstance(item, ConnectionStatus):
+                    if item.terminal:
+                        self.machine.connection_lost()
+                        result.lost = item
+                        break
+                    continue
+                if self.eventlog is not None:
+                    self.eventlog.add_event(IN, item)
+                for note in self.machine.receive(item):
+                    if isinstance(note, nt.ResponseStarted):
+                        result.response_ids.add(note.response_id)
+                    elif isinstance(note, nt.AudioChunk):
+                        self._audio(note, wav, started)
+                    elif isinstance(note, nt.AudioDone):
+                        if self.on_audio_done is not None:
+                            self.on_audio_done(note.response_id)
+                    elif isinstance(note, nt.ResponseFinished) and not note.interrupted:
+                        result.responses += 1
+                        done += 1
+                        expected = max(expected, done)
+                        self.listener.speech_progress(done, expected)
+                    elif isinstance(note, nt.ProtocolErrorNotice) and note.error.type != "malformed_event":
+                        result.error = note.error  # a malformed frame is counted by the client, not an answer
+                    elif isinstance(note, nt.SendEvents):
+                        self._send(note.events)
+                    elif isinstance(note, nt.SessionClosed):
+                        result.finished = True
+        finally:
+            sender.cancel()
+            with contextlib.suppress(BaseException):
+                await sender
+            await self.close()
+        self.listener.speech_progress(expected if not result.failure else done, expected)
+        return result
+
+    def _audio(self, note: nt.AudioChunk, wav: bool, started: list[float]) -> None:
+        result = self.result
+        data = note.pcm
+        if wav:
+            data, header_rate = split_wav_header(data)
+            if header_rate:
+                result.rate = header_rate
+        result.response_ids.add(note.response_id)
+        if result.first_audio_ms is None and started:
+            result.first_audio_ms = (time.perf_counter() - started[0]) * 1000.0
+        result.pcm += data
+        if self.on_audio is not None and data:
+            self.on_audio(note.response_id, note.item_id or "tts", data, result.rate)
+
+    async def close(self) -> None:
+        client, self.client = self.client, None
+        if client is not None:
+            with contextlib.suppress(Exception):
+                await client.close()

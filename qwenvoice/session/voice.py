@@ -1,0 +1,534 @@
+"""``VoiceSession``: one live Omni conversation, without Qt.
+
+It chooses the endpoint and key (starting the offline server when that is the answer), connects,
+reconnects and renews through the realtime client, configures each server session from the settings,
+sends the microphone (gated by the turn mode), plays reply audio, handles barge-in, keeps the turns
+of the conversation (saved as they happen), the event log and the metrics, and reports to its
+listener. The window's Qt adapter and the terminal commands both drive it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Coroutine
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from qwenvoice.net.client import ConnectionState, ConnectionStatus, ConnectOptions, RealtimeClient
+from qwenvoice.net.errors import FatalConnectionError
+from qwenvoice.protocol import notifications as nt
+from qwenvoice.protocol.config import OmniSessionConfig
+from qwenvoice.protocol.events import ErrorDetail
+from qwenvoice.protocol.omni import OmniConversation
+from qwenvoice.session import status as st
+from qwenvoice.session.audio_link import AudioLink, Block
+from qwenvoice.session.conversation import USER_RATE, Conversation, data_dir
+from qwenvoice.session.endpoint import LocalServer, choose_endpoint, lookup_api_key
+from qwenvoice.session.eventlog import EventLog
+from qwenvoice.session.link import ServerLink
+from qwenvoice.session.metrics import CaptureClock, SessionMetrics
+from qwenvoice.session.offline_server import OfflineServer, OfflineServerError
+from qwenvoice.session.replies import Replies
+from qwenvoice.session.reports import VoiceListener
+from qwenvoice.session.turns import TurnTaking
+from qwenvoice.settings.schema import AppSettings
+
+if TYPE_CHECKING:
+    from qwenvoice.settings.secrets import ApiKeyStore
+    from qwenvoice.settings.store import SettingsStore
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+OFFLINE_BANNER = (
+    "Offline mode: you are talking to the built-in local server. It understands English only and its "
+    "replies are simple. Add a DashScope API key in Settings to talk to Qwen."
+)
+
+
+@dataclass(slots=True)
+class RunOptions:
+    """Per-run overrides from the command line (never saved)."""
+
+    offline: bool = False
+    url: str | None = None
+    model: str | None = None
+    mode: str | None = None
+    data_root: Path | None = None  # default: the user data dir (QWENVOICE_DATA_DIR overrides)
+    config_dir: Path | None = None  # default: the user config dir (QWENVOICE_CONFIG_DIR overrides)
+    audio: bool = True  # open the sound devices (off: no capture or playback, e.g. a text-only run)
+    server_start_timeout: float = 180.0
+    connect_options: ConnectOptions | None = None  # realtime client options; None = defaults
+    save_conversation: bool = True  # off: the conversation is kept in memory only
+
+
+async def bounded(what: str, step: Awaitable[object], limit_s: float) -> None:
+    """Run one shutdown step; log and go on if it fails or takes longer than `limit_s` seconds."""
+    try:
+        await asyncio.wait_for(step, limit_s)
+    except TimeoutError:
+        log.warning("%s took longer than %.0f s; going on with the shutdown", what, limit_s)
+    except Exception:
+        log.exception("%s failed", what)
+
+
+class VoiceSession:
+    def __init__(self, listener: VoiceListener, options: RunOptions | None = None) -> None:
+        self.listener = listener
+        self.options = options or RunOptions()
+        self.data_root = self.options.data_root or data_dir()
+        self.settings: AppSettings = AppSettings()
+        self.store: SettingsStore | None = None
+        self._key_store: ApiKeyStore | None = None
+        self.connection = st.ConnectionInfo()
+        self.eventlog = EventLog()
+        self.metrics = SessionMetrics()
+        self.capture_clock = CaptureClock(USER_RATE)
+        self.conversation = Conversation(None)
+        self.local = LocalServer(log_file=self._log_dir() / "offline-server.log",
+                                 start_timeout=self.options.server_start_timeout)
+        self.api_key: str | None = None
+        self.url: str | None = None
+        self.model = ""
+        self.audio = AudioLink(self.say, self._captured, self._first_sample_played)
+        self.link = ServerLink(
+            self.eventlog, session_config=self.session_config, renewal_config=self._renewal_config,
+            on_status=self._on_status, on_notes=self._on_notes,
+            on_received_line=lambda line: self.conversation.log_event_line(line),
+            on_invalid_config=self._invalid_config,
+        )
+        self.replies = Replies(self)
+        self.turns = TurnTaking(self, self.options.mode or "vad")
+        self._tasks: set[asyncio.Task[object]] = set()
+        self._machine_tick: asyncio.Task[None] | None = None
+        self.shutting_down = False
+        self._started = False
+        self._settings_loaded = False
+
+    # ------------------------------------------------------------------ small helpers
+
+    @property
+    def machine(self) -> OmniConversation | None:
+        """The protocol machine of the current server session."""
+        return self.link.machine
+
+    @property
+    def client(self) -> RealtimeClient | None:
+        return self.link.client
+
+    @property
+    def server(self) -> OfflineServer | None:
+        return self.local.server
+
+    @property
+    def ready(self) -> bool:
+        """Connected and configured: what the user says or types now is sent."""
+        return self.link.ready
+
+    @property
+    def mode(self) -> str:
+        return self.turns.mode
+
+    def spawn(self, coro: Coroutine[object, object, T], name: str) -> asyncio.Task[T]:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[object]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            log.error("task %s failed", task.get_name(), exc_info=exc)
+            self.listener.notice(st.ERROR, f"Something went wrong: {exc}", st.ACTION_NONE)
+
+    def set_connection(self, **changes: Any) -> None:  # ConnectionInfo's fields, checked by replace()
+        self.connection = replace(self.connection, **changes)
+        self.listener.connection_changed(self.connection)
+
+    def say(self, level: str, text: str, action: str = st.ACTION_NONE) -> None:
+        log.log(logging.ERROR if level == st.ERROR else logging.WARNING if level == st.WARNING else logging.INFO,
+                "notice: %s", text)
+        self.listener.notice(level, text, action)
+
+    def _log_dir(self) -> Path:
+        try:
+            import platformdirs
+
+            return Path(platformdirs.user_log_dir("qwenvoice", appauthor=False))
+        except Exception:
+            return self.data_root / "logs"
+
+    # ------------------------------------------------------------------ settings
+
+    def load_settings(self) -> None:
+        from qwenvoice.settings.store import SettingsStore
+
+        self.store = SettingsStore(self.options.config_dir) if self.options.config_dir else SettingsStore()
+        result = self.store.load()
+        self.settings = result.settings
+        self._settings_loaded = True
+        for notice in result.notices:
+            self.say(st.WARNING, f"Settings: {notice}", st.ACTION_OPEN_SETTINGS)
+        if self.options.mode is None:
+            self.turns.mode = self.settings.ui.turn_mode
+        self.audio.set_volume(self.settings.audio.output_volume / 100.0)
+
+    def key_store(self) -> ApiKeyStore:
+        if self._key_store is None:
+            from qwenvoice.settings.secrets import ApiKeyStore
+            from qwenvoice.settings.store import default_config_dir
+
+            self._key_store = ApiKeyStore(config_dir=self.store.config_dir if self.store else default_config_dir())
+        return self._key_store
+
+    def lookup_key(self) -> str | None:
+        return lookup_api_key(self.store.config_dir if self.store else None)
+
+    def save_settings(self) -> None:
+        if self.store is None:
+            return
+        try:
+            self.store.save(self.settings)
+        except Exception as exc:
+            self.say(st.ERROR, f"Settings could not be saved: {exc}", st.ACTION_OPEN_SETTINGS)
+
+    def apply_settings(self, settings: AppSettings) -> None:
+        """New settings (from the settings form): save them, then update the live session in place or
+        reconnect when the server refuses that change mid-session (endpoint, model, a voice that has
+        already spoken). The turn mode is the settings' own: the session follows it."""
+        from qwenvoice.settings.changes import diff
+
+        old = self.settings if self._settings_loaded else None
+        self.settings = settings
+        self._settings_loaded = True
+        self.save_settings()
+        self.listener.settings_changed(settings)
+        if old is None:
+            return
+        change = diff(old, settings, omni_audio_produced=self.replies.audio_produced)
+        mode_switched = old.ui.turn_mode != settings.ui.turn_mode and settings.ui.turn_mode != self.mode
+        if mode_switched:
+            self.turns.set_mode(settings.ui.turn_mode)  # sends the session update too
+        fixed_endpoint = bool(self.options.url or self.options.offline)
+        if change.omni_needs_reconnect and not (fixed_endpoint and change.omni_reconnect_reasons == (
+                "the server changed",)):
+            self.say(st.INFO, "Reconnecting: " + "; ".join(change.omni_reconnect_reasons) + ".")
+            self.reconnect()
+        elif change.omni_session_changed and not mode_switched:
+            self.send_session_update()
+        if self.audio.configure(old.audio, settings.audio):
+            self.spawn(self.audio.restart(settings.audio), "qwenvoice-audio-restart")
+
+    # ------------------------------------------------------------------ start / stop
+
+    async def start(self) -> None:
+        """Load settings, start the offline server if needed, connect, open the audio devices."""
+        if self._started:
+            return
+        self._started = True
+        if not self._settings_loaded:
+            self.load_settings()
+        self.listener.mode_changed(self.mode)
+        self.new_conversation()
+        self._machine_tick = self.spawn(self._tick_machine(), "qwenvoice-session-deadlines")
+        if self.options.audio:
+            self.audio.set_gate(self.mode == "vad")
+            await self.audio.start(self.settings.audio)
+        await self.connect()
+
+    async def connect(self) -> None:
+        choice = choose_endpoint(self.settings.connection, url=self.options.url, offline=self.options.offline,
+                                 api_key=self.lookup_key() if not self.options.offline else None)
+        self.model = self.options.model or self.settings.connection.omni_model
+        self.metrics.model, self.metrics.region = self.model, choice.region
+        url, key = choice.url, choice.api_key
+        if url is None:
+            self.set_connection(state=st.STARTING_SERVER, model=self.model, region=choice.region, offline=True,
+                                detail="")
+            reason = " No API key was found (keyring or DASHSCOPE_API_KEY)." if choice.no_key else ""
+            self.say(st.INFO, OFFLINE_BANNER + reason, st.ACTION_ADD_KEY)
+            try:
+                url = await self.local.url()
+            except OfflineServerError as exc:
+                self.set_connection(state=st.FAILED, detail=str(exc))
+                self.say(st.ERROR, f"The offline server could not start: {exc}", st.ACTION_RECONNECT)
+                return
+            key = self.local.token
+        self.url, self.api_key = url, key
+        self.set_connection(state=st.CONNECTING, model=self.model, region=choice.region, url=url,
+                            offline=choice.offline, detail="", retry_at=None)
+        try:
+            client = self.link.open(url, key, self.model, self.options.connect_options)
+        except Exception as exc:  # a refused URL (e.g. ws:// to a remote host)
+            self.set_connection(state=st.FAILED, detail=str(exc))
+            self.say(st.ERROR, f"Cannot use this endpoint: {exc}", st.ACTION_OPEN_SETTINGS)
+            return
+        try:
+            await client.start()
+        except FatalConnectionError as exc:
+            log.info("connect failed: %s", exc)  # the consumer reports the FAILED status with what to do
+        except Exception as exc:
+            self.set_connection(state=st.FAILED, detail=str(exc))
+            self.say(st.ERROR, f"Could not connect: {exc}", st.ACTION_RECONNECT)
+
+    def reconnect(self) -> None:
+        """Drop the current connection and connect again (also after settings changed)."""
+        if self.shutting_down:
+            return
+
+        async def again() -> None:
+            await self.disconnect()
+            await self.connect()
+
+        self.spawn(again(), "qwenvoice-reconnect")
+
+    async def disconnect(self) -> None:
+        self.replies.end_response_state()
+        await self.link.close()
+
+    async def shutdown(self, before_disconnect: Awaitable[object] | None = None) -> None:
+        """Close the session, stop the audio streams and the offline server; leaves nothing running."""
+        if self.shutting_down:
+            if before_disconnect is not None and asyncio.iscoroutine(before_disconnect):
+                before_disconnect.close()
+            return
+        self.shutting_down = True
+        self.audio.closing = True
+        if self._machine_tick is not None:
+            self._machine_tick.cancel()
+        self.turns.cancel_tail()
+        # Every step is bounded: a step that hangs (a device that never closes, a lost cancellation)
+        # must not keep the window from closing or leave the offline server running.
+        try:
+            if before_disconnect is not None:
+                await bounded("stopping speech playback", before_disconnect, 5.0)
+            await bounded("closing the session", self.disconnect(), 8.0)
+            await bounded("stopping audio", self.audio.stop(), 8.0)
+        finally:
+            await bounded("stopping the offline server", self.local.stop(), 15.0)
+            others = [t for t in self._tasks if t is not asyncio.current_task()]
+            for task in others:
+                task.cancel()
+            if others:
+                _done, pending = await asyncio.wait(others, timeout=3.0)
+                if pending:
+                    log.warning("%d task(s) did not stop during shutdown", len(pending))
+            self.conversation.close()
+        self.set_connection(state=st.DISCONNECTED, detail="closed")
+
+    # ------------------------------------------------------------------ the server session
+
+    def session_config(self) -> OmniSessionConfig:
+        return self.settings.omni.to_config(self.model or self.settings.connection.omni_model, self.mode)
+
+    def _renewal_config(self) -> OmniSessionConfig:
+        from qwenvoice.session.summary import session_with_summary
+
+        model = self.model or self.settings.connection.omni_model
+        session = session_with_summary(self.session_config().to_session(model), self.conversation.turns)
+        return OmniSessionConfig.from_session(session, model)
+
+    def _invalid_config(self, exc: Exception) -> None:
+        self.say(st.ERROR, f"The session settings are not valid: {exc}", st.ACTION_OPEN_SETTINGS)
+
+    def send_session_update(self) -> None:
+        """A live change (turn mode, settings): the whole session again, on the same connection."""
+        try:
+            self.link.reconfigure(self.session_config())
+        except Exception as exc:
+            self._invalid_config(exc)
+
+    async def _tick_machine(self) -> None:
+        # On the asyncio loop (not a Qt timer), so it only runs while the loop does.
+        while True:
+            await asyncio.sleep(0.1)
+            self._on_notes(self.link.tick())
+
+    def _on_status(self, s: ConnectionStatus) -> None:
+        if s.state is ConnectionState.CONNECTED:
+            if self.link.connected(s):
+                # A new server session: its input timeline (audio_end_ms) starts again at 0.
+                self.capture_clock.reset()
+            self.set_connection(state=st.READY, detail="", retry_at=None)
+        elif s.state is ConnectionState.RENEWING:  # a fresh session before the time limit; still talking
+            self.set_connection(detail="renewing the session")
+        elif s.state is ConnectionState.CONNECTING:
+            self.set_connection(state=st.CONNECTING, detail="")
+        elif s.state is ConnectionState.RECONNECTING:
+            self._connection_lost()  # a partial reply is kept, marked as cut off
+            self.replies.flush(None)
+            self.set_connection(state=st.RECONNECTING, detail=s.reason, retry_at=time.monotonic() + s.delay)
+            if s.attempt <= 1:
+                self.say(st.WARNING, f"Connection lost ({s.reason}). Reconnecting; what you say meanwhile is "
+                         "not sent.")
+        elif s.state is ConnectionState.FAILED:
+            self._connection_lost()
+            self.set_connection(state=st.FAILED, detail=s.reason, retry_at=None)
+            advice = failure_advice(s)
+            action = st.ACTION_RECONNECT if advice.startswith("Check your network") else st.ACTION_OPEN_SETTINGS
+            self.say(st.ERROR, f"Connection failed: {s.reason}. {advice}", action)
+        elif s.state is ConnectionState.CLOSED:
+            self._connection_lost()
+            if not self.shutting_down:
+                self.set_connection(state=st.DISCONNECTED, detail=s.reason, retry_at=None)
+                self.say(st.WARNING, f"Disconnected: {s.reason}.", st.ACTION_RECONNECT)
+
+    def _connection_lost(self) -> None:
+        self._on_notes(self.link.lost())
+        self.replies.end_response_state()
+
+    def _on_notes(self, notes: list[nt.Notification]) -> None:
+        for note in notes:
+            self._on_note(note)
+
+    def _on_note(self, n: nt.Notification) -> None:
+        """What the Omni state machine reports, turned into turns, audio, metrics and notices."""
+        if isinstance(n, nt.SendEvents):
+            self.link.send_all(n.events)
+        elif isinstance(n, nt.UserSpeechStarted):
+            self.replies.user_started_speaking(n.interrupted_response_id)
+            self.turn_changed(self.conversation.user_speech(n.item_id))
+        elif isinstance(n, nt.UserSpeechStopped):
+            t = self.capture_clock.time_of_ms(n.audio_end_ms)
+            self.metrics.speech_ended(t if t is not None else time.monotonic())
+        elif isinstance(n, nt.TurnCommitted):
+            self.turn_changed(self.conversation.user_speech(n.item_id))
+        elif isinstance(n, nt.TranscriptDelta):
+            self._on_transcript(n)
+        elif isinstance(n, nt.TranscriptionFailed):
+            self.say(st.WARNING, "Your words could not be transcribed for this turn.")
+        elif isinstance(n, nt.ResponseStarted | nt.AudioChunk | nt.AudioDone | nt.ResponseFinished):
+            self.replies.on_note(n)
+        elif isinstance(n, nt.ProtocolErrorNotice):
+            self._on_error(n.error, n.request_type)
+        elif isinstance(n, nt.SessionClosed):
+            if n.reason == "finished" and not self.shutting_down:
+                # The server ended the session but left the connection open: nothing more would be
+                # answered on it, so say so and start a new one.
+                self.say(st.WARNING, "The server ended the session; starting a new one.")
+                self.reconnect()
+        elif isinstance(n, nt.FunctionCallRequested):
+            self.say(st.INFO, f"The model asked for a tool ({n.name}); this app does not offer tools yet.")
+
+    def _on_transcript(self, n: nt.TranscriptDelta) -> None:
+        if n.role == "user":
+            self.turn_changed(self.conversation.user_transcript(n.item_id, n.text, final=n.final))
+            return
+        rid = n.response_id or n.item_id
+        if self.replies.cancelled(rid):
+            return
+        if n.final:
+            self.turn_changed(self.conversation.assistant_done(rid, n.text))
+        elif n.replace:
+            self.turn_changed(self.conversation.assistant_set(rid, n.text, n.item_id))
+        else:
+            self.turn_changed(self.conversation.assistant_delta(rid, n.text, n.item_id))
+
+    def _on_error(self, err: ErrorDetail, request_type: str | None = None) -> None:
+        text = err.message or err.code or err.type or "no details were given"
+        if err.param:
+            text += f" (setting: {err.param})"
+        lowered = (err.message or "").lower()
+        if "active response" in lowered and request_type in (None, "response.create"):
+            # A reply asked for right after a cut-in raced the cancel: ask again once that reply ends.
+            self.replies.retry_create = True
+            log.info("response.create raced a cancel; retrying after response.done")
+            return
+        if "cancel" in lowered and ("no active" in lowered or "not" in lowered and "response" in lowered):
+            log.info("harmless: %s", text)  # a cancel that raced with the end of the response
+            return
+        if err.type == "malformed_event":
+            log.info("malformed event from the server: %s", text)
+            return
+        action = st.ACTION_OPEN_SETTINGS if err.param or err.type == "invalid_request_error" else st.ACTION_NONE
+        advice = " Check this setting in Settings." if err.param else ""
+        self.say(st.ERROR, f"The server reported an error: {text}.{advice}", action)
+
+    def turn_changed(self, index: int | None) -> None:
+        if index is not None:
+            self.listener.turn_changed(index)
+
+    # ------------------------------------------------------------------ microphone
+
+    def _captured(self, pcm: Block) -> None:
+        """Captured audio that passed the gate (always in hands-free, while held in push-to-talk)."""
+        if not self.ready or self.client is None or self.machine is None:
+            return  # audio from an outage is never queued for later
+        if not self.turns.sending():
+            return
+        data = pcm.tobytes()
+        events = self.machine.append_audio(data)
+        if not events and not self.machine.ready:
+            # Before session.updated the machine would drop it; the client already holds every queued
+            # event until the session has taken its settings, so nothing is sent under old settings.
+            from qwenvoice.protocol.events import InputAudioBufferAppend
+
+            events = [InputAudioBufferAppend(audio=data)]
+        self.capture_clock.sent(len(pcm))
+        self.turns.count_sent(len(pcm))
+        self.conversation.append_user_audio(data)
+        self.link.send_all(events)
+
+    def feed_mic(self, pcm: Block | bytes) -> None:
+        """A captured block from elsewhere than the sound devices (runs without them, the terminal)."""
+        import numpy as np
+
+        block = np.frombuffer(pcm, dtype=np.int16) if isinstance(pcm, bytes | bytearray) else pcm
+        self.audio.feed(block)
+        if self.mode == "vad" or self.turns.talking:
+            self._captured(block)
+
+    def _first_sample_played(self, at: float) -> None:
+        latency = self.metrics.first_sample_played(at)
+        if latency is not None:
+            log.info("turn latency at the speaker: %.0f ms", latency * 1000)
+            self.listener.metrics_updated()
+
+    # ------------------------------------------------------------------ user actions
+
+    def stop(self) -> None:
+        """Stop button / Esc: silence the reply now and cancel it."""
+        self.turns.abandon()
+        self.replies.barge_in()
+
+    def send_text(self, text: str) -> None:
+        text = text.strip()
+        if not text:
+            return
+        if not self.ready or self.machine is None:
+            self.say(st.WARNING, "Not connected: the message was not sent.", st.ACTION_RECONNECT)
+            return
+        if self.replies.response_active or self.audio.playing():
+            self.replies.barge_in()
+        self.turn_changed(self.conversation.user_text(text))
+        self.metrics.speech_ended(time.monotonic())
+        if self.machine is not None:
+            self.link.send_all(self.machine.send_text(text))
+
+    def new_conversation(self) -> None:
+        self.conversation.close()
+        try:
+            self.conversation = Conversation.create(self.data_root) if self.options.save_conversation \
+                else Conversation(None)
+        except OSError as exc:
+            self.say(st.ERROR, f"Conversations cannot be saved ({exc}); this one is kept in memory only.")
+            self.conversation = Conversation(None)
+        self.replies.forget()
+        self.listener.conversation_reset()
+
+
+def failure_advice(s: ConnectionStatus) -> str:
+    kind = str(getattr(s.error, "kind", "")).lower()
+    if "auth" in kind or s.code in (401, 403) or "401" in s.reason or "403" in s.reason:
+        return "Check the API key and that it belongs to the chosen region (Settings → Connection)."
+    if "config" in kind:
+        return "Check the session settings."
+    return "Check your network, then press Reconnect."
+
