@@ -133,30 +133,12 @@ async def ask(args: argparse.Namespace) -> int:
             source.close()
 
 
-async def _ask_session(
-    args: argparse.Namespace,
-    conversation: OmniConversation,
-    update: ClientEvent,
-    pcm: bytes,
-    source: PcmSource | None,
-    player: PcmSink | None,
-    target: Target,
-) -> int:
-    client = _make_client(target, conversation.model, update)
-    try:
-        await client.start()
-    except FatalConnectionError as exc:
-        print(f"qwenvoice: {exc.message}", file=sys.stderr)
-        return fatal_exit_code(exc)
-
-    state = AskState()
-    pace = env_float("QWENVOICE_ASK_PACE", 1.0)
+async def _send_question(args: argparse.Namespace, conversation: OmniConversation, state: AskState,
+                         send: Callable[[list[ClientEvent]], None], pcm: bytes, source: PcmSource | None,
+                         pace: float) -> None:
+    """The question at real time (scaled by ``pace``), then the turn's end: a commit, or silence."""
     chunk_bytes = OMNI_INPUT_RATE * 2 * ASK_CHUNK_MS // 1000
     chunk_seconds = ASK_CHUNK_MS / 1000.0
-
-    def send(events: list[ClientEvent]) -> None:
-        for event in events:
-            client.send(event)
 
     async def paced(blocks: AsyncIterator[bytes]) -> None:
         start = time.monotonic()
@@ -190,7 +172,34 @@ async def _ask_session(
         else:
             await paced(silence_blocks(args.timeout))
 
-    sender = asyncio.create_task(send_turn(), name="qwenvoice-ask-sender")
+    await send_turn()
+
+
+async def _ask_session(
+    args: argparse.Namespace,
+    conversation: OmniConversation,
+    update: ClientEvent,
+    pcm: bytes,
+    source: PcmSource | None,
+    player: PcmSink | None,
+    target: Target,
+) -> int:
+    client = _make_client(target, conversation.model, update)
+    try:
+        await client.start()
+    except FatalConnectionError as exc:
+        print(f"qwenvoice: {exc.message}", file=sys.stderr)
+        return fatal_exit_code(exc)
+
+    state = AskState()
+    pace = env_float("QWENVOICE_ASK_PACE", 1.0)
+
+    def send(events: list[ClientEvent]) -> None:
+        for event in events:
+            client.send(event)
+
+    sender = asyncio.create_task(_send_question(args, conversation, state, send, pcm, source, pace),
+                                 name="qwenvoice-ask-sender")
     exit_code = EXIT_OK
     lost_reason: str | None = None
     try:

@@ -102,9 +102,18 @@ class MainWindow(QMainWindow):
         self.close_finished: Callable[[], None] | None = None
         # Texts set once are bound here and set again on a live language change (changeEvent).
         self._i18n = Retranslator()
-        tr = self._i18n.bind
+        tb = self._build_toolbar()
+        conv_tab = self._build_conversation_tab()
+        self._build_tabs(conv_tab, settings_panel_factory)
+        self._build_inspector(tb)
+        self.status = AppStatusBar()
+        self.setStatusBar(self.status)
+        self._bind_keys()
+        self._bind_controller()
+        self.resize(1180, 780)
 
-        # ----- toolbar -----
+    def _build_toolbar(self) -> QToolBar:
+        controller, tr = self.controller, self._i18n.bind
         tb = QToolBar()
         tr(tb.setWindowTitle, lambda: translate("MainWindow", "Conversation"))
         tb.setObjectName("mainToolbar")
@@ -142,8 +151,10 @@ class MainWindow(QMainWindow):
         tr(self.reconnect_action.setText, lambda: translate("MainWindow", "Reconnect"))
         self.reconnect_action.triggered.connect(controller.reconnect)
         tb.addAction(self.reconnect_action)
+        return tb
 
-        # ----- conversation tab -----
+    def _build_conversation_tab(self) -> QWidget:
+        controller, tr = self.controller, self._i18n.bind
         self.transcript = TranscriptView()
         self.waveform = WaveformView(controller.mic_ring, controller.assistant_ring)
         self.level_meter = LevelMeter()
@@ -192,8 +203,10 @@ class MainWindow(QMainWindow):
         conv_box.setContentsMargins(8, 6, 8, 8)
         conv_box.addWidget(split, 1)
         conv_box.addLayout(input_row)
+        return conv_tab
 
-        # ----- other tabs -----
+    def _build_tabs(self, conv_tab: QWidget, settings_panel_factory: Callable[[], QWidget] | None) -> None:
+        controller, tr = self.controller, self._i18n.bind
         self.studio = StudioPanel(controller)
         self.history = HistoryPanel(lambda: controller.data_root)
         self.tabs = QTabWidget()
@@ -225,7 +238,8 @@ class MainWindow(QMainWindow):
         central_box.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
 
-        # ----- inspector dock -----
+    def _build_inspector(self, tb: QToolBar) -> None:
+        controller, tr = self.controller, self._i18n.bind
         self.inspector = InspectorPanel(controller.eventlog)
         self.inspector_dock = QDockWidget(self)
         tr(self.inspector_dock.setWindowTitle, lambda: translate("MainWindow", "Event inspector"))
@@ -238,11 +252,8 @@ class MainWindow(QMainWindow):
         tr(self.inspector_action.setText, lambda: translate("MainWindow", "Inspector"))
         tb.addAction(self.inspector_action)
 
-        # ----- status bar -----
-        self.status = AppStatusBar()
-        self.setStatusBar(self.status)
-
-        # ----- keys -----
+    def _bind_keys(self) -> None:
+        controller = self.controller
         self.esc_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
         self.esc_shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
         self.esc_shortcut.activated.connect(controller.stop)
@@ -254,7 +265,8 @@ class MainWindow(QMainWindow):
         assert app is not None
         app.installEventFilter(self)
 
-        # ----- controller signals -----
+    def _bind_controller(self) -> None:
+        controller = self.controller
         controller.connection_changed.connect(self._on_connection)
         controller.turn_changed.connect(self._on_turn)
         controller.conversation_reset.connect(self._on_reset)
@@ -272,7 +284,6 @@ class MainWindow(QMainWindow):
         self._on_talking(False)
         self._on_connection(controller.connection)
         self._on_reset()
-        self.resize(1180, 780)
 
     # ----- controller → view -----
 
