@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-import numpy as np
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 from websockets.version import version as websockets_version
@@ -49,21 +48,14 @@ from qwenvoice.protocol.events import (
     ClientEvent,
     ErrorEvent,
     InputAudioBufferAppend,
-    InputAudioBufferClear,
-    InputAudioBufferCleared,
-    InputAudioBufferCommit,
-    InputAudioBufferCommitted,
     InputImageBufferAppend,
     MalformedEvent,
-    ResponseCreated,
-    ResponseDone,
     ServerEvent,
     SessionUpdate,
     SessionUpdated,
-    SpeechStarted,
-    SpeechStopped,
     UnknownEvent,
 )
+from qwenvoice.protocol.quiet import QuietTracker
 
 log = logging.getLogger(__name__)
 
@@ -78,10 +70,6 @@ RENEW_AFTER_DEFAULT = 115 * 60.0
 # ConnectionStatus reasons of a renewal: CONNECTED with RENEWED after the hand-over, CONNECTED with
 # RENEWAL_FAILED when the new session could not be opened (the old one carries on, the renewal hook's
 # session is not used).
-# pcm16 louder than this (RMS, about -40 dBFS) counts as the user possibly speaking (renewal waits).
-VOICED_RMS = 320.0
-# After server VAD commits a turn, its reply is awaited this long before a renewal may go ahead.
-REPLY_EXPECTED_S = 5.0
 RENEWED = "session renewed"
 RENEWAL_FAILED = "session renewal failed; the current session continues"
 
@@ -185,14 +173,6 @@ class _SniffingConnection(ClientConnection):
         super().data_received(data)
 
 
-def _sounds_voiced(pcm16: bytes) -> bool:
-    """Whether a chunk of mono pcm16 is loud enough to be speech (a cheap level check)."""
-    samples = np.frombuffer(pcm16[: len(pcm16) // 2 * 2], dtype=np.int16)
-    if samples.size == 0:
-        return False
-    return float(np.mean(np.square(samples, dtype=np.float64))) > VOICED_RMS**2
-
-
 def find_oversized_close_frame(tail: bytes) -> tuple[int, str] | None:
     """Find the last unmasked close frame with an extended (>125 byte) length in ``tail`` and return
     (code, reason). Only used after websockets rejected such a frame ("control frame too long"), so
@@ -284,16 +264,8 @@ class RealtimeClient:
         # Serialises sends with the hand-over to a renewed session: no send is ever in flight on the
         # old connection once the new one has taken over.
         self._send_lock = asyncio.Lock()
-        # What the renewal waits for to be quiet (loop times; see _quiet).
-        self._active_responses: set[str] = set()
-        self._user_speaking = False
-        self._last_reply_event = 0.0
-        self._last_request_sent = 0.0
-        self._last_voice_sent = float("-inf")
-        self._reply_expected_since: float | None = None  # server VAD committed a turn; no reply yet
-        self._manual_turns = False
-        self._uncommitted_audio = False
-        self._replies_done_here = 0  # replies finished on the current connection
+        # What a renewal waits for to be quiet: decided by the protocol layer from the traffic.
+        self.quiet = QuietTracker()
 
     def __repr__(self) -> str:
         # Never include the key.
@@ -432,7 +404,7 @@ class RealtimeClient:
                         break
                     # Healthy: it stayed up a while, or it finished a reply (a server that drops after
                     # every few replies is making progress, not refusing us).
-                    if loop.time() - up_since >= self.policy.stable_after or self._replies_done_here:
+                    if loop.time() - up_since >= self.policy.stable_after or self.quiet.replies_done:
                         attempt = 0
                 else:
                     outcome = result
@@ -530,8 +502,7 @@ class RealtimeClient:
                 await asyncio.wait_for(ws.close(1000, "client configuration error"), self.options.close_timeout + 1.0)
             self._ws = None
             return FatalConnectionError(FailureKind.CONFIG, f"invalid session configuration: {short_text(str(exc))}")
-        self._reset_quiet_tracking()
-        self._replies_done_here = 0
+        self.quiet.new_connection()
         reader = asyncio.create_task(self._read(ws, ready), name="qwenvoice-net-reader")
         writer: asyncio.Task[None] | None = None
         renewer: asyncio.Task[_Renewed] | None = None
@@ -549,7 +520,7 @@ class RealtimeClient:
                 try:
                     await ws.send(encode_event(update))
                     self.stats.events_sent += 1
-                    self._note_sent(update)
+                    self.quiet.sent(update, asyncio.get_running_loop().time())
                 except ConnectionClosed:
                     pass
             else:
@@ -568,9 +539,9 @@ class RealtimeClient:
                 old_ws, old_reader = ws, reader
                 async with self._send_lock:
                     ws = self._ws = fresh.ws
-                self._reset_quiet_tracking()
+                self.quiet.new_connection()
                 if fresh.update is not None:
-                    self._note_sent(fresh.update)
+                    self.quiet.sent(fresh.update, asyncio.get_running_loop().time())
                 self.stats.renewals += 1
                 self._emit(ConnectionStatus(ConnectionState.CONNECTED, attempt=self.stats.connections,
                                             reason=RENEWED))
@@ -613,61 +584,8 @@ class RealtimeClient:
             return None
         return asyncio.create_task(self._renew_when_due(self.options.renew_after), name="qwenvoice-net-renewer")
 
-    def _reset_quiet_tracking(self) -> None:
-        self._active_responses.clear()
-        self._user_speaking = False
-        self._uncommitted_audio = False
-        self._reply_expected_since = None
-
-    def _note_sent(self, event: ClientEvent) -> None:
-        """Track what makes a moment unsafe for renewal: a request just sent, audio of a manual turn
-        not committed yet."""
-        if isinstance(event, InputAudioBufferAppend | InputImageBufferAppend):
-            if self._manual_turns:
-                self._uncommitted_audio = True
-            elif isinstance(event, InputAudioBufferAppend) and _sounds_voiced(event.audio):
-                # Server VAD: the user may be speaking though the server has not said so yet (its
-                # speech_started comes a few hundred ms in); a renewal now would lose those words.
-                self._last_voice_sent = asyncio.get_running_loop().time()
-            return
-        self._last_request_sent = asyncio.get_running_loop().time()
-        if isinstance(event, SessionUpdate):
-            session = event.session
-            self._manual_turns = "turn_detection" in session and session["turn_detection"] is None
-        elif isinstance(event, InputAudioBufferCommit | InputAudioBufferClear):
-            self._uncommitted_audio = False
-
-    def _note_received(self, event: ServerEvent) -> None:
-        if isinstance(event, SpeechStarted):
-            self._user_speaking = True
-        elif isinstance(event, SpeechStopped | InputAudioBufferCommitted | InputAudioBufferCleared):
-            self._user_speaking = False
-            if isinstance(event, InputAudioBufferCommitted) and not self._manual_turns:
-                # The server creates the reply to this turn by itself, a moment later.
-                self._reply_expected_since = asyncio.get_running_loop().time()
-        elif event.TYPE.startswith("response."):
-            self._last_reply_event = asyncio.get_running_loop().time()
-            if isinstance(event, ResponseCreated):
-                self._active_responses.add(event.response_id)
-                self._reply_expected_since = None
-            elif isinstance(event, ResponseDone):
-                self._active_responses.discard(event.response_id)
-                self._replies_done_here += 1
-
     def _quiet(self, now: float) -> bool:
-        """A moment where replacing the session loses nothing: no reply running (a reply silent for
-        15 s is taken as ended: cancelled replies may never report their end), the user is not
-        speaking, no manual turn half recorded, and no request in the last ``renew_quiet`` seconds."""
-        quiet_for = self.options.renew_quiet
-        if now - self._last_request_sent < quiet_for or now - self._last_reply_event < quiet_for:
-            return False
-        if now - self._last_voice_sent < quiet_for:
-            return False
-        if self._reply_expected_since is not None and now - self._reply_expected_since < REPLY_EXPECTED_S:
-            return False
-        if self._active_responses and now - self._last_reply_event < 15.0:
-            return False
-        return not (self._user_speaking or self._uncommitted_audio)
+        return self.quiet.quiet(now, self.options.renew_quiet)
 
     async def _renew_when_due(self, renew_after: float) -> _Renewed:
         """Wait until the connection is ``renew_after`` seconds old, then for a quiet moment (or the
@@ -798,7 +716,7 @@ class RealtimeClient:
         else:
             if isinstance(event, SessionUpdated | ErrorEvent):
                 ready.set()
-            self._note_received(event)
+            self.quiet.received(event, asyncio.get_running_loop().time())
         self._incoming.put_nowait(event)
 
     async def _write(self, ready: asyncio.Event) -> None:
@@ -823,7 +741,7 @@ class RealtimeClient:
                     self.stats.uncertain_dropped += 1
                     return
             self.stats.events_sent += 1
-            self._note_sent(event)
+            self.quiet.sent(event, asyncio.get_running_loop().time())
 
 
 @dataclass(slots=True)
