@@ -49,6 +49,7 @@ from PySide6.QtWidgets import (
 
 from qwenvoice.logsetup import register_secret
 from qwenvoice.protocol import models
+from qwenvoice.settings.changes import carry_edits
 from qwenvoice.settings.coerce import LoadNotice
 from qwenvoice.settings.presets import PresetBook
 from qwenvoice.settings.schema import (
@@ -865,6 +866,8 @@ class SettingsPanel(QDialog):
             self._load_omni(settings.omni, settings.ui.turn_mode)
             self._load_tts(settings.tts)
             audio = settings.audio
+            self._show_device(self.input_combo, audio.input_device)
+            self._show_device(self.output_combo, audio.output_device)
             self.volume_slider.setValue(audio.output_volume)
             self.volume_label.setText(f"{audio.output_volume} %")
             _select_data(self._cb("audio.listening_setup"), audio.listening_setup)
@@ -1399,17 +1402,27 @@ class SettingsPanel(QDialog):
         return self.collect() != self._original
 
     def set_settings(self, settings: AppSettings) -> None:
-        """Settings changed elsewhere (e.g. the main window's mode switch): show them, unless the
-        user is in the middle of editing."""
-        if self.is_dirty() or settings == self._original:
+        """Settings changed elsewhere (the controller applied them, the echo self-test): show them.
+
+        Fields the user is editing keep the edit; every other field follows, so an Apply never
+        writes back a value that was current only when the form was filled.
+        """
+        if settings == self._original:
             return
+        merged = carry_edits(self._original, self.collect(), settings)
         self._original = settings.copy()
-        self._work = settings.copy()
+        self._work = merged
         self._book.presets = self._work.presets
         self._load(self._work)
         self.omni_presets.refresh()
         self.tts_presets.refresh()
         self._revalidate()
+
+    def follow_turn_mode(self, mode: str) -> None:
+        """The turn mode changed outside the form (the toolbar): the form shows it from now on."""
+        latest = self._original.copy()
+        latest.ui.turn_mode = mode
+        self.set_settings(latest)
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802
         self._stop_monitoring()
@@ -1710,6 +1723,12 @@ class SettingsPanel(QDialog):
         self._fill_devices(self.input_combo, inputs, self._work.audio.input_device)
         self._fill_devices(self.output_combo, outputs, self._work.audio.output_device)
 
+    def _show_device(self, combo: QComboBox, identity: str | None) -> None:
+        """Select a saved device; one that is not listed now stays selectable as "not connected"."""
+        if combo.count() and not _select_data(combo, identity) and identity is not None:
+            combo.addItem(fill(translate("SettingsPanel", "%1 (not connected)"), identity), identity)
+            _select_data(combo, identity)
+
     def _fill_devices(self, combo: QComboBox, devices: list[DeviceInfo], saved: str | None) -> None:
         chosen = combo.currentData() if combo.count() else saved
         entries: list[tuple[str, str | None]] = [(translate("SettingsPanel", "System default"), None)]
@@ -1883,4 +1902,9 @@ def build_for_controller(controller: Any) -> SettingsPanel:
     changed = getattr(controller, "settings_changed", None)
     if changed is not None:
         changed.connect(panel.set_settings)
+    # The toolbar switches the turn mode without a settings_changed; the form must show it, or the
+    # next Apply would switch back to what the form still showed.
+    mode_changed = getattr(controller, "mode_changed", None)
+    if mode_changed is not None:
+        mode_changed.connect(panel.follow_turn_mode)
     return panel
