@@ -1234,3 +1234,20 @@ class Controller(QObject):
                 done()
 
         self._closer = asyncio.get_event_loop().create_task(close(), name="qwenvoice-close")
+
+    # ----- settings services (keys)
+
+    def api_key_status(self) -> Any:
+        """Where the API key comes from (an ApiKeyStatus); None when keys cannot be stored here."""
+        try:
+            return self.key_store().status()
+        except Exception as exc:  # no config dir yet, a broken keyring: the form says storage is unavailable
+            log.warning("API key storage is not available: %s", exc)
+            return None
+
+    def save_api_key(self, key: str, *, allow_plaintext_file: bool = False) -> None:
+        """Store the key for the next connections (raises SecretStoreError with a user-facing reason)."""
+        self.key_store().set(key, allow_plaintext_file=allow_plaintext_file)
+
+    def clear_api_key(self) -> None:
+        self.key_store().delete()

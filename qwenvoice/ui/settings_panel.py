@@ -20,7 +20,7 @@ import contextlib
 import dataclasses
 import functools
 from collections.abc import Callable, Coroutine, Sequence
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QStandardItemModel
@@ -61,7 +61,7 @@ from qwenvoice.settings.schema import (
     tts_errors,
     validate,
 )
-from qwenvoice.settings.secrets import ApiKeyStore, KeySource, SecretStoreError
+from qwenvoice.settings.secrets import ApiKeyStatus, KeySource, SecretStoreError
 from qwenvoice.settings.services import (
     ConnectionCheck,
     DeviceInfo,
@@ -75,6 +75,9 @@ from qwenvoice.ui.i18n import LANGUAGE_NATIVE_NAMES, LanguageManager, Retranslat
 from qwenvoice.ui.presets import PresetBar
 from qwenvoice.ui.theme import ThemeManager, app_icon, icon
 from qwenvoice.ui.widgets import ErrorLabel, LevelMeter, NoticeBar, NumberField, set_invalid
+
+if TYPE_CHECKING:
+    from qwenvoice.app.controller import Controller
 
 # Suggestions for the model pickers (the fields stay editable: new models work without a release).
 OMNI_MODEL_SUGGESTIONS = (
@@ -146,7 +149,6 @@ class SettingsPanel(QDialog):
         settings: AppSettings,
         *,
         store: SettingsStore | None = None,
-        keys: ApiKeyStore | None = None,
         services: SettingsServices | None = None,
         languages: LanguageManager | None = None,
         themes: ThemeManager | None = None,
@@ -161,7 +163,6 @@ class SettingsPanel(QDialog):
         if embedded:
             self.setWindowFlags(Qt.WindowType.Widget)
         self._store = store
-        self._keys = keys
         self._services = services
         self._languages = languages
         self._themes = themes
@@ -1445,7 +1446,8 @@ class SettingsPanel(QDialog):
     def _on_plaintext_toggled(self, checked: bool) -> None:
         if not checked or self._loading:
             return
-        path = str(self._keys.plaintext_path) if self._keys is not None else "?"
+        status = self._key_status()
+        path = str(status.plaintext_path) if status is not None else "?"
         answer = QMessageBox.warning(
             self,
             translate("SettingsPanel", "Store the key unencrypted?"),
@@ -1467,18 +1469,21 @@ class SettingsPanel(QDialog):
             self.plaintext_check.blockSignals(False)
         self._update_key_status()
 
+    def _key_status(self) -> ApiKeyStatus | None:
+        return self._services.api_key_status() if self._services is not None else None
+
     def _update_key_status(self) -> None:
-        keys = self._keys
+        key_status = self._key_status()
         self.error_labels["api_key"].show_message(None)
-        if keys is None:
+        if key_status is None:
             self.key_edit.setEnabled(False)
             self.remove_key_button.setEnabled(False)
             self.plaintext_check.hide()
             self.key_status.setText(translate("SettingsPanel", "Key storage is not available."))
             return
-        status = keys.keyring_status
-        source = keys.source()
-        stored_in = keys.stored_source()
+        status = key_status.keyring
+        source = key_status.source
+        stored_in = key_status.stored_in
         self.plaintext_check.setVisible(not status.available)
         self.remove_key_button.setEnabled(stored_in is not KeySource.NONE and not self._remove_key_requested)
         if self._remove_key_requested:
@@ -1521,16 +1526,16 @@ class SettingsPanel(QDialog):
         return text() if text is not None else fill(translate("SettingsPanel", "No keyring: %1"), reason)
 
     def _apply_key(self) -> bool:
-        keys = self._keys
-        if keys is None:
+        status = self._key_status()
+        if status is None or self._services is None:
             return True
         text = self.key_edit.text().strip()
         try:
             if text:
-                allow_file = self.plaintext_check.isChecked() and not keys.keyring_status.available
-                keys.set(text, allow_plaintext_file=allow_file)
+                allow_file = self.plaintext_check.isChecked() and not status.keyring.available
+                self._services.save_api_key(text, allow_plaintext_file=allow_file)
             elif self._remove_key_requested:
-                keys.delete()
+                self._services.clear_api_key()
         except SecretStoreError as exc:
             message = str(exc)
             self.error_labels["api_key"].show_message(message)
@@ -1631,8 +1636,7 @@ class SettingsPanel(QDialog):
 
     def run_echo_self_test(self) -> None:
         """Measure the echo on the devices chosen here (the app's own streams pause meanwhile)."""
-        runner = getattr(self._services, "run_echo_self_test", None)
-        if runner is None:
+        if self._services is None:
             self.echo_test_result.show_notice(
                 translate("SettingsPanel", "This build of the app cannot do that yet."), "error"
             )
@@ -1646,14 +1650,14 @@ class SettingsPanel(QDialog):
         )
         inputs = self._cb("audio.input_device").currentData()
         outputs = self._cb("audio.output_device").currentData()
-        if not self._spawn(self._run_echo_test(runner, inputs, outputs)):
+        if not self._spawn(self._run_echo_test(self._services, inputs, outputs)):
             stopped = translate("SettingsPanel", "The app's event loop is not running.")
             self._echo_test_done(EchoTestReport(False, stopped))
 
-    async def _run_echo_test(self, runner: Callable[..., Any], input_device: str | None,
+    async def _run_echo_test(self, services: SettingsServices, input_device: str | None,
                              output_device: str | None) -> None:
         try:
-            report: EchoTestReport = await runner(input_device, output_device)
+            report = await services.run_echo_self_test(input_device, output_device)
         except Exception as exc:  # the service reports failures as results; anything else is shown too
             report = EchoTestReport(False, str(exc) or type(exc).__name__)
         with contextlib.suppress(RuntimeError):  # the dialog may be gone
@@ -1685,11 +1689,10 @@ class SettingsPanel(QDialog):
 
     def refresh_echo_status(self) -> None:
         """The echo line: what the capture path does now (polled while the Audio tab is open)."""
-        state_of = getattr(self._services, "echo_state", None)
         state: EchoState | None = None
-        if state_of is not None:
+        if self._services is not None:
             with contextlib.suppress(Exception):
-                state = state_of()
+                state = self._services.echo_state()
         self.echo_status.setText(self._echo_status_text(state))
 
     @staticmethod
@@ -1813,66 +1816,56 @@ class SettingsPanel(QDialog):
 
 
 class ControllerServices:
-    """:class:`SettingsServices` over the app controller (methods it lacks report that plainly)."""
+    """:class:`SettingsServices` over the app controller: the form's names for what the controller does."""
 
-    def __init__(self, controller: Any) -> None:
+    def __init__(self, controller: Controller) -> None:
         self._controller = controller
 
-    def _devices(self, index: int) -> list[DeviceInfo]:
-        lists = getattr(self._controller, "device_lists", None)
-        if lists is None:
-            return []
-        return [
-            DeviceInfo(identity=str(getattr(d, "identity", d)), is_default=bool(getattr(d, "is_default", False)))
-            for d in lists()[index]
-        ]
-
     def list_input_devices(self) -> list[DeviceInfo]:
-        return self._devices(0)
+        return self._device_infos(self._controller.device_lists()[0])
 
     def list_output_devices(self) -> list[DeviceInfo]:
-        return self._devices(1)
+        return self._device_infos(self._controller.device_lists()[1])
 
-    def _require(self, name: str) -> Callable[..., Any]:
-        method = getattr(self._controller, name, None)
-        if method is None:
-            raise NotImplementedError(translate("SettingsPanel", "This build of the app cannot do that yet."))
-        return cast(Callable[..., Any], method)
+    @staticmethod
+    def _device_infos(devices: list[Any]) -> list[DeviceInfo]:
+        return [DeviceInfo(identity=str(d.identity), is_default=bool(d.is_default)) for d in devices]
 
     def play_test_tone(self, output_device: str | None, volume_percent: int) -> None:
-        self._require("play_test_tone")(output_device, volume_percent)
+        self._controller.play_test_tone(output_device, volume_percent)
 
     def start_mic_monitor(self, input_device: str | None) -> None:
-        start = getattr(self._controller, "start_mic_monitor", None)
-        if start is not None:
-            start(input_device)
+        self._controller.start_mic_monitor(input_device)
 
     def stop_mic_monitor(self) -> None:
-        stop = getattr(self._controller, "stop_mic_monitor", None)
-        if stop is not None:
-            stop()
+        self._controller.stop_mic_monitor()
 
     def mic_level_db(self) -> float:
-        level = getattr(self._controller, "mic_level_dbfs", None)
-        return float(level()) if level is not None else float("-inf")
+        return float(self._controller.mic_level_dbfs())
 
     async def test_connection(self, url: str | None, model: str, api_key: str | None) -> ConnectionCheck:
-        result = await self._require("test_connection")(url, model, api_key)
-        return cast(ConnectionCheck, result)
+        return cast(ConnectionCheck, await self._controller.test_connection(url, model, api_key))
 
     async def preview_voice(self, model: str, tts: TtsSettings, text: str) -> None:
-        await self._require("preview_voice")(model, tts, text)
+        await self._controller.preview_voice(model, tts, text)
 
     async def run_echo_self_test(self, input_device: str | None, output_device: str | None) -> EchoTestReport:
-        result = await self._require("run_echo_self_test")(input_device, output_device)
-        return cast(EchoTestReport, result)
+        return cast(EchoTestReport, await self._controller.run_echo_self_test(input_device, output_device))
 
     def echo_state(self) -> EchoState | None:
-        state = getattr(self._controller, "echo_state", None)
-        return cast(EchoState | None, state()) if state is not None else None
+        return cast(EchoState | None, self._controller.echo_state())
+
+    def api_key_status(self) -> ApiKeyStatus | None:
+        return cast(ApiKeyStatus | None, self._controller.api_key_status())
+
+    def save_api_key(self, key: str, *, allow_plaintext_file: bool = False) -> None:
+        self._controller.save_api_key(key, allow_plaintext_file=allow_plaintext_file)
+
+    def clear_api_key(self) -> None:
+        self._controller.clear_api_key()
 
 
-def build_for_controller(controller: Any) -> SettingsPanel:
+def build_for_controller(controller: Controller) -> SettingsPanel:
     """The settings panel as a main-window tab, wired to the controller.
 
     Apply hands the settings to ``controller.apply_settings`` (which saves them and updates or
@@ -1886,25 +1879,16 @@ def build_for_controller(controller: Any) -> SettingsPanel:
     if themes is None and isinstance(app, QApplication):
         themes = ThemeManager(app)
     languages = LanguageManager.current() or LanguageManager()
-    settings = getattr(controller, "settings", None) or AppSettings()
+    settings = controller.settings or AppSettings()
     languages.apply(settings.ui.language)
     if themes is not None:
         themes.apply(settings.ui.theme)
-    keys: ApiKeyStore | None
-    try:
-        keys = controller.key_store()
-    except Exception:  # no config dir yet, broken keyring: the panel says key storage is unavailable
-        keys = None
     panel = SettingsPanel(
-        settings, keys=keys, services=ControllerServices(controller), languages=languages, themes=themes, embedded=True
+        settings, services=ControllerServices(controller), languages=languages, themes=themes, embedded=True
     )
     panel.applied.connect(controller.apply_settings)
-    changed = getattr(controller, "settings_changed", None)
-    if changed is not None:
-        changed.connect(panel.set_settings)
+    controller.settings_changed.connect(panel.set_settings)
     # The toolbar switches the turn mode without a settings_changed; the form must show it, or the
     # next Apply would switch back to what the form still showed.
-    mode_changed = getattr(controller, "mode_changed", None)
-    if mode_changed is not None:
-        mode_changed.connect(panel.follow_turn_mode)
+    controller.mode_changed.connect(panel.follow_turn_mode)
     return panel

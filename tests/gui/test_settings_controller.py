@@ -127,3 +127,28 @@ def test_toolbar_switch_during_an_edit_keeps_both(qtbot, tmp_path):
         panel.apply_button.click()
     assert controller.mode == "ptt" and _saved_turn_mode(tmp_path) == "ptt"
     assert controller.settings.omni.instructions == "Typed before the switch."
+
+
+def test_the_api_key_is_stored_through_the_controller(qtbot, tmp_path):
+    from qwenvoice.settings.secrets import KEYRING_SERVICE, KEYRING_USERNAME, ApiKeyStore
+    from qwenvoice.settings.services import SettingsServices
+    from qwenvoice.ui.settings_panel import ControllerServices
+    from tests.gui.settings_fakes import MemoryKeyring
+
+    controller = _controller(tmp_path)
+    keyring = MemoryKeyring()
+    controller._key_store = ApiKeyStore(config_dir=tmp_path / "config", backend=keyring, environ={})
+    assert isinstance(ControllerServices(controller), SettingsServices)
+    panel = build_for_controller(controller)
+    qtbot.addWidget(panel)
+    assert "Paste your DashScope API key" in panel.key_edit.placeholderText()
+    panel.key_edit.setText("sk-controller0123456789")
+    with qtbot.waitSignal(controller.settings_changed):
+        panel.apply_button.click()
+    assert keyring.entries[(KEYRING_SERVICE, KEYRING_USERNAME)] == "sk-controller0123456789"
+    assert controller._lookup_key() == "sk-controller0123456789"
+    assert "stored in the keyring" in panel.key_edit.placeholderText() and panel.key_edit.text() == ""
+    panel.remove_key_button.click()
+    with qtbot.waitSignal(controller.settings_changed):
+        panel.apply_button.click()
+    assert keyring.entries == {}
