@@ -32,7 +32,7 @@ from qwenvoice.session.speech import SpeechResult, SpeechSession, split_segments
 from qwenvoice.session.voice import OFFLINE_BANNER, RunOptions, VoiceSession
 from qwenvoice.session.waveform_data import TimelineRing
 from qwenvoice.settings.schema import AppSettings, TtsSettings
-from qwenvoice.settings.secrets import ApiKeyStore
+from qwenvoice.settings.secrets import ApiKeyStatus, ApiKeyStore
 from qwenvoice.settings.services import ConnectionCheck, DeviceInfo, EchoState, EchoTestReport
 from qwenvoice.settings.store import SettingsStore
 
@@ -418,7 +418,23 @@ class Controller(QObject):
     def device_lists(self) -> tuple[list[DeviceInfo], list[DeviceInfo]]:
         return self.voice.audio.device_lists()
 
+    # ----- settings services (keys): the settings layer writes them, the form only asks
+
+    def api_key_status(self) -> ApiKeyStatus | None:
+        """Where the API key comes from; None when keys cannot be stored here."""
+        try:
+            return self.key_store().status()
+        except Exception as exc:  # no config dir yet, a broken keyring: the form says storage is unavailable
+            log.warning("API key storage is not available: %s", exc)
+            return None
+
+    def save_api_key(self, key: str, *, allow_plaintext_file: bool = False) -> None:
+        """Store the key for the next connections (raises SecretStoreError with a user-facing reason)."""
+        self.key_store().set(key, allow_plaintext_file=allow_plaintext_file)
+
+    def clear_api_key(self) -> None:
+        self.key_store().delete()
+
 
 def _device(value: object) -> str | None:
     return value if isinstance(value, str) else None
-

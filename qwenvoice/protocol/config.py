@@ -26,6 +26,7 @@ from .models import FLASH_VOICES, TTS_LANGUAGES, omni_capabilities, tts_capabili
 __all__ = [
     "INSTRUCTIONS_TOKEN_LIMIT",
     "ConfigError",
+    "NumberRange",
     "OmniSessionConfig",
     "TtsSessionConfig",
     "TurnDetection",
@@ -78,6 +79,24 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def _number_allowed(low: float | None, high: float | None, low_open: bool, high_open: bool) -> str:
+    left = "(" if low_open else "["
+    right = ")" if high_open else "]"
+    if low is not None and high is not None:
+        return f"a number in {left}{low}, {high}{right}"
+    if low is not None:
+        return f"a number {'>' if low_open else '>='} {low}"
+    return f"a number {'<' if high_open else '<='} {high}"
+
+
+def _int_allowed(low: int | None, high: int | None) -> str:
+    if low is not None and high is not None:
+        return f"an integer in [{low}, {high}]"
+    if low is not None:
+        return f"an integer >= {low}"
+    return f"an integer <= {high}"
+
+
 def _check_number(
     name: str,
     value: object,
@@ -87,14 +106,7 @@ def _check_number(
     low_open: bool = False,
     high_open: bool = False,
 ) -> None:
-    left = "(" if low_open else "["
-    right = ")" if high_open else "]"
-    if low is not None and high is not None:
-        allowed = f"a number in {left}{low}, {high}{right}"
-    elif low is not None:
-        allowed = f"a number {'>' if low_open else '>='} {low}"
-    else:
-        allowed = f"a number {'<' if high_open else '<='} {high}"
+    allowed = _number_allowed(low, high, low_open, high_open)
     if not _is_number(value):
         raise ConfigError(name, value, allowed)
     number = float(value)  # type: ignore[arg-type]
@@ -107,16 +119,59 @@ def _check_number(
 
 
 def _check_int(name: str, value: object, low: int | None, high: int | None) -> None:
-    if low is not None and high is not None:
-        allowed = f"an integer in [{low}, {high}]"
-    elif low is not None:
-        allowed = f"an integer >= {low}"
-    else:
-        allowed = f"an integer <= {high}"
+    allowed = _int_allowed(low, high)
     if not isinstance(value, int) or isinstance(value, bool):
         raise ConfigError(name, value, allowed)
     if (low is not None and value < low) or (high is not None and value > high):
         raise ConfigError(name, value, allowed)
+
+
+@dataclass(frozen=True, slots=True)
+class NumberRange:
+    """A documented numeric range. ``allowed()`` is the text every refusal of it quotes, so the
+    settings form shows the same words as the errors, and each number is written once (below)."""
+
+    low: float | None
+    high: float | None
+    integer: bool = False
+    low_open: bool = False
+    high_open: bool = False
+
+    def allowed(self) -> str:
+        if self.integer:
+            return _int_allowed(_as_int(self.low), _as_int(self.high))
+        return _number_allowed(self.low, self.high, self.low_open, self.high_open)
+
+    def check(self, name: str, value: object) -> None:
+        if self.integer:
+            _check_int(name, value, _as_int(self.low), _as_int(self.high))
+        else:
+            _check_number(name, value, self.low, self.high, low_open=self.low_open, high_open=self.high_open)
+
+
+def _as_int(bound: float | None) -> int | None:
+    return None if bound is None else int(bound)
+
+
+VAD_THRESHOLD: Final = NumberRange(-1.0, 1.0)
+SILENCE_DURATION_MS: Final = NumberRange(200, 6000, integer=True)
+PREFIX_PADDING_MS: Final = NumberRange(0, 5000, integer=True)
+IDLE_TIMEOUT_MS: Final = NumberRange(5000, 30000, integer=True)
+TEMPERATURE: Final = NumberRange(0.0, 2.0, high_open=True)
+TOP_P: Final = NumberRange(0.0, 1.0, low_open=True)
+TOP_K: Final = NumberRange(0, None, integer=True)
+REPETITION_PENALTY: Final = NumberRange(0.0, None, low_open=True)
+PRESENCE_PENALTY: Final = NumberRange(-2.0, 2.0)
+SPEECH_RATE: Final = NumberRange(0.5, 2.0)
+PITCH_RATE: Final = NumberRange(0.5, 2.0)
+TTS_VOLUME: Final = NumberRange(0, 100, integer=True)
+BIT_RATE: Final = NumberRange(6, 510, integer=True)
+SEED: Final = NumberRange(-1, SEED_MAX, integer=True)
+
+
+def max_tokens_range(model: str) -> NumberRange:
+    """Output tokens: at least one, at most the model's published ceiling (when there is one)."""
+    return NumberRange(1, omni_capabilities(model).max_output_tokens, integer=True)
 
 
 def _check_choice(name: str, value: object, choices: tuple[Any, ...]) -> None:
@@ -193,15 +248,15 @@ class TurnDetection:
         _check_choice(f"{prefix}.type", self.type, _VAD_TYPES)
         if self.type == "semantic_vad" and not caps.supports_semantic_vad:
             raise ConfigError(f"{prefix}.type", self.type, f"server_vad (semantic_vad is not supported by {model})")
-        _check_number(f"{prefix}.threshold", self.threshold, -1.0, 1.0)
-        _check_int(f"{prefix}.silence_duration_ms", self.silence_duration_ms, 200, 6000)
-        _check_int(f"{prefix}.prefix_padding_ms", self.prefix_padding_ms, 0, 5000)
+        VAD_THRESHOLD.check(f"{prefix}.threshold", self.threshold)
+        SILENCE_DURATION_MS.check(f"{prefix}.silence_duration_ms", self.silence_duration_ms)
+        PREFIX_PADDING_MS.check(f"{prefix}.prefix_padding_ms", self.prefix_padding_ms)
         if self.idle_timeout_ms is not None:
             if not caps.supports_idle_timeout:
                 raise _unsupported(f"{prefix}.idle_timeout_ms", self.idle_timeout_ms, model)
             if self.type != "server_vad":
                 raise ConfigError(f"{prefix}.idle_timeout_ms", self.idle_timeout_ms, "not set (server_vad only)")
-            _check_int(f"{prefix}.idle_timeout_ms", self.idle_timeout_ms, 5000, 30000)
+            IDLE_TIMEOUT_MS.check(f"{prefix}.idle_timeout_ms", self.idle_timeout_ms)
         _check_bool(f"{prefix}.create_response", self.create_response)
         _check_bool(f"{prefix}.interrupt_response", self.interrupt_response)
 
@@ -297,21 +352,19 @@ class OmniSessionConfig:
                 "session.input_audio_transcription.model", self.input_audio_transcription, "a model name or null"
             )
         if self.temperature is not None:
-            _check_number("session.temperature", self.temperature, 0.0, 2.0, high_open=True)
+            TEMPERATURE.check("session.temperature", self.temperature)
         if self.top_p is not None:
-            _check_number("session.top_p", self.top_p, 0.0, 1.0, low_open=True)
+            TOP_P.check("session.top_p", self.top_p)
         if self.top_k is not None:
-            _check_int("session.top_k", self.top_k, 0, None)
+            TOP_K.check("session.top_k", self.top_k)
         if self.max_tokens is not None:
-            _check_int("session.max_tokens", self.max_tokens, 1, caps.max_output_tokens)
+            max_tokens_range(model).check("session.max_tokens", self.max_tokens)
         if self.repetition_penalty is not None:
-            _check_number("session.repetition_penalty", self.repetition_penalty, 0.0, None, low_open=True)
+            REPETITION_PENALTY.check("session.repetition_penalty", self.repetition_penalty)
         if self.presence_penalty is not None:
-            _check_number("session.presence_penalty", self.presence_penalty, -2.0, 2.0)
-        if self.seed is not None and not (
-            isinstance(self.seed, int) and not isinstance(self.seed, bool) and -1 <= self.seed <= SEED_MAX
-        ):
-            raise ConfigError("session.seed", self.seed, f"-1 or an integer in [0, {SEED_MAX}]")
+            PRESENCE_PENALTY.check("session.presence_penalty", self.presence_penalty)
+        if self.seed is not None:
+            SEED.check("session.seed", self.seed)  # -1 = a random seed
         if not isinstance(self.tools, list) or not all(isinstance(tool, dict) for tool in self.tools):
             raise ConfigError("session.tools", self.tools, "a list of tool objects")
         if self.tools and not caps.supports_tools:
@@ -448,17 +501,17 @@ class TtsSessionConfig:
             if value is not None and not caps.supports_prosody:
                 raise _unsupported(f"session.{name}", value, model)
         if self.speech_rate is not None:
-            _check_number("session.speech_rate", self.speech_rate, 0.5, 2.0)
+            SPEECH_RATE.check("session.speech_rate", self.speech_rate)
         if self.volume is not None:
-            _check_int("session.volume", self.volume, 0, 100)
+            TTS_VOLUME.check("session.volume", self.volume)
         if self.pitch_rate is not None:
-            _check_number("session.pitch_rate", self.pitch_rate, 0.5, 2.0)
+            PITCH_RATE.check("session.pitch_rate", self.pitch_rate)
         if self.bit_rate is not None:
             if not caps.supports_bit_rate:
                 raise _unsupported("session.bit_rate", self.bit_rate, model)
             if self.response_format != "opus":
                 raise ConfigError("session.bit_rate", self.bit_rate, "not set (only with response_format opus)")
-            _check_int("session.bit_rate", self.bit_rate, 6, 510)
+            BIT_RATE.check("session.bit_rate", self.bit_rate)
         if self.instructions is not None:
             _check_str("session.instructions", self.instructions)
             if self.instructions and not caps.supports_instructions:

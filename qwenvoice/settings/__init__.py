@@ -5,5 +5,5 @@
 - ``secrets``: the DashScope API key in the OS keyring (environment first; never in the settings file)
 - ``presets``: named voice + instructions + parameters, with JSON import/export
 - ``changes``: what an Apply changed (live ``session.update`` or a reconnect)
-- ``services``: what the settings panel needs from the running app
+- ``services``: what the settings panel needs from the running app (devices, checks, the API key)
 """

@@ -8,6 +8,7 @@ sessions can be updated in place and which need a reconnect (and why, for the no
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from dataclasses import dataclass, field
 
@@ -43,14 +44,40 @@ def _changed_fields(prefix: str, old: object, new: object) -> set[str]:
     return out
 
 
+_SECTIONS = ("connection", "omni", "tts", "audio", "ui")
+
+
+def changed_fields(old: AppSettings, new: AppSettings) -> frozenset[str]:
+    """The dotted paths whose values differ ("presets" stands for the whole preset list)."""
+    changed: set[str] = set()
+    for name in _SECTIONS:
+        changed |= _changed_fields(name, getattr(old, name), getattr(new, name))
+    if old.presets != new.presets:
+        changed.add("presets")
+    return frozenset(changed)
+
+
+def carry_edits(edited_from: AppSettings, edited: AppSettings, latest: AppSettings) -> AppSettings:
+    """``latest`` with the fields a form changed (``edited`` against ``edited_from``) put on top.
+
+    The settings form shows a copy while the app may change the settings meanwhile (the toolbar's
+    turn mode, the echo self-test); following ``latest`` keeps an Apply from writing back values that
+    were current when the form was filled, and the user's own edits still win.
+    """
+    merged = latest.copy()
+    for path in changed_fields(edited_from, edited):
+        if path == "presets":
+            merged.presets = copy.deepcopy(edited.presets)
+            continue
+        section, _, name = path.partition(".")
+        setattr(getattr(merged, section), name, copy.deepcopy(getattr(getattr(edited, section), name)))
+    return merged
+
+
 def diff(old: AppSettings, new: AppSettings, *, omni_audio_produced: bool = False) -> SettingsDiff:
     """Compare two settings; ``omni_audio_produced`` = the live Omni session has already spoken."""
-    changed: set[str] = set()
-    for name in ("connection", "omni", "tts", "audio", "ui"):
-        changed |= _changed_fields(name, getattr(old, name), getattr(new, name))
-    presets_changed = old.presets != new.presets
-    if presets_changed:
-        changed.add("presets")
+    changed = set(changed_fields(old, new))
+    presets_changed = "presets" in changed
 
     endpoint_changed = old.connection.endpoint_url() != new.connection.endpoint_url() or (
         old.connection.region != new.connection.region

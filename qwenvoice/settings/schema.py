@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from qwenvoice.protocol import models
-from qwenvoice.protocol.config import ConfigError, OmniSessionConfig, TtsSessionConfig, TurnDetection
+from qwenvoice.protocol.config import ConfigError, NumberRange, OmniSessionConfig, TtsSessionConfig, TurnDetection
 from qwenvoice.settings.coerce import LoadNotice, from_mapping, to_mapping
 
 SCHEMA_VERSION = 1
@@ -26,6 +26,7 @@ TURN_MODES = ("vad", "ptt")
 VAD_TYPES = ("server_vad", "semantic_vad")
 LISTENING_SETUPS = ("speakers", "headphones")
 PRESET_KINDS = ("omni", "tts")
+OUTPUT_VOLUME = NumberRange(0, 100, integer=True)  # percent, applied in the app's mixer
 
 _OMNI_DEFAULTS = OmniSessionConfig()
 _VAD_DEFAULTS = TurnDetection()
@@ -217,8 +218,10 @@ class AudioSettings:
 
     def problems(self) -> list[SettingsError]:
         found: list[SettingsError] = []
-        if not 0 <= self.output_volume <= 100:
-            found.append(SettingsError("audio.output_volume", "[0, 100]", self.output_volume))
+        try:
+            OUTPUT_VOLUME.check("audio.output_volume", self.output_volume)
+        except ConfigError as exc:
+            found.append(SettingsError("audio.output_volume", exc.allowed, self.output_volume))
         if err := _choice("audio.listening_setup", self.listening_setup, LISTENING_SETUPS):
             found.append(err)
         for name in ("echo_cancellation", "half_duplex"):

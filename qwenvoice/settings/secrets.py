@@ -76,6 +76,16 @@ def probe_keyring(backend: Any) -> KeyringStatus:
     return KeyringStatus(True, name, "")
 
 
+@dataclass(frozen=True, slots=True)
+class ApiKeyStatus:
+    """Where the key comes from and where it could be kept: what the settings form shows (never the key)."""
+
+    source: KeySource  # the key in use (the environment wins)
+    stored_in: KeySource  # where the app keeps one, ignoring the environment
+    keyring: KeyringStatus
+    plaintext_path: Path
+
+
 class ApiKeyStore:
     """Reads and writes the API key. ``backend`` defaults to ``keyring.get_keyring()``."""
 
@@ -158,6 +168,11 @@ class ApiKeyStore:
         if self._file_key():
             return KeySource.PLAINTEXT_FILE
         return KeySource.NONE
+
+    def status(self) -> ApiKeyStatus:
+        source = self.source()
+        stored_in = self.stored_source()
+        return ApiKeyStatus(source, stored_in, self.keyring_status, self.plaintext_path)
 
     def set(self, key: str, *, allow_plaintext_file: bool = False) -> KeySource:
         """Store ``key`` in the keyring; fall back to a 0600 file only when explicitly allowed."""

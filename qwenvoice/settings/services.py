@@ -1,7 +1,7 @@
 """What the settings panel needs from the running app, as a typed interface (no Qt, no I/O here).
 
 The controller implements :class:`SettingsServices`; the panel receives it at construction, so the
-panel never touches audio devices or sockets itself (the layer rules forbid the UI to). Device
+panel never touches audio devices, sockets or the keyring itself (the layer rules forbid the UI to). Device
 identities are stable strings "name (host API)" — the same strings ``AudioSettings`` stores.
 """
 
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Final, Protocol, runtime_checkable
 
 from qwenvoice.settings.schema import AudioSettings, TtsSettings
+from qwenvoice.settings.secrets import ApiKeyStatus
 
 # What the echo self-test recommends (the same strings as qwenvoice.audio.echo_selftest.Recommendation).
 ECHO_NO_ECHO: Final = "no-echo"
@@ -102,4 +103,18 @@ class SettingsServices(Protocol):
 
     def echo_state(self) -> EchoState | None:
         """The capture path's echo handling now (None while no audio runs)."""
+        ...
+
+    # The API key lives in the OS keyring, written only by qwenvoice.settings.secrets; the form
+    # hands a typed key over and never holds a store itself.
+    def api_key_status(self) -> ApiKeyStatus | None:
+        """Where the key comes from and where it would be kept; None: keys cannot be stored here."""
+        ...
+
+    def save_api_key(self, key: str, *, allow_plaintext_file: bool = False) -> None:
+        """Store the key (keyring; a 0600 file only when allowed); SecretStoreError says why not."""
+        ...
+
+    def clear_api_key(self) -> None:
+        """Forget the stored key (the environment variable is not ours to change)."""
         ...

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QObject, QTranslator, Signal
 
+from qwenvoice.settings.fields import LANGUAGE_NATIVE_NAMES  # each language's own name
 from qwenvoice.ui.theme import resource_path
 
 UI_LANGUAGES = ("en", "zh_CN")
 LANGUAGE_CHOICES = ("system", "en", "zh_CN")
-# Each language's own name, so a user can always find their language in the list.
-LANGUAGE_NATIVE_NAMES = {"en": "English", "zh_CN": "简体中文"}
+__all__ = ["LANGUAGE_CHOICES", "LANGUAGE_NATIVE_NAMES", "UI_LANGUAGES", "LanguageManager", "Retranslator", "fill",
+           "resolve_language", "translate"]
 
 
 def resolve_language(choice: str, system_locale: str | None = None) -> str:

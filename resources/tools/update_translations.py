@@ -33,7 +33,8 @@ def tool(name: str) -> str:
 
 
 def sources() -> list[str]:
-    files = sorted((ROOT / "qwenvoice" / "ui").glob("*.py"))
+    # The settings field declarations carry their labels (marked with QT_TRANSLATE_NOOP).
+    files = sorted((ROOT / "qwenvoice" / "ui").glob("*.py")) + [ROOT / "qwenvoice" / "settings" / "fields.py"]
     gui = ROOT / "qwenvoice" / "gui.py"
     if gui.exists():
         files.append(gui)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from qwenvoice.settings.schema import TtsSettings
-from qwenvoice.settings.services import ConnectionCheck, DeviceInfo
+from qwenvoice.settings.secrets import ApiKeyStatus, ApiKeyStore
+from qwenvoice.settings.services import ConnectionCheck, DeviceInfo, EchoState, EchoTestReport, SettingsServices
 
 
 class MemoryKeyring:
@@ -30,10 +31,15 @@ class MemoryKeyring:
         self.entries.pop((service, username), None)
 
 
-class FakeServices:
-    """Records what the panel asks of the app and answers like the controller would."""
+class FakeServices(SettingsServices):
+    """Records what the panel asks of the app and answers like the controller would.
 
-    def __init__(self) -> None:
+    The API key goes to a real :class:`ApiKeyStore` (give it a :class:`MemoryKeyring`), as the
+    controller's does; without one, key storage is unavailable.
+    """
+
+    def __init__(self, keys: ApiKeyStore | None = None) -> None:
+        self.keys = keys
         self.inputs = [DeviceInfo("mic [PulseAudio]", True), DeviceInfo("USB Headset [ALSA]")]
         self.outputs = [DeviceInfo("speaker [PulseAudio]", True), DeviceInfo("USB Headset [ALSA]")]
         self.tones: list[tuple[str | None, int]] = []
@@ -44,6 +50,9 @@ class FakeServices:
         self.connection_result = ConnectionCheck(True, "Connected in 12 ms (session.created)", 12.0)
         self.previews: list[tuple[str, TtsSettings, str]] = []
         self.preview_error: Exception | None = None
+        self.echo_tests: list[tuple[str | None, str | None]] = []
+        self.echo_report = EchoTestReport(False, "No loopback here.")
+        self.echo: EchoState | None = None
 
     def list_input_devices(self) -> list[DeviceInfo]:
         return list(self.inputs)
@@ -73,3 +82,22 @@ class FakeServices:
         await asyncio.sleep(0.01)
         if self.preview_error is not None:
             raise self.preview_error
+
+    async def run_echo_self_test(self, input_device: str | None, output_device: str | None) -> EchoTestReport:
+        self.echo_tests.append((input_device, output_device))
+        await asyncio.sleep(0.01)
+        return self.echo_report
+
+    def echo_state(self) -> EchoState | None:
+        return self.echo
+
+    def api_key_status(self) -> ApiKeyStatus | None:
+        return self.keys.status() if self.keys is not None else None
+
+    def save_api_key(self, key: str, *, allow_plaintext_file: bool = False) -> None:
+        assert self.keys is not None, "the panel stores a key only when storage is available"
+        self.keys.set(key, allow_plaintext_file=allow_plaintext_file)
+
+    def clear_api_key(self) -> None:
+        assert self.keys is not None, "the panel forgets a key only when storage is available"
+        self.keys.delete()

@@ -59,17 +59,16 @@ def main() -> int:
     book = PresetBook(settings.presets)
     book.save(make_preset("Friendly", settings.omni, settings.connection.omni_model))
     book.save(make_preset("Narrator", settings.tts, settings.connection.tts_model))
-    services = FakeServices()
-    services.level_db = -24.0
     # The machine's own keyring: on a headless box this shows the "no keyring" explanation.
-    keys = ApiKeyStore(config_dir=config, environ={})
+    services = FakeServices(ApiKeyStore(config_dir=config, environ={}))
+    services.level_db = -24.0
 
     written: list[Path] = []
     for theme, language in (("light", "en"), ("dark", "en"), ("light", "zh_CN")):
         themes.apply(theme)
         languages.apply(language)
         panel = SettingsPanel(
-            settings, store=SettingsStore(config), keys=keys, services=services, languages=languages, themes=themes
+            settings, store=SettingsStore(config), services=services, languages=languages, themes=themes
         )
         panel.resize(WIDTH, HEIGHT)
         panel.show()

@@ -54,7 +54,8 @@ def test_chinese_catalogue_covers_every_text_in_the_code(tmp_path):
     lupdate = Path(sys.executable).parent / "pyside6-lupdate"
     if not lupdate.exists():
         pytest.skip("pyside6-lupdate is not installed")
-    sources = [str(f) for f in sorted((root / "qwenvoice" / "ui").glob("*.py"))] + [str(root / "qwenvoice" / "gui.py")]
+    sources = [str(f) for f in sorted((root / "qwenvoice" / "ui").glob("*.py"))] + [
+        str(root / "qwenvoice" / "settings" / "fields.py"), str(root / "qwenvoice" / "gui.py")]
     copy = tmp_path / "qwenvoice_zh_CN.ts"
     shutil.copy(TRANSLATIONS / "qwenvoice_zh_CN.ts", copy)
     subprocess.run([str(lupdate), "-locations", "none", "-source-language", "en", "-target-language", "zh_CN",

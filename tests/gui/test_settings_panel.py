@@ -31,7 +31,7 @@ def env(tmp_path):
         store = SettingsStore(tmp_path / "config")
         keyring = MemoryKeyring()
         keys = ApiKeyStore(config_dir=tmp_path / "config", backend=keyring, environ={})
-        services = FakeServices()
+        services = FakeServices(keys)
 
     return Env()
 
@@ -39,7 +39,7 @@ def env(tmp_path):
 @pytest.fixture
 def make_panel(qtbot, env):
     def make(settings: AppSettings | None = None, **kwargs) -> SettingsPanel:
-        options = {"store": env.store, "keys": env.keys, "services": env.services}
+        options = {"store": env.store, "services": env.services}
         options.update(kwargs)
         panel = SettingsPanel(settings or AppSettings(), **options)
         qtbot.addWidget(panel)
@@ -494,7 +494,7 @@ def test_api_key_goes_to_the_keyring_and_is_never_shown_or_saved(make_panel, env
 
 def test_without_keyring_the_key_is_refused_unless_the_user_accepts_a_file(make_panel, env, qtbot, monkeypatch):
     keys = ApiKeyStore(config_dir=env.store.config_dir, backend=fail.Keyring(), environ={})
-    panel = make_panel(keys=keys)
+    panel = make_panel(services=FakeServices(keys))
     assert not panel.plaintext_check.isHidden()
     assert "no system keyring" in panel.key_status.text()
     panel.key_edit.setText(KEY)
@@ -518,7 +518,7 @@ def test_without_keyring_the_key_is_refused_unless_the_user_accepts_a_file(make_
 
 def test_environment_key_is_reported(make_panel, env):
     keys = ApiKeyStore(config_dir=env.store.config_dir, backend=env.keyring, environ={"DASHSCOPE_API_KEY": KEY})
-    panel = make_panel(keys=keys)
+    panel = make_panel(services=FakeServices(keys))
     assert "DASHSCOPE_API_KEY" in panel.key_status.text()
     assert KEY not in panel.key_status.text() and KEY not in panel.key_edit.placeholderText()
 
@@ -626,3 +626,20 @@ def test_keyboard_focus_moves_through_fields(make_panel, qtbot):
     qtbot.keyClicks(panel.number_fields["omni.temperature"].edit, "1.2")
     qtbot.keyClick(panel.number_fields["omni.temperature"].edit, Qt.Key.Key_Tab)
     assert panel.collect().omni.temperature == 1.2
+
+
+async def test_echo_self_test_runs_through_the_services(make_panel, env):
+    from qwenvoice.settings.services import ECHO_HALF_DUPLEX, EchoState, EchoTestReport
+
+    env.services.echo_report = EchoTestReport(True, "Echo at 31 dB", ECHO_HALF_DUPLEX, delay_ms=240.0)
+    env.services.echo = EchoState(mode="off", half_duplex=False)
+    panel = make_panel()
+    set_control(panel, "audio.input_device", "USB Headset [ALSA]")
+    panel.echo_test_button.click()
+    await wait_for(lambda: panel.echo_test_button.isEnabled())
+    assert env.services.echo_tests == [("USB Headset [ALSA]", None)]
+    assert panel.echo_test_result.text() == "Echo at 31 dB" and panel.echo_test_result.severity() == "warning"
+    assert panel.echo_status.text() == "Echo cancellation off"
+    assert not panel.apply_echo_button.isHidden()
+    assert panel.apply_echo_recommendation()
+    assert env.store.load().settings.audio.half_duplex is True

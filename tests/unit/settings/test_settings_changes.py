@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qwenvoice.settings.changes import diff
+from qwenvoice.settings.changes import carry_edits, changed_fields, diff
 from qwenvoice.settings.schema import AppSettings
 
 
@@ -43,3 +43,27 @@ def test_appearance_and_audio_flags():
     new.audio.output_volume = 50
     d = diff(old, new)
     assert d.appearance_changed and d.audio_changed and not d.omni_session_changed
+
+
+def test_carry_edits_follows_the_latest_settings_and_keeps_the_edits():
+    shown = AppSettings()  # what the form was filled from
+    edited = shown.copy()
+    edited.omni.instructions = "Edited in the form."
+    latest = shown.copy()
+    latest.ui.turn_mode = "ptt"  # changed elsewhere meanwhile (the toolbar)
+    latest.audio.output_volume = 40
+    merged = carry_edits(shown, edited, latest)
+    assert merged.ui.turn_mode == "ptt" and merged.audio.output_volume == 40
+    assert merged.omni.instructions == "Edited in the form."
+    assert latest.omni.instructions == "" and shown.ui.turn_mode == "vad"  # inputs are not touched
+
+
+def test_carry_edits_lets_an_edit_of_the_same_field_win():
+    shown = AppSettings()
+    edited = shown.copy()
+    edited.ui.turn_mode = "ptt"
+    latest = shown.copy()
+    latest.omni.voice = "Ethan"
+    merged = carry_edits(shown, edited, latest)
+    assert (merged.ui.turn_mode, merged.omni.voice) == ("ptt", "Ethan")
+    assert changed_fields(shown, merged) == {"ui.turn_mode", "omni.voice"}
