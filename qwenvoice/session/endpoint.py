@@ -12,10 +12,14 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qwenvoice.logsetup import register_secret
 from qwenvoice.session.offline_server import OfflineServer
 from qwenvoice.settings.schema import ConnectionSettings
+
+if TYPE_CHECKING:
+    from qwenvoice.settings.secrets import ApiKeyStore
 
 log = logging.getLogger(__name__)
 
@@ -32,14 +36,17 @@ class EndpointChoice:
         return self.url is None
 
 
-def lookup_api_key(config_dir: Path | None = None) -> str | None:
-    """``DASHSCOPE_API_KEY``, else the stored key; None when there is none. Never logged."""
+def lookup_api_key(store: ApiKeyStore | None = None) -> str | None:
+    """``DASHSCOPE_API_KEY``, else the key in ``store`` (default: the user's); None when there is none.
+    Never logged."""
     key: str | None
     try:
-        from qwenvoice.settings.secrets import ApiKeyStore
-        from qwenvoice.settings.store import default_config_dir
+        if store is None:
+            from qwenvoice.settings.secrets import ApiKeyStore
+            from qwenvoice.settings.store import default_config_dir
 
-        key = ApiKeyStore(config_dir=config_dir or default_config_dir()).get()
+            store = ApiKeyStore(config_dir=default_config_dir())
+        key = store.get()
     except Exception as exc:  # no backend, locked keychain, D-Bus down...: the environment still works
         log.info("key store unavailable: %s", type(exc).__name__)
         key = os.environ.get("DASHSCOPE_API_KEY", "").strip() or None

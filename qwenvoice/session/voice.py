@@ -189,7 +189,12 @@ class VoiceSession:
         return self._key_store
 
     def lookup_key(self) -> str | None:
-        return lookup_api_key(self.store.config_dir if self.store else None)
+        try:
+            store = self.key_store()
+        except Exception as exc:  # a broken keyring must not stop the app; the environment still works
+            log.warning("API key lookup failed: %s", exc)
+            store = None
+        return lookup_api_key(store)
 
     def save_settings(self) -> None:
         if self.store is None:

@@ -137,7 +137,7 @@ def test_the_api_key_is_stored_through_the_controller(qtbot, tmp_path):
 
     controller = _controller(tmp_path)
     keyring = MemoryKeyring()
-    controller._key_store = ApiKeyStore(config_dir=tmp_path / "config", backend=keyring, environ={})
+    controller.voice._key_store = ApiKeyStore(config_dir=tmp_path / "config", backend=keyring, environ={})
     assert isinstance(ControllerServices(controller), SettingsServices)
     panel = build_for_controller(controller)
     qtbot.addWidget(panel)
@@ -146,7 +146,7 @@ def test_the_api_key_is_stored_through_the_controller(qtbot, tmp_path):
     with qtbot.waitSignal(controller.settings_changed):
         panel.apply_button.click()
     assert keyring.entries[(KEYRING_SERVICE, KEYRING_USERNAME)] == "sk-controller0123456789"
-    assert controller._lookup_key() == "sk-controller0123456789"
+    assert controller.voice.lookup_key() == "sk-controller0123456789"
     assert "stored in the keyring" in panel.key_edit.placeholderText() and panel.key_edit.text() == ""
     panel.remove_key_button.click()
     with qtbot.waitSignal(controller.settings_changed):
