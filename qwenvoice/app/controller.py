@@ -17,7 +17,6 @@ import contextlib
 import dataclasses
 import logging
 import os
-import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from qwenvoice.app.offline_server import OfflineServer, OfflineServerError
 from qwenvoice.app.waveform_data import TimelineRing
 from qwenvoice.app.wavtrack import write_wav_mono16
 from qwenvoice.protocol import events as ev
+from qwenvoice.protocol.tts_text import split_sentences
 
 log = logging.getLogger(__name__)
 
@@ -84,13 +84,6 @@ def event_payload(event: Any) -> tuple[dict[str, Any], int]:
             payload[f.name] = value
             size += len(str(value)) + len(f.name) + 4
     return payload, size
-
-
-def split_segments(text: str) -> list[str]:
-    """Sentences (or paragraphs) to send one by one in the studio's commit mode."""
-    parts = re.split(r"(?<=[.!?。！？])\s+|\n\s*\n", text.strip())
-    return [p.strip() for p in parts if p and p.strip()]
-
 
 
 async def _bounded(what: str, step: Awaitable[object], limit_s: float) -> None:
@@ -1074,7 +1067,7 @@ class Controller(QObject):
 
         self._tts_audio = []
         self._tts_response_ids = set()
-        segments = split_segments(text) or [text]
+        segments = split_sentences(text) or [text]
         expected = len(segments)
         done = 0
         self.tts_progress.emit(0, expected)

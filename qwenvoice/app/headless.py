@@ -32,7 +32,6 @@ import contextlib
 import importlib
 import logging
 import os
-import re
 import struct
 import sys
 import time
@@ -66,6 +65,7 @@ from qwenvoice.protocol.notifications import (
 )
 from qwenvoice.protocol.omni import OmniConversation
 from qwenvoice.protocol.tts import TtsSession
+from qwenvoice.protocol.tts_text import sentence_pieces, text_chunks
 
 log = logging.getLogger(__name__)
 
@@ -265,22 +265,6 @@ def split_wav_header(data: bytes) -> tuple[bytes, int | None]:
     return b"", rate
 
 
-def text_chunks(text: str, words_per_chunk: int = 3) -> list[str]:
-    """Small word groups with their spacing kept, as a typing user would send them."""
-    words = re.findall(r"\S+\s*", text)
-    if not words:
-        return []
-    lead = text[: len(text) - len(text.lstrip())]
-    chunks = ["".join(words[i : i + words_per_chunk]) for i in range(0, len(words), words_per_chunk)]
-    chunks[0] = lead + chunks[0]
-    return chunks
-
-
-def sentences(text: str) -> list[str]:
-    parts = re.findall(r"[^.!?。！？]+(?:[.!?。！？]+|$)\s*", text)
-    return [p for p in parts if p.strip()] or ([text] if text.strip() else [])
-
-
 def _env_float(name: str, default: float) -> float:
     try:
         return float(os.environ.get(name, default))
@@ -365,7 +349,7 @@ async def _speak_session(
 
     async def send_text() -> None:
         commit_mode = args.mode == "commit"
-        groups = [text_chunks(s) for s in sentences(args.text)] if commit_mode else [text_chunks(args.text)]
+        groups = [text_chunks(s) for s in sentence_pieces(args.text)] if commit_mode else [text_chunks(args.text)]
         for group in groups:
             for chunk in group:
                 if not started:

@@ -25,7 +25,7 @@ from qwenvoice.localserver.common import (
     pcm_chunks,
     streaming_wav_header,
 )
-from qwenvoice.localserver.speech import SpeechStyle, speaking_pieces, take_complete_sentences
+from qwenvoice.localserver.speech import SpeechStyle, speaking_pieces
 from qwenvoice.protocol.config import ConfigError, TtsSessionConfig
 from qwenvoice.protocol.events import (
     InputTextBufferAppend,
@@ -46,6 +46,7 @@ from qwenvoice.protocol.events import (
     SessionUpdate,
     SessionUpdated,
 )
+from qwenvoice.protocol.tts_text import take_complete_sentences
 
 log = logging.getLogger(__name__)
 
