@@ -32,7 +32,7 @@ from qwenvoice.app.eventlog import IN, OUT, EventLog
 from qwenvoice.app.metrics import CaptureClock, SessionMetrics
 from qwenvoice.app.offline_server import OfflineServer, OfflineServerError
 from qwenvoice.app.waveform_data import TimelineRing
-from qwenvoice.app.wavtrack import write_wav_mono16
+from qwenvoice.audio.wav import write_wav
 from qwenvoice.protocol import events as ev
 from qwenvoice.protocol.tts_text import split_sentences
 
@@ -1165,7 +1165,7 @@ class Controller(QObject):
         self.tts_state_changed.emit("stopped", f"{self.speech_duration_s():.1f} s")
 
     def save_speech(self, path: Path) -> Path:
-        write_wav_mono16(path, b"".join(self._tts_audio), self._tts_rate)
+        write_wav(path, b"".join(self._tts_audio), self._tts_rate)
         self._say(st.INFO, f"Saved {self.speech_duration_s():.1f} s of speech to {path}")
         return path
 

@@ -32,7 +32,6 @@ import contextlib
 import importlib
 import logging
 import os
-import struct
 import sys
 import time
 import wave
@@ -43,6 +42,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from qwenvoice.audio.wav import split_wav_header, write_wav
 from qwenvoice.logsetup import register_secret
 from qwenvoice.net.backoff import NO_RECONNECT
 from qwenvoice.net.client import ConnectionState, ConnectionStatus, ConnectOptions, RealtimeClient
@@ -236,33 +236,6 @@ def error_text(err: ErrorDetail) -> str:
     if extra:
         parts.append("(" + ", ".join(extra) + ")")
     return "server error: " + " ".join(parts)
-
-
-def write_wav(path: str | Path, pcm: bytes, rate: int) -> None:
-    path = Path(path)
-    if path.parent and not path.parent.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(pcm[: len(pcm) // 2 * 2])
-
-
-def split_wav_header(data: bytes) -> tuple[bytes, int | None]:
-    """If ``data`` starts with a RIFF/WAVE header, return (the PCM after it, its sample rate)."""
-    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
-        return data, None
-    pos, rate = 12, None
-    while pos + 8 <= len(data):
-        chunk_id = data[pos : pos + 4]
-        (size,) = struct.unpack_from("<I", data, pos + 4)
-        if chunk_id == b"fmt " and pos + 16 <= len(data):
-            (rate,) = struct.unpack_from("<I", data, pos + 12)
-        if chunk_id == b"data":
-            return data[pos + 8 :], rate
-        pos += 8 + size + (size & 1)
-    return b"", rate
 
 
 def _env_float(name: str, default: float) -> float:

@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from qwenvoice.app.headless import run_ask, run_speak, split_wav_header
+from qwenvoice.app.headless import run_ask, run_speak
+from qwenvoice.audio.wav import split_wav_header, wav_header, write_wav
 from qwenvoice.cli import build_parser
 from qwenvoice.protocol.tts_text import sentence_pieces, text_chunks
 from tests.support.scripted_server import (
@@ -31,8 +32,6 @@ from tests.support.scripted_server import (
     ScriptedServer,
     sine_pcm,
     speech_like_pcm,
-    wav_header,
-    write_wav,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
