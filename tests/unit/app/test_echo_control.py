@@ -17,9 +17,8 @@ from qwenvoice.app.echo_control import (
     report_from_result,
     run_self_test,
 )
-from qwenvoice.audio import echo_sim
-from qwenvoice.audio.echo import SAMPLE_RATE, CapturePathProcessor, PassThroughCanceller
-from qwenvoice.audio.echo_selftest import SelfTestError, analyse_echo, make_probe, probe_programme
+from qwenvoice.audio.echo.capture_path import SAMPLE_RATE, CapturePathProcessor, PassThroughCanceller
+from qwenvoice.audio.echo.selftest import SelfTestError, analyse_echo, make_probe, probe_programme
 from qwenvoice.audio.engine import AudioEngine
 from qwenvoice.settings.schema import AppSettings, AudioSettings, validate
 from qwenvoice.settings.services import (
@@ -30,6 +29,7 @@ from qwenvoice.settings.services import (
     apply_echo_recommendation,
 )
 from qwenvoice.settings.store import SettingsStore
+from tests.support import echo_sim
 
 BLOCK = 320  # 20 ms at 16 kHz, the capture block size
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qwenvoice.audio import echo
-from qwenvoice.audio.echo import (
+from qwenvoice.audio.echo import capture_path as echo
+from qwenvoice.audio.echo.capture_path import (
     FRAME_SAMPLES,
     SAMPLE_RATE,
     CapturePathProcessor,
@@ -16,8 +16,8 @@ from qwenvoice.audio.echo import (
     create_canceller,
     estimate_delay,
 )
-from qwenvoice.audio.echo_selftest import Recommendation, analyse_echo, make_probe, probe_programme
-from qwenvoice.audio.echo_sim import RoomScene, room_impulse_response, run_capture_path
+from qwenvoice.audio.echo.selftest import Recommendation, analyse_echo, make_probe, probe_programme
+from tests.support.echo_sim import RoomScene, room_impulse_response, run_capture_path
 
 MS = SAMPLE_RATE // 1000
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from qwenvoice.audio.echo import FRAME_SAMPLES, SAMPLE_RATE, CapturePathProcessor, Int16Array
+from qwenvoice.audio.echo.capture_path import FRAME_SAMPLES, SAMPLE_RATE, CapturePathProcessor, Int16Array
 from qwenvoice.audio.wav import read_wav
 
 Float64Array = npt.NDArray[np.float64]

@@ -4,7 +4,7 @@ Pieces, all working on 16 kHz mono int16 and 10 ms frames (160 samples), all run
 (never in a PortAudio callback):
 
 - `EchoCanceller` — the backend interface (`process(mic_frame, reference_frame) -> cleaned_frame`), with
-  WebRTC AEC3 (`pywebrtc-audio`, Apache-2.0), SpeexDSP (`libspeexdsp`, BSD, see `echo_speex`) and a
+  WebRTC AEC3 (`pywebrtc-audio`, Apache-2.0), SpeexDSP (`libspeexdsp`, BSD, see `speex`) and a
   pass-through. `create_canceller()` falls back to the next backend, and finally to pass-through with a
   notice, when one cannot start.
 - `estimate_delay()` / `ReferenceAligner` — GCC-PHAT over the last second of mic vs played audio finds
@@ -209,7 +209,7 @@ def _clipped_ratio_db(before: float, after: float) -> float:
 
 def _make_backend(backend: str) -> EchoCanceller:
     if backend == BACKEND_HYBRID:
-        from qwenvoice.audio.echo_speex import SpeexEchoCanceller
+        from qwenvoice.audio.echo.speex import SpeexEchoCanceller
 
         return HybridCanceller(WebRtcCanceller(), SpeexEchoCanceller(preprocess=True))
     if backend == BACKEND_WEBRTC:
@@ -217,7 +217,7 @@ def _make_backend(backend: str) -> EchoCanceller:
     if backend == BACKEND_WEBRTC_NS:
         return WebRtcCanceller(noise_suppression=True)
     if backend in (BACKEND_SPEEX, BACKEND_SPEEX_PRE):
-        from qwenvoice.audio.echo_speex import SpeexEchoCanceller
+        from qwenvoice.audio.echo.speex import SpeexEchoCanceller
 
         return SpeexEchoCanceller(preprocess=backend == BACKEND_SPEEX_PRE)
     if backend == BACKEND_OFF:
