@@ -18,9 +18,11 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from qwenvoice.audio.wav import write_wav
 from qwenvoice.net.backoff import ReconnectPolicy
 from qwenvoice.net.client import ConnectOptions, RealtimeClient
 from qwenvoice.protocol.omni import OmniConversation
+from qwenvoice.protocol.tts_text import split_sentences
 from qwenvoice.session import status as st
 from qwenvoice.session.audio_link import Block
 from qwenvoice.session.conversation import Conversation
@@ -28,7 +30,7 @@ from qwenvoice.session.echo_control import EchoControl, recommended_settings
 from qwenvoice.session.eventlog import EventLog, event_payload
 from qwenvoice.session.metrics import CaptureClock, SessionMetrics
 from qwenvoice.session.offline_server import OfflineServer
-from qwenvoice.session.speech import SpeechResult, SpeechSession, split_segments, write_wav
+from qwenvoice.session.speech import SpeechResult, SpeechSession
 from qwenvoice.session.voice import OFFLINE_BANNER, RunOptions, VoiceSession
 from qwenvoice.session.waveform_data import TimelineRing
 from qwenvoice.settings.schema import AppSettings, TtsSettings
@@ -38,7 +40,7 @@ from qwenvoice.settings.store import SettingsStore
 
 log = logging.getLogger(__name__)
 
-__all__ = ["OFFLINE_BANNER", "Controller", "RunOptions", "event_payload", "split_segments"]
+__all__ = ["OFFLINE_BANNER", "Controller", "RunOptions", "event_payload"]
 
 
 class _Reports(QObject):
@@ -329,7 +331,7 @@ class Controller(QObject):
             return f"could not connect: {exc}"
         self._reports.speech_state_changed("speaking", "")
         try:
-            result = await speech.run(split_segments(text) or [text])
+            result = await speech.run(split_sentences(text) or [text])
         finally:
             self._speech = None
         failed = result.failure

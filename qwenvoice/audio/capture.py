@@ -22,7 +22,7 @@ import numpy as np
 from qwenvoice.audio import backend
 from qwenvoice.audio.devices import DeviceInfo, Kind
 from qwenvoice.audio.pcm import Float32Array, Int16Array, StreamResampler, downmix, float32_to_int16
-from qwenvoice.audio.ring import LevelMeter
+from qwenvoice.audio.ring import LevelMeter, SampleRing
 from qwenvoice.audio.stream import NoticeHandler, SupervisedStream
 
 CAPTURE_RATE = 16000
@@ -44,8 +44,9 @@ class PushToTalkGate:
         self.rate = rate
         self.continuous = continuous
         self.held = False
-        self._preroll = np.zeros(max(0, int(rate * preroll_ms / 1000)), dtype=np.int16)
-        self._preroll_fill = 0
+        size = max(0, int(rate * preroll_ms / 1000))
+        self._preroll = SampleRing(size, np.int16) if size else None
+        self._preroll_from = 0  # what was kept since the last press
 
     @property
     def open(self) -> bool:
@@ -56,8 +57,10 @@ class PushToTalkGate:
         if self.held:
             return np.zeros(0, dtype=np.int16)
         self.held = True
-        out = self._preroll[self._preroll.shape[0] - self._preroll_fill :].copy()
-        self._preroll_fill = 0
+        if self._preroll is None:
+            return np.zeros(0, dtype=np.int16)
+        out: Int16Array
+        out, self._preroll_from = self._preroll.since(self._preroll_from)
         return out
 
     def release(self) -> None:
@@ -67,13 +70,8 @@ class PushToTalkGate:
         """The block to send now, or None (then it is kept as pre-roll)."""
         if self.open:
             return block
-        size = self._preroll.shape[0]
-        if size == 0:
-            return None
-        n = min(block.shape[0], size)
-        self._preroll[:-n] = self._preroll[n:].copy()
-        self._preroll[-n:] = block[-n:]
-        self._preroll_fill = min(size, self._preroll_fill + n)
+        if self._preroll is not None:
+            self._preroll.write(block)
         return None
 
 

@@ -32,6 +32,7 @@ from typing import Literal
 import numpy as np
 
 from qwenvoice.audio.pcm import Float32Array
+from qwenvoice.audio.ring import SampleRing
 
 IDLE, PREBUFFERING, PLAYING = 0, 1, 2
 STATE_NAMES = {IDLE: "idle", PREBUFFERING: "prebuffering", PLAYING: "playing"}
@@ -126,7 +127,7 @@ class JitterBuffer:
     ) -> None:
         self.rate = int(rate)
         self.capacity = max(1, int(rate * capacity_seconds))
-        self._ring = np.zeros(self.capacity, dtype=np.float32)
+        self._ring = SampleRing(self.capacity, np.float32)  # holds [_read, _write): pushes never overrun it
         self._lock = threading.Lock()
         self._ms = 1000.0 / self.rate
         # Shared between the callback and the loop (under the lock).
@@ -211,11 +212,7 @@ class JitterBuffer:
             n = free
             if n == 0:
                 return True
-        start = self._write % self.capacity
-        first = min(n, self.capacity - start)
-        self._ring[start : start + first] = samples[:first]
-        if first < n:
-            self._ring[: n - first] = samples[first:]
+        self._ring.write(samples)
         with self._lock:
             begin = self._write
             self._write = begin + n
@@ -449,11 +446,7 @@ class JitterBuffer:
 
     def _render_fade(self, out: Float32Array) -> int:
         count = min(int(out.shape[0]), self._fade_until - self._fade_from)
-        start = self._fade_from % self.capacity
-        first = min(count, self.capacity - start)
-        out[:first] = self._ring[start : start + first]
-        if first < count:
-            out[first:count] = self._ring[: count - first]
+        self._ring.read(self._fade_from, count, out[:count])
         out[:count] *= self._fade[:count]
         self._fade_from = self._fade_until = -1
         return count
@@ -462,11 +455,7 @@ class JitterBuffer:
         self._state = PLAYING
         self._rebuffering = False
         n = min(self._write - self._read, frames)
-        start = self._read % self.capacity
-        first = min(n, self.capacity - start)
-        out[:first] = self._ring[start : start + first]
-        if first < n:
-            out[first:n] = self._ring[: n - first]
+        self._ring.read(self._read, n, out[:n])
         self._read += n
         self.played_frames += n
         fade = self._fade.shape[0]

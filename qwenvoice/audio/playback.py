@@ -27,7 +27,7 @@ from qwenvoice.audio import backend
 from qwenvoice.audio.devices import DeviceInfo, Kind
 from qwenvoice.audio.jitter import FlushReport, JitterBuffer, PlaybackEvent, PlaybackMetrics
 from qwenvoice.audio.pcm import Int16Array, StreamResampler, as_float32_mono, float32_to_int16
-from qwenvoice.audio.ring import LevelMeter
+from qwenvoice.audio.ring import LevelMeter, SampleRing
 from qwenvoice.audio.stream import NoticeHandler, SupervisedStream
 
 REPLY_RATE = 24000
@@ -39,39 +39,6 @@ FAST_DELIVERY_RTF = 1.5  # a reply delivered this much faster than real time let
 EventHandler = Callable[[PlaybackEvent], None]
 PlayedHandler = Callable[[Int16Array], None]
 AudioInput = bytes | bytearray | memoryview | npt.NDArray[Any]
-
-
-class _PlayedRing:
-    """Device-rate copy of every block sent to the device; the callback writes, the loop reads."""
-
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
-        self.data = np.zeros(capacity, dtype=np.float32)
-        self.total = 0
-
-    def write(self, block: npt.NDArray[np.float32]) -> None:  # PortAudio thread
-        n = block.shape[0]
-        start = self.total % self.capacity
-        first = min(n, self.capacity - start)
-        self.data[start : start + first] = block[:first]
-        if first < n:
-            self.data[: n - first] = block[first:]
-        self.total += n
-
-    def read_since(self, position: int) -> tuple[npt.NDArray[np.float32], int, int]:  # loop
-        """(samples since `position`, new position, samples lost: overwritten before they were read)."""
-        total = self.total
-        lost = max(0, total - position - self.capacity)
-        n = min(total - position, self.capacity)
-        if n <= 0:
-            return np.zeros(0, dtype=np.float32), total, 0
-        start = (total - n) % self.capacity
-        first = min(n, self.capacity - start)
-        out = np.empty(n, dtype=np.float32)
-        out[:first] = self.data[start : start + first]
-        if first < n:
-            out[first:] = self.data[: n - first]
-        return out, total, lost
 
 
 class Player(SupervisedStream):
@@ -106,7 +73,8 @@ class Player(SupervisedStream):
         self._resampler_out = 0  # device frames it has given back
         self._reply_started_at = 0.0  # first push of the response being resampled
         self.fast_delivery = False  # the last reply came well ahead of real time
-        self._played_ring: _PlayedRing | None = None
+        # device-rate copy of every block sent to the device; the callback writes, the loop reads
+        self._played_ring: SampleRing | None = None
         self._played_pos = 0
         self.played_lost_samples = 0  # device-rate samples the loop read too late (replaced by silence)
         self._played_resampler: StreamResampler | None = None
@@ -142,7 +110,7 @@ class Player(SupervisedStream):
         if self.buffer is None or self.buffer.rate != samplerate:
             self.buffer = JitterBuffer(samplerate, target_ms=self.target_ms)
             self.buffer.volume = self._volume
-            self._played_ring = _PlayedRing(samplerate * PLAYED_HISTORY_S)
+            self._played_ring = SampleRing(samplerate * PLAYED_HISTORY_S, np.float32)
             self._played_pos = 0
             self._played_resampler = StreamResampler(samplerate, PLAYED_RATE, quality="LQ")
             self._resampler = None
@@ -308,7 +276,9 @@ class Player(SupervisedStream):
         ring, resampler = self._played_ring, self._played_resampler
         if ring is None or resampler is None:
             return
-        played, self._played_pos, lost = ring.read_since(self._played_pos)
+        before = self._played_pos
+        played, self._played_pos = ring.since(before)
+        lost = self._played_pos - before - played.shape[0]  # overwritten before the loop came round
         if lost:
             self.played_lost_samples += lost
             played = np.concatenate((np.zeros(lost, dtype=np.float32), played))

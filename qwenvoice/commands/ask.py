@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from qwenvoice.audio.wav import write_wav
 from qwenvoice.commands.common import (
     EXIT_CONNECTION,
     EXIT_OK,
@@ -63,7 +64,6 @@ from qwenvoice.protocol.notifications import (
     TurnCommitted,
 )
 from qwenvoice.protocol.omni import OmniConversation
-from qwenvoice.session.speech import write_wav
 
 ASK_CHUNK_MS = 40
 def read_wav_16k_mono(path: str | Path) -> bytes:

@@ -8,10 +8,10 @@ session layer's ``SpeechSession``, the same one the speech studio runs.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from typing import Any
 
+from qwenvoice.audio.wav import write_wav
 from qwenvoice.commands.common import (
     EXIT_CONNECTION,
     EXIT_OK,
@@ -34,14 +34,9 @@ from qwenvoice.commands.common import (
 )
 from qwenvoice.net.errors import FatalConnectionError
 from qwenvoice.protocol.config import ConfigError, TtsSessionConfig
+from qwenvoice.protocol.tts_text import sentence_pieces
 from qwenvoice.session.reports import QuietSpeechListener
-from qwenvoice.session.speech import SpeechSession, write_wav
-
-
-def sentences(text: str) -> list[str]:
-    """The text cut after each sentence's closing punctuation (spacing kept)."""
-    parts = re.findall(r"[^.!?。！？]+(?:[.!?。！？]+|$)\s*", text)
-    return [p for p in parts if p.strip()] or ([text] if text.strip() else [])
+from qwenvoice.session.speech import SpeechSession
 
 
 def tts_config(args: argparse.Namespace) -> TtsSessionConfig:
@@ -86,7 +81,7 @@ async def _speak(args: argparse.Namespace, job: SpeechSession, target: Target, p
         return fatal_exit_code(exc)
     except ValueError as exc:  # a refused endpoint
         raise CommandError(str(exc), EXIT_USAGE) from None
-    segments = sentences(args.text) if args.mode == "commit" else [args.text]
+    segments = sentence_pieces(args.text) if args.mode == "commit" else [args.text]
     result = await job.run(segments, words_per_chunk=3, pace_s=env_float("QWENVOICE_SPEAK_PACE", 0.02))
     exit_code = EXIT_OK
     if result.error is not None:

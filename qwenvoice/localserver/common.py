@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import struct
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -115,20 +114,6 @@ class Pacer:
 def pcm_chunks(samples: np.ndarray, rate: int) -> list[bytes]:
     step = max(1, int(rate * CHUNK_SECONDS))
     return [samples[i : i + step].tobytes() for i in range(0, samples.size, step)]
-
-
-def streaming_wav_header(rate: int, channels: int = 1, bits: int = 16) -> bytes:
-    """A RIFF header for a stream of unknown length (sizes set to the maximum, as streamers do)."""
-    block = channels * bits // 8
-    unknown = 0xFFFFFFFF
-    return (
-        b"RIFF"
-        + struct.pack("<I", unknown)
-        + b"WAVEfmt "
-        + struct.pack("<IHHIIHH", 16, 1, channels, rate, rate * block, block, bits)
-        + b"data"
-        + struct.pack("<I", unknown)
-    )
 
 
 class _SessionConfig(Protocol):

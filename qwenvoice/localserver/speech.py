@@ -24,6 +24,7 @@ import numpy as np
 import soxr
 
 from qwenvoice.localserver.espeak import DEFAULT_RATE_WPM, EspeakEngine, shared_engine
+from qwenvoice.protocol.tts_text import sentence_pieces, split_sentences
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +134,7 @@ SHORT_TURN_PAD_SECONDS = 5
 
 def drop_echoed_tail(text: str) -> str:
     """Drop trailing sentences that only repeat the start of an earlier one ("Who are you? Who are")."""
-    sentences = re.findall(r"[^.!?]+[.!?]*", text)
+    sentences = sentence_pieces(text)
 
     def words(s: str) -> list[str]:
         return re.findall(r"[a-z0-9']+", s.lower())
@@ -267,14 +268,6 @@ def resolve_language(language_type: str | None, text: str) -> str:
     return detect_language(text) if lang in ("", "auto") else lang
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|(?<=[。！？；])")
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences (with their punctuation) in order, empty pieces dropped."""
-    return [piece.strip() for piece in _SENTENCE_END.split(text) if piece and piece.strip()]
-
-
 def speaking_pieces(text: str, first_max_chars: int = 48) -> list[str]:
     """Sentences to synthesise one by one; a long first sentence is cut at its first comma after a
     few words, so that the first audio is ready sooner (piper pauses there anyway)."""
@@ -285,22 +278,6 @@ def speaking_pieces(text: str, first_max_chars: int = 48) -> list[str]:
         if 0 < cut < len(first) - 8:
             pieces[0:1] = [first[: cut + 1], first[cut + 2 :]]
     return pieces
-
-
-def take_complete_sentences(buffer: str) -> tuple[list[str], str]:
-    """Split streamed text into finished sentences and the unfinished rest.
-
-    A Latin sentence counts as finished only once something follows its punctuation (the next append
-    may still continue "3." into "3.5"); CJK full stops end a sentence at once.
-    """
-    sentences: list[str] = []
-    start = 0
-    for match in re.finditer(r"[.!?;]\s+|[。！？；]", buffer):
-        piece = buffer[start : match.end()].strip()
-        if piece:
-            sentences.append(piece)
-        start = match.end()
-    return sentences, buffer[start:]
 
 
 def speakable(text: str) -> bool:

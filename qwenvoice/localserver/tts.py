@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from qwenvoice.audio.wav import wav_header
 from qwenvoice.localserver.common import (
     ConnectionSession,
     EventHandler,
@@ -23,9 +24,8 @@ from qwenvoice.localserver.common import (
     ServerContext,
     new_id,
     pcm_chunks,
-    streaming_wav_header,
 )
-from qwenvoice.localserver.speech import SpeechStyle, speaking_pieces, take_complete_sentences
+from qwenvoice.localserver.speech import SpeechStyle, speaking_pieces
 from qwenvoice.protocol.config import ConfigError, TtsSessionConfig
 from qwenvoice.protocol.events import (
     InputTextBufferAppend,
@@ -46,6 +46,7 @@ from qwenvoice.protocol.events import (
     SessionUpdate,
     SessionUpdated,
 )
+from qwenvoice.protocol.tts_text import take_complete_sentences
 
 log = logging.getLogger(__name__)
 
@@ -263,7 +264,7 @@ class TtsSession(ConnectionSession[TtsSessionConfig]):
             for chunk in pcm_chunks(audio, rate):
                 await pacer.before_sending(len(chunk) / 2 / rate)
                 if first and cfg.response_format == "wav":
-                    chunk = streaming_wav_header(rate) + chunk
+                    chunk = wav_header(rate) + chunk
                 first = False
                 if not await self.out.send(ResponseAudioDelta(**ids, audio=chunk)):
                     return

@@ -6,8 +6,9 @@ well-formed frame of a type we do not know becomes an ``UnknownEvent`` (logged o
 Unknown extra fields on known events are tolerated and dropped.
 
 Speed matters: ``response.audio.delta`` arrives every few tens of milliseconds, so each type has a
-decoder built once at import time from a small field table (no per-event reflection), base64 is
-decoded exactly once with ``binascii``, and the audio delta has a hand-written fast path.
+decoder built once at import time from a small field table, itself read once from the event classes'
+fields (no per-event reflection), base64 is decoded exactly once with ``binascii``, and the audio delta
+has a hand-written fast path.
 
 Encoding produces compact JSON, base64-encodes ``bytes`` fields and omits ``None`` values (including
 ``event_id``: callers that need one — TTS requires it — set it with ``new_event_id()``; the state
@@ -17,6 +18,7 @@ machines in ``omni``/``tts`` always do).
 from __future__ import annotations
 
 import binascii
+import dataclasses
 import json
 import logging
 import uuid
@@ -24,51 +26,17 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from .events import (
+    CLIENT_EVENTS,
+    SERVER_EVENTS,
+    WIRE_DEFAULT,
+    WIRE_KEY,
     ClientEvent,
-    ConversationItemCreate,
-    ConversationItemCreated,
     ErrorDetail,
     ErrorEvent,
     Event,
-    InputAudioBufferAppend,
-    InputAudioBufferClear,
-    InputAudioBufferCleared,
-    InputAudioBufferCommit,
-    InputAudioBufferCommitted,
-    InputAudioTranscriptionCompleted,
-    InputAudioTranscriptionDelta,
-    InputAudioTranscriptionFailed,
-    InputImageBufferAppend,
-    InputTextBufferAppend,
-    InputTextBufferClear,
-    InputTextBufferCleared,
-    InputTextBufferCommit,
-    InputTextBufferCommitted,
     MalformedEvent,
     ResponseAudioDelta,
-    ResponseAudioDone,
-    ResponseAudioTranscriptDelta,
-    ResponseAudioTranscriptDone,
-    ResponseCancel,
-    ResponseContentPartAdded,
-    ResponseContentPartDone,
-    ResponseCreate,
-    ResponseCreated,
-    ResponseDone,
-    ResponseFunctionCallArgumentsDelta,
-    ResponseFunctionCallArgumentsDone,
-    ResponseOutputItemAdded,
-    ResponseOutputItemDone,
-    ResponseTextDelta,
-    ResponseTextDone,
     ServerEvent,
-    SessionCreated,
-    SessionFinish,
-    SessionFinished,
-    SessionUpdate,
-    SessionUpdated,
-    SpeechStarted,
-    SpeechStopped,
     UnknownEvent,
 )
 
@@ -153,83 +121,44 @@ def _k_b64(value: object) -> Any:
 _REQUIRED: Final = object()
 
 # (wire key, attribute name, kind, default-or-_REQUIRED). Defaults make decoding lenient for fields the
-# server may leave out; constructors in events.py may still require them.
+# server may leave out: a field's own default, else its ``lenient(...)`` metadata (the constructor may
+# still require it).
 _Spec = tuple[str, str, _Kind, Any]
 
 
-def _f(wire: str, kind: _Kind, default: Any = _REQUIRED, attr: str | None = None) -> _Spec:
-    return (wire, attr or wire, kind, default)
+# The kind of each field, by its annotation in events.py (a new annotation must be taught here).
+_KINDS: Final[dict[str, _Kind]] = {
+    "str": _k_str,
+    "str | None": _k_opt_str,
+    "int": _k_int,
+    "dict[str, Any]": _k_dict,
+    "dict[str, Any] | None": _k_opt_dict,
+    "bytes": _k_b64,
+}
 
 
-# Shared field groups of the response.* stream events.
-_RID = _f("response_id", _k_str)
-_IID = _f("item_id", _k_str, "")
-_OIDX = _f("output_index", _k_int, 0)
-_CIDX = _f("content_index", _k_int, 0)
-_STREAM = (_RID, _IID, _OIDX, _CIDX)
+def _field_specs(cls: type[Event]) -> tuple[_Spec, ...]:
+    """The wire fields of an event class, read once from its dataclass fields."""
+    specs: list[_Spec] = []
+    for f in dataclasses.fields(cls):
+        if f.name == "event_id":
+            continue
+        kind = _KINDS.get(str(f.type))
+        if kind is None:
+            raise TypeError(f"{cls.__name__}.{f.name}: the codec has no kind for {f.type!r}")
+        if f.default is not dataclasses.MISSING:
+            default: Any = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            default = f.default_factory()
+        else:
+            default = f.metadata.get(WIRE_DEFAULT, _REQUIRED)
+        specs.append((f.metadata.get(WIRE_KEY, f.name), f.name, kind, default))
+    return tuple(specs)
 
-_FIELD_TABLE: dict[type[Event], tuple[_Spec, ...]] = {
-    # client
-    SessionUpdate: (_f("session", _k_dict, {}),),
-    SessionFinish: (),
-    InputAudioBufferAppend: (_f("audio", _k_b64),),
-    InputAudioBufferCommit: (),
-    InputAudioBufferClear: (),
-    InputImageBufferAppend: (_f("image", _k_b64),),
-    ResponseCreate: (_f("response", _k_opt_dict, None),),
-    ResponseCancel: (),
-    ConversationItemCreate: (_f("item", _k_dict), _f("previous_item_id", _k_opt_str, None)),
-    InputTextBufferAppend: (_f("text", _k_str),),
-    InputTextBufferCommit: (),
-    InputTextBufferClear: (),
-    # server (ErrorEvent has its own decoder)
-    SessionCreated: (_f("session", _k_dict),),
-    SessionUpdated: (_f("session", _k_dict),),
-    SessionFinished: (),
-    SpeechStarted: (_f("audio_start_ms", _k_int, 0), _f("item_id", _k_str, "")),
-    SpeechStopped: (_f("audio_end_ms", _k_int, 0), _f("item_id", _k_str, "")),
-    InputAudioBufferCommitted: (_f("item_id", _k_str, ""), _f("previous_item_id", _k_opt_str, None)),
-    InputAudioBufferCleared: (),
-    ConversationItemCreated: (_f("item", _k_dict), _f("previous_item_id", _k_opt_str, None)),
-    InputAudioTranscriptionDelta: (
-        _f("item_id", _k_str),
-        _CIDX,
-        _f("text", _k_str, ""),
-        _f("stash", _k_str, ""),
-        _f("language", _k_opt_str, None),
-        _f("emotion", _k_opt_str, None),
-    ),
-    InputAudioTranscriptionCompleted: (_f("item_id", _k_str), _CIDX, _f("transcript", _k_str)),
-    InputAudioTranscriptionFailed: (_f("item_id", _k_str), _CIDX, _f("error", _k_dict, {})),
-    ResponseCreated: (_f("response", _k_dict),),
-    ResponseDone: (_f("response", _k_dict),),
-    ResponseTextDelta: (*_STREAM, _f("delta", _k_str)),
-    ResponseTextDone: (*_STREAM, _f("text", _k_str, "")),
-    ResponseAudioDelta: (*_STREAM, _f("delta", _k_b64, attr="audio")),
-    ResponseAudioDone: _STREAM,
-    ResponseAudioTranscriptDelta: (*_STREAM, _f("delta", _k_str)),
-    ResponseAudioTranscriptDone: (*_STREAM, _f("transcript", _k_str, "")),
-    ResponseOutputItemAdded: (_RID, _OIDX, _f("item", _k_dict)),
-    ResponseOutputItemDone: (_RID, _OIDX, _f("item", _k_dict)),
-    ResponseContentPartAdded: (*_STREAM, _f("part", _k_dict, {})),
-    ResponseContentPartDone: (*_STREAM, _f("part", _k_dict, {})),
-    ResponseFunctionCallArgumentsDelta: (
-        _RID,
-        _IID,
-        _OIDX,
-        _f("call_id", _k_str),
-        _f("delta", _k_str),
-    ),
-    ResponseFunctionCallArgumentsDone: (
-        _RID,
-        _IID,
-        _OIDX,
-        _f("call_id", _k_str),
-        _f("name", _k_str, ""),
-        _f("arguments", _k_str, ""),
-    ),
-    InputTextBufferCommitted: (_f("item_id", _k_str, ""),),
-    InputTextBufferCleared: (),
+
+# ErrorEvent has its own decoder and encoder (its nested ErrorDetail is lenient in its own way).
+_FIELD_TABLE: Final[dict[type[Event], tuple[_Spec, ...]]] = {
+    cls: _field_specs(cls) for cls in (*CLIENT_EVENTS.values(), *SERVER_EVENTS.values()) if cls is not ErrorEvent
 }
 
 _Decoder = Callable[[dict[str, Any]], Any]
@@ -314,24 +243,11 @@ def _lenient_str(value: object, name: str) -> str | None:
 
 _GENERAL_AUDIO_DELTA: Final = _make_decoder(ResponseAudioDelta, _FIELD_TABLE[ResponseAudioDelta])
 
-_CLIENT_CLASSES: tuple[type[Event], ...] = (
-    SessionUpdate,
-    InputAudioBufferAppend,
-    InputAudioBufferCommit,
-    InputAudioBufferClear,
-    InputImageBufferAppend,
-    ResponseCreate,
-    ResponseCancel,
-    ConversationItemCreate,
-    SessionFinish,
-    InputTextBufferAppend,
-    InputTextBufferCommit,
-    InputTextBufferClear,
-)
-
-_CLIENT_DECODERS: dict[str, _Decoder] = {cls.TYPE: _make_decoder(cls, _FIELD_TABLE[cls]) for cls in _CLIENT_CLASSES}
+_CLIENT_DECODERS: dict[str, _Decoder] = {
+    type_: _make_decoder(cls, _FIELD_TABLE[cls]) for type_, cls in CLIENT_EVENTS.items()
+}
 _SERVER_DECODERS: dict[str, _Decoder] = {
-    cls.TYPE: _make_decoder(cls, specs) for cls, specs in _FIELD_TABLE.items() if cls not in _CLIENT_CLASSES
+    type_: _make_decoder(cls, _FIELD_TABLE[cls]) for type_, cls in SERVER_EVENTS.items() if cls is not ErrorEvent
 }
 _SERVER_DECODERS[ErrorEvent.TYPE] = _decode_error
 _SERVER_DECODERS[ResponseAudioDelta.TYPE] = _decode_audio_delta

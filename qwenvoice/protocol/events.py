@@ -6,6 +6,11 @@ here carries its wire ``type`` in the class attribute ``TYPE`` and an optional k
 ``event_id`` as its last field. Audio and image payloads are ``bytes`` that were base64-decoded once,
 by the codec; nothing above the codec ever sees base64.
 
+Each wire event is declared once: a dataclass deriving from ``ClientEvent`` or ``ServerEvent``, marked
+``@register``. The type tables (``CLIENT_EVENTS``, ``SERVER_EVENTS``) and the codec's decoders and
+encoders are derived from these classes: the field annotations give the wire kinds, and field metadata
+(``lenient(...)``, ``WIRE_KEY``) says what decoding may fill in and where the wire name differs.
+
 Nested wire objects that the server is free to extend (``session``, ``response``, ``item``, ``part``)
 stay plain dicts; the few values the rest of the application needs from them have typed accessors
 (``ResponseDone.usage``, ``ResponseDone.status``, ...).
@@ -13,8 +18,9 @@ stay plain dicts; the few values the rest of the application needs from them hav
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import KW_ONLY, dataclass, field
-from typing import Any, ClassVar, TypeAlias
+from typing import Any, ClassVar, TypeVar
 
 
 @dataclass(slots=True)
@@ -26,85 +32,141 @@ class Event:
     event_id: str | None = None
 
 
+@dataclass(slots=True)
+class ClientEvent(Event):
+    """What a client sends (the offline server decodes these)."""
+
+
+@dataclass(slots=True)
+class ServerEvent(Event):
+    """What a server sends."""
+
+
+# The registry: every wire event class is declared once, by ``@register``, and the type tables below and
+# the codec's decoders and encoders are derived from it (and from each class's fields).
+_CLIENT_REGISTRY: dict[str, type[ClientEvent]] = {}
+_SERVER_REGISTRY: dict[str, type[ServerEvent]] = {}
+
+_E = TypeVar("_E", bound=Event)
+
+
+def register(cls: type[_E]) -> type[_E]:
+    """Make ``cls`` a known event of its direction, keyed on its ``TYPE`` (outermost decorator, so the
+    final dataclass is what gets registered)."""
+    if issubclass(cls, ClientEvent):
+        registry: dict[str, Any] = _CLIENT_REGISTRY
+    elif issubclass(cls, ServerEvent):
+        registry = _SERVER_REGISTRY
+    else:
+        raise TypeError(f"{cls.__name__} is neither a ClientEvent nor a ServerEvent")
+    if not cls.TYPE or cls.TYPE in registry:
+        raise TypeError(f"{cls.__name__}: wire type {cls.TYPE!r} is empty or already registered")
+    registry[cls.TYPE] = cls
+    return cls
+
+
+#: Field metadata key: the wire name when it differs from the attribute (``ResponseAudioDelta.audio``).
+WIRE_KEY = "wire_key"
+#: Field metadata key: what the codec fills in when the server leaves out a field the constructor requires.
+WIRE_DEFAULT = "wire_default"
+
+
+def lenient(default: Any) -> dict[str, Any]:
+    """Metadata for ``field(metadata=...)``: decoding tolerates the field missing and uses ``default``."""
+    return {WIRE_DEFAULT: default}
+
+
 # --------------------------------------------------------------------------------------------------
 # Client events (client -> server)
 # --------------------------------------------------------------------------------------------------
 
 
+@register
 @dataclass(slots=True)
-class SessionUpdate(Event):
+class SessionUpdate(ClientEvent):
     """``session.update`` — both protocols. ``session`` is the full wire session object."""
 
     TYPE: ClassVar[str] = "session.update"
     session: dict[str, Any] = field(default_factory=dict)
 
 
+@register
 @dataclass(slots=True)
-class SessionFinish(Event):
+class SessionFinish(ClientEvent):
     """``session.finish`` — both protocols: no more input; the server drains and closes."""
 
     TYPE: ClassVar[str] = "session.finish"
 
 
+@register
 @dataclass(slots=True)
-class InputAudioBufferAppend(Event):
+class InputAudioBufferAppend(ClientEvent):
     """``input_audio_buffer.append``; ``audio`` is raw PCM in the session input format."""
 
     TYPE: ClassVar[str] = "input_audio_buffer.append"
     audio: bytes
 
 
+@register
 @dataclass(slots=True)
-class InputAudioBufferCommit(Event):
+class InputAudioBufferCommit(ClientEvent):
     TYPE: ClassVar[str] = "input_audio_buffer.commit"
 
 
+@register
 @dataclass(slots=True)
-class InputAudioBufferClear(Event):
+class InputAudioBufferClear(ClientEvent):
     TYPE: ClassVar[str] = "input_audio_buffer.clear"
 
 
+@register
 @dataclass(slots=True)
-class InputImageBufferAppend(Event):
+class InputImageBufferAppend(ClientEvent):
     """``input_image_buffer.append``; ``image`` is the raw JPEG bytes."""
 
     TYPE: ClassVar[str] = "input_image_buffer.append"
     image: bytes
 
 
+@register
 @dataclass(slots=True)
-class ResponseCreate(Event):
+class ResponseCreate(ClientEvent):
     TYPE: ClassVar[str] = "response.create"
     response: dict[str, Any] | None = None
 
 
+@register
 @dataclass(slots=True)
-class ResponseCancel(Event):
+class ResponseCancel(ClientEvent):
     TYPE: ClassVar[str] = "response.cancel"
 
 
+@register
 @dataclass(slots=True)
-class ConversationItemCreate(Event):
+class ConversationItemCreate(ClientEvent):
     TYPE: ClassVar[str] = "conversation.item.create"
     item: dict[str, Any]
     previous_item_id: str | None = None
 
 
+@register
 @dataclass(slots=True)
-class InputTextBufferAppend(Event):
+class InputTextBufferAppend(ClientEvent):
     """TTS: ``input_text_buffer.append``."""
 
     TYPE: ClassVar[str] = "input_text_buffer.append"
     text: str
 
 
+@register
 @dataclass(slots=True)
-class InputTextBufferCommit(Event):
+class InputTextBufferCommit(ClientEvent):
     TYPE: ClassVar[str] = "input_text_buffer.commit"
 
 
+@register
 @dataclass(slots=True)
-class InputTextBufferClear(Event):
+class InputTextBufferClear(ClientEvent):
     TYPE: ClassVar[str] = "input_text_buffer.clear"
 
 
@@ -129,61 +191,70 @@ class ErrorDetail:
         return f"{self.type or 'error'}{code}: {self.message}{where}"
 
 
+@register
 @dataclass(slots=True)
-class ErrorEvent(Event):
+class ErrorEvent(ServerEvent):
     TYPE: ClassVar[str] = "error"
     error: ErrorDetail
 
 
+@register
 @dataclass(slots=True)
-class SessionCreated(Event):
+class SessionCreated(ServerEvent):
     TYPE: ClassVar[str] = "session.created"
     session: dict[str, Any]
 
 
+@register
 @dataclass(slots=True)
-class SessionUpdated(Event):
+class SessionUpdated(ServerEvent):
     TYPE: ClassVar[str] = "session.updated"
     session: dict[str, Any]
 
 
+@register
 @dataclass(slots=True)
-class SessionFinished(Event):
+class SessionFinished(ServerEvent):
     TYPE: ClassVar[str] = "session.finished"
 
 
+@register
 @dataclass(slots=True)
-class SpeechStarted(Event):
+class SpeechStarted(ServerEvent):
     """``input_audio_buffer.speech_started`` (server VAD)."""
 
     TYPE: ClassVar[str] = "input_audio_buffer.speech_started"
-    audio_start_ms: int
-    item_id: str
+    audio_start_ms: int = field(metadata=lenient(0))
+    item_id: str = field(metadata=lenient(""))
 
 
+@register
 @dataclass(slots=True)
-class SpeechStopped(Event):
+class SpeechStopped(ServerEvent):
     """``input_audio_buffer.speech_stopped`` (server VAD)."""
 
     TYPE: ClassVar[str] = "input_audio_buffer.speech_stopped"
-    audio_end_ms: int
-    item_id: str
+    audio_end_ms: int = field(metadata=lenient(0))
+    item_id: str = field(metadata=lenient(""))
 
 
+@register
 @dataclass(slots=True)
-class InputAudioBufferCommitted(Event):
+class InputAudioBufferCommitted(ServerEvent):
     TYPE: ClassVar[str] = "input_audio_buffer.committed"
-    item_id: str
+    item_id: str = field(metadata=lenient(""))
     previous_item_id: str | None = None
 
 
+@register
 @dataclass(slots=True)
-class InputAudioBufferCleared(Event):
+class InputAudioBufferCleared(ServerEvent):
     TYPE: ClassVar[str] = "input_audio_buffer.cleared"
 
 
+@register
 @dataclass(slots=True)
-class ConversationItemCreated(Event):
+class ConversationItemCreated(ServerEvent):
     TYPE: ClassVar[str] = "conversation.item.created"
     item: dict[str, Any]
     previous_item_id: str | None = None
@@ -199,8 +270,9 @@ class ConversationItemCreated(Event):
         return value if isinstance(value, str) else ""
 
 
+@register
 @dataclass(slots=True)
-class InputAudioTranscriptionDelta(Event):
+class InputAudioTranscriptionDelta(ServerEvent):
     """Live preview of the user's words: show ``text + stash``; the final text comes in ``.completed``."""
 
     TYPE: ClassVar[str] = "conversation.item.input_audio_transcription.delta"
@@ -212,20 +284,22 @@ class InputAudioTranscriptionDelta(Event):
     emotion: str | None = None
 
 
+@register
 @dataclass(slots=True)
-class InputAudioTranscriptionCompleted(Event):
+class InputAudioTranscriptionCompleted(ServerEvent):
     TYPE: ClassVar[str] = "conversation.item.input_audio_transcription.completed"
     item_id: str
-    content_index: int
+    content_index: int = field(metadata=lenient(0))
     transcript: str
 
 
+@register
 @dataclass(slots=True)
-class InputAudioTranscriptionFailed(Event):
+class InputAudioTranscriptionFailed(ServerEvent):
     TYPE: ClassVar[str] = "conversation.item.input_audio_transcription.failed"
     item_id: str
-    content_index: int
-    error: dict[str, Any]
+    content_index: int = field(metadata=lenient(0))
+    error: dict[str, Any] = field(metadata=lenient({}))
 
 
 @dataclass(slots=True)
@@ -288,8 +362,9 @@ def _str_or_none(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
+@register
 @dataclass(slots=True)
-class ResponseCreated(Event):
+class ResponseCreated(ServerEvent):
     TYPE: ClassVar[str] = "response.created"
     response: dict[str, Any]
 
@@ -302,8 +377,9 @@ class ResponseCreated(Event):
         return _str_or_none(self.response.get("status"))
 
 
+@register
 @dataclass(slots=True)
-class ResponseDone(Event):
+class ResponseDone(ServerEvent):
     TYPE: ClassVar[str] = "response.done"
     response: dict[str, Any]
 
@@ -322,134 +398,148 @@ class ResponseDone(Event):
         return Usage.from_wire(usage) if isinstance(usage, dict) else None
 
 
+@register
 @dataclass(slots=True)
-class ResponseTextDelta(Event):
+class ResponseTextDelta(ServerEvent):
     TYPE: ClassVar[str] = "response.text.delta"
     response_id: str
-    item_id: str
-    output_index: int
-    content_index: int
+    item_id: str = field(metadata=lenient(""))
+    output_index: int = field(metadata=lenient(0))
+    content_index: int = field(metadata=lenient(0))
     delta: str
 
 
+@register
 @dataclass(slots=True)
-class ResponseTextDone(Event):
+class ResponseTextDone(ServerEvent):
     TYPE: ClassVar[str] = "response.text.done"
     response_id: str
-    item_id: str
-    output_index: int
-    content_index: int
-    text: str
+    item_id: str = field(metadata=lenient(""))
+    output_index: int = field(metadata=lenient(0))
+    content_index: int = field(metadata=lenient(0))
+    text: str = field(metadata=lenient(""))
 
 
+@register
 @dataclass(slots=True)
-class ResponseAudioDelta(Event):
+class ResponseAudioDelta(ServerEvent):
     """``response.audio.delta``; ``audio`` is raw PCM (the wire field ``delta``, base64-decoded)."""
 
     TYPE: ClassVar[str] = "response.audio.delta"
     response_id: str
-    item_id: str
-    output_index: int
-    content_index: int
-    audio: bytes
+    item_id: str = field(metadata=lenient(""))
+    output_index: int = field(metadata=lenient(0))
+    content_index: int = field(metadata=lenient(0))
+    audio: bytes = field(metadata={WIRE_KEY: "delta"})
 
 
+@register
 @dataclass(slots=True)
-class ResponseAudioDone(Event):
+class ResponseAudioDone(ServerEvent):
     TYPE: ClassVar[str] = "response.audio.done"
     response_id: str
-    item_id: str
-    output_index: int
-    content_index: int
+    item_id: str = field(metadata=lenient(""))
+    output_index: int = field(metadata=lenient(0))
+    content_index: int = field(metadata=lenient(0))
 
 
+@register
 @dataclass(slots=True)
-class ResponseAudioTranscriptDelta(Event):
+class ResponseAudioTranscriptDelta(ServerEvent):
     TYPE: ClassVar[str] = "response.audio_transcript.delta"
     response_id: str
-    item_id: str
-    output_index: int
-    content_index: int
+    item_id: str = field(metadata=lenient(""))
+    output_index: int = field(metadata=lenient(0))
+    content_index: int = field(metadata=lenient(0))
     delta: str
 
 
+@register
 @dataclass(slots=True)
-class ResponseAudioTranscriptDone(Event):
+class ResponseAudioTranscriptDone(ServerEvent):
     TYPE: ClassVar[str] = "response.audio_transcript.done"
     response_id: str
-    item_id: str
-    output_index: int
-    content_index: int
-    transcript: str
+    item_id: str = field(metadata=lenient(""))
+    output_index: int = field(metadata=lenient(0))
+    content_index: int = field(metadata=lenient(0))
+    transcript: str = field(metadata=lenient(""))
 
 
+@register
 @dataclass(slots=True)
-class ResponseOutputItemAdded(Event):
+class ResponseOutputItemAdded(ServerEvent):
     TYPE: ClassVar[str] = "response.output_item.added"
     response_id: str
-    output_index: int
+    output_index: int = field(metadata=lenient(0))
     item: dict[str, Any]
 
 
+@register
 @dataclass(slots=True)
-class ResponseOutputItemDone(Event):
+class ResponseOutputItemDone(ServerEvent):
     TYPE: ClassVar[str] = "response.output_item.done"
     response_id: str
-    output_index: int
+    output_index: int = field(metadata=lenient(0))
     item: dict[str, Any]
 
 
+@register
 @dataclass(slots=True)
-class ResponseContentPartAdded(Event):
+class ResponseContentPartAdded(ServerEvent):
     TYPE: ClassVar[str] = "response.content_part.added"
     response_id: str
-    item_id: str
-    output_index: int
-    content_index: int
-    part: dict[str, Any]
+    item_id: str = field(metadata=lenient(""))
+    output_index: int = field(metadata=lenient(0))
+    content_index: int = field(metadata=lenient(0))
+    part: dict[str, Any] = field(metadata=lenient({}))
 
 
+@register
 @dataclass(slots=True)
-class ResponseContentPartDone(Event):
+class ResponseContentPartDone(ServerEvent):
     TYPE: ClassVar[str] = "response.content_part.done"
     response_id: str
-    item_id: str
-    output_index: int
-    content_index: int
-    part: dict[str, Any]
+    item_id: str = field(metadata=lenient(""))
+    output_index: int = field(metadata=lenient(0))
+    content_index: int = field(metadata=lenient(0))
+    part: dict[str, Any] = field(metadata=lenient({}))
 
 
+@register
 @dataclass(slots=True)
-class ResponseFunctionCallArgumentsDelta(Event):
+class ResponseFunctionCallArgumentsDelta(ServerEvent):
     TYPE: ClassVar[str] = "response.function_call_arguments.delta"
     response_id: str
-    item_id: str
-    output_index: int
+    item_id: str = field(metadata=lenient(""))
+    output_index: int = field(metadata=lenient(0))
     call_id: str
     delta: str
 
 
+@register
 @dataclass(slots=True)
-class ResponseFunctionCallArgumentsDone(Event):
+class ResponseFunctionCallArgumentsDone(ServerEvent):
     TYPE: ClassVar[str] = "response.function_call_arguments.done"
     response_id: str
-    item_id: str
-    output_index: int
+    item_id: str = field(metadata=lenient(""))
+    output_index: int = field(metadata=lenient(0))
     call_id: str
-    name: str
-    arguments: str
+    name: str = field(metadata=lenient(""))
+    arguments: str = field(metadata=lenient(""))
 
 
+@register
 @dataclass(slots=True)
-class InputTextBufferCommitted(Event):
+class InputTextBufferCommitted(ServerEvent):
     """TTS: ``input_text_buffer.committed`` (``item_id`` is often empty)."""
 
     TYPE: ClassVar[str] = "input_text_buffer.committed"
     item_id: str = ""
 
 
+@register
 @dataclass(slots=True)
-class InputTextBufferCleared(Event):
+class InputTextBufferCleared(ServerEvent):
     TYPE: ClassVar[str] = "input_text_buffer.cleared"
 
 
@@ -459,7 +549,7 @@ class InputTextBufferCleared(Event):
 
 
 @dataclass(slots=True)
-class UnknownEvent(Event):
+class UnknownEvent(ClientEvent, ServerEvent):
     """A well-formed event whose ``type`` this version does not know; ``raw`` is the whole object."""
 
     TYPE: ClassVar[str] = "<unknown>"
@@ -468,7 +558,7 @@ class UnknownEvent(Event):
 
 
 @dataclass(slots=True)
-class MalformedEvent(Event):
+class MalformedEvent(ClientEvent, ServerEvent):
     """Not JSON, not an object, no ``type``, or a required field missing / ill-typed / bad base64.
 
     ``raw`` holds the start of the received text (capped, so a bad audio frame is not kept whole).
@@ -479,125 +569,23 @@ class MalformedEvent(Event):
     raw: str
 
 
-OmniClientEvent: TypeAlias = (
-    SessionUpdate
-    | InputAudioBufferAppend
-    | InputAudioBufferCommit
-    | InputAudioBufferClear
-    | InputImageBufferAppend
-    | ResponseCreate
-    | ResponseCancel
-    | ConversationItemCreate
-    | SessionFinish
-)
-
-TtsClientEvent: TypeAlias = (
-    SessionUpdate | InputTextBufferAppend | InputTextBufferCommit | InputTextBufferClear | SessionFinish
-)
-
-ClientEvent: TypeAlias = (
-    SessionUpdate
-    | InputAudioBufferAppend
-    | InputAudioBufferCommit
-    | InputAudioBufferClear
-    | InputImageBufferAppend
-    | ResponseCreate
-    | ResponseCancel
-    | ConversationItemCreate
-    | SessionFinish
-    | InputTextBufferAppend
-    | InputTextBufferCommit
-    | InputTextBufferClear
-    | UnknownEvent
-    | MalformedEvent
-)
-
-ServerEvent: TypeAlias = (
-    ErrorEvent
-    | SessionCreated
-    | SessionUpdated
-    | SessionFinished
-    | SpeechStarted
-    | SpeechStopped
-    | InputAudioBufferCommitted
-    | InputAudioBufferCleared
-    | ConversationItemCreated
-    | InputAudioTranscriptionDelta
-    | InputAudioTranscriptionCompleted
-    | InputAudioTranscriptionFailed
-    | ResponseCreated
-    | ResponseDone
-    | ResponseTextDelta
-    | ResponseTextDone
-    | ResponseAudioDelta
-    | ResponseAudioDone
-    | ResponseAudioTranscriptDelta
-    | ResponseAudioTranscriptDone
-    | ResponseOutputItemAdded
-    | ResponseOutputItemDone
-    | ResponseContentPartAdded
-    | ResponseContentPartDone
-    | ResponseFunctionCallArgumentsDelta
-    | ResponseFunctionCallArgumentsDone
-    | InputTextBufferCommitted
-    | InputTextBufferCleared
-    | UnknownEvent
-    | MalformedEvent
-)
-
-CLIENT_EVENT_TYPES: tuple[type[Event], ...] = (
-    SessionUpdate,
-    InputAudioBufferAppend,
-    InputAudioBufferCommit,
-    InputAudioBufferClear,
-    InputImageBufferAppend,
-    ResponseCreate,
-    ResponseCancel,
-    ConversationItemCreate,
-    SessionFinish,
-    InputTextBufferAppend,
-    InputTextBufferCommit,
-    InputTextBufferClear,
-)
-
-SERVER_EVENT_TYPES: tuple[type[Event], ...] = (
-    ErrorEvent,
-    SessionCreated,
-    SessionUpdated,
-    SessionFinished,
-    SpeechStarted,
-    SpeechStopped,
-    InputAudioBufferCommitted,
-    InputAudioBufferCleared,
-    ConversationItemCreated,
-    InputAudioTranscriptionDelta,
-    InputAudioTranscriptionCompleted,
-    InputAudioTranscriptionFailed,
-    ResponseCreated,
-    ResponseDone,
-    ResponseTextDelta,
-    ResponseTextDone,
-    ResponseAudioDelta,
-    ResponseAudioDone,
-    ResponseAudioTranscriptDelta,
-    ResponseAudioTranscriptDone,
-    ResponseOutputItemAdded,
-    ResponseOutputItemDone,
-    ResponseContentPartAdded,
-    ResponseContentPartDone,
-    ResponseFunctionCallArgumentsDelta,
-    ResponseFunctionCallArgumentsDone,
-    InputTextBufferCommitted,
-    InputTextBufferCleared,
-)
+#: Wire ``type`` -> event class, per direction, in declaration order.
+CLIENT_EVENTS: Mapping[str, type[ClientEvent]] = _CLIENT_REGISTRY
+SERVER_EVENTS: Mapping[str, type[ServerEvent]] = _SERVER_REGISTRY
+CLIENT_EVENT_TYPES: tuple[type[ClientEvent], ...] = tuple(_CLIENT_REGISTRY.values())
+SERVER_EVENT_TYPES: tuple[type[ServerEvent], ...] = tuple(_SERVER_REGISTRY.values())
 
 __all__ = [
+    "CLIENT_EVENTS",
     "CLIENT_EVENT_TYPES",
+    "SERVER_EVENTS",
     "SERVER_EVENT_TYPES",
+    "WIRE_DEFAULT",
+    "WIRE_KEY",
     "ClientEvent",
-    "OmniClientEvent",
     "ServerEvent",
-    "TtsClientEvent",
+    "lenient",
+    "register",
     "Event",
     "ErrorDetail",
     "Usage",

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from qwenvoice.session.wavtrack import WavTrack, read_wav_mono16, write_wav_mono16
+from qwenvoice.audio.wav import WavTrack, read_wav, write_wav
 
 USER = "user"
 ASSISTANT = "assistant"
@@ -301,9 +301,9 @@ def export_bundle(folder: Path, out_dir: Path) -> list[Path]:
     for name in ("user.wav", "assistant.wav"):
         src = folder / name
         if src.exists():
-            samples, rate = read_wav_mono16(src)  # rewrites a clean header even after a crash
+            audio = read_wav(src)  # rewrites a clean header even after a crash
             dst = out_dir / name
-            write_wav_mono16(dst, samples, rate)
+            write_wav(dst, audio.pcm, audio.rate)
             written.append(dst)
     events = folder / "events.jsonl"
     dst_events = out_dir / "events.jsonl"

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from qwenvoice.audio.echo import BACKEND_AUTO, CapturePathProcessor, HalfDuplexGate
+from qwenvoice.audio.echo.capture_path import BACKEND_AUTO, CapturePathProcessor, HalfDuplexGate
 from qwenvoice.settings.schema import AudioSettings
 from qwenvoice.settings.services import EchoState, EchoTestReport, apply_echo_recommendation
 
@@ -219,7 +219,7 @@ async def run_self_test(
 ) -> EchoTestReport:
     """The self-test on these devices (names as in the settings; None: the defaults), as a report."""
     try:
-        from qwenvoice.audio.echo_selftest import SelfTestError, run_echo_self_test
+        from qwenvoice.audio.echo.selftest import SelfTestError, run_echo_self_test
     except Exception as exc:  # no PortAudio / numpy parts: say so instead of failing
         return EchoTestReport(ok=False, summary=f"The echo self-test cannot run here: {exc}")
     from qwenvoice.audio import backend as portaudio
@@ -242,7 +242,7 @@ async def run_self_test(
 
 
 def report_from_result(result: Any) -> EchoTestReport:
-    """An `echo_selftest.EchoTestResult` as the settings layer's report."""
+    """An `echo.selftest.EchoTestResult` as the settings layer's report."""
     summary = str(result.summary())
     devices = " → ".join(d for d in (getattr(result, "speaker", ""), getattr(result, "microphone", "")) if d)
     if devices:

@@ -10,18 +10,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
+from qwenvoice.audio.wav import split_wav_header
 from qwenvoice.net.backoff import NO_RECONNECT
 from qwenvoice.net.client import ConnectionStatus, ConnectOptions, RealtimeClient
 from qwenvoice.protocol import events as ev
 from qwenvoice.protocol import notifications as nt
 from qwenvoice.protocol.config import TtsSessionConfig
 from qwenvoice.protocol.tts import TtsSession
+from qwenvoice.protocol.tts_text import text_chunks
 from qwenvoice.session.eventlog import IN, OUT, EventLog
 from qwenvoice.session.reports import SpeechListener
 
@@ -32,54 +32,6 @@ IDLE_TIMEOUT_S = 60.0
 
 # (response_id, item_id, pcm, sample rate): audio as it streams in.
 AudioOut = Callable[[str, str, bytes, int], None]
-
-
-def split_segments(text: str) -> list[str]:
-    """Sentences (or paragraphs) to send one by one in the studio's commit mode."""
-    parts = re.split(r"(?<=[.!?。！？])\s+|\n\s*\n", text.strip())
-    return [p.strip() for p in parts if p and p.strip()]
-
-
-def write_wav(path: str | Path, pcm: bytes, rate: int) -> None:
-    """16-bit mono PCM as a WAV file (the folder is made when missing)."""
-    import wave
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(pcm[: len(pcm) // 2 * 2])
-
-
-def word_chunks(text: str, words_per_chunk: int = 3) -> list[str]:
-    """Small word groups with their spacing kept, as a typing user (or a streaming model) sends them."""
-    words = re.findall(r"\S+\s*", text)
-    if not words:
-        return []
-    lead = text[: len(text) - len(text.lstrip())]
-    chunks = ["".join(words[i : i + words_per_chunk]) for i in range(0, len(words), words_per_chunk)]
-    chunks[0] = lead + chunks[0]
-    return chunks
-
-
-def split_wav_header(data: bytes) -> tuple[bytes, int | None]:
-    """If ``data`` starts with a RIFF/WAVE header, return (the PCM after it, its sample rate)."""
-    import struct
-
-    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
-        return data, None
-    pos, rate = 12, None
-    while pos + 8 <= len(data):
-        chunk_id = data[pos : pos + 4]
-        (size,) = struct.unpack_from("<I", data, pos + 4)
-        if chunk_id == b"fmt " and pos + 16 <= len(data):
-            (rate,) = struct.unpack_from("<I", data, pos + 12)
-        if chunk_id == b"data":
-            return data[pos + 8 :], rate
-        pos += 8 + size + (size & 1)
-    return b"", rate
 
 
 @dataclass
@@ -155,7 +107,7 @@ class SpeechSession:
                          started: list[float]) -> None:
         commit_mode = self.config.mode == "commit"
         for segment in segments:
-            pieces = word_chunks(segment, words_per_chunk) if words_per_chunk else [segment]
+            pieces = text_chunks(segment, words_per_chunk) if words_per_chunk else [segment]
             if not commit_mode and not words_per_chunk:
                 pieces = [segment + " "]  # the server decides where to cut
             for piece in pieces:

@@ -1,6 +1,6 @@
 """Recent audio on a wall-clock timeline, and the min/max-per-pixel envelope the waveform draws.
 
-Qt-free and allocation-light: one preallocated int16 ring per signal. Writers (on the loop) place each
+Qt-free and allocation-light: one preallocated int16 ``SampleRing`` per signal. Writers (on the loop) place each
 block at the current time position, padding gaps with silence, so the microphone and the assistant's
 voice share one time axis even though replies arrive faster than they play. The view pulls a window
 ending "now" at display rate and reduces it to one (min, max) pair per pixel column.
@@ -8,11 +8,13 @@ ending "now" at display rate and reduces it to one (min, max) pair per pixel col
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 
 import numpy as np
+
+from qwenvoice.audio.pcm import int16_to_float32, rms_dbfs
+from qwenvoice.audio.ring import SampleRing
 
 
 class TimelineRing:
@@ -32,34 +34,33 @@ class TimelineRing:
         self.sample_rate = sample_rate
         self.bucket = max(1, int(sample_rate * bucket_ms / 1000))
         self.capacity = int(capacity_s * sample_rate) // self.bucket * self.bucket
-        self._buf = np.zeros(self.capacity, dtype=np.int16)
+        self._ring = SampleRing(self.capacity, np.int16)  # absolute sample index = position on the timeline
         self._n_buckets = self.capacity // self.bucket
         self._bmin = np.zeros(self._n_buckets, dtype=np.int16)
         self._bmax = np.zeros(self._n_buckets, dtype=np.int16)
         self._clock = clock
         self._origin = clock()
-        self.head = 0  # absolute index of the next sample to write
         self.version = 0  # bumps on every write; views skip repaints when unchanged
+
+    @property
+    def head(self) -> int:
+        """Absolute index of the next sample to write."""
+        return self._ring.total_written
 
     def position_now(self) -> int:
         return round((self._clock() - self._origin) * self.sample_rate)
 
-    def _zero(self, start: int, stop: int) -> None:
-        n = stop - start
-        if n <= 0:
+    def _silence_until(self, start: int) -> None:
+        """Silence from head up to ``start`` (a gap in what arrived)."""
+        gap = start - self.head
+        if gap <= 0:
             return
-        if n >= self.capacity:
-            self._buf[:] = 0
+        self._ring.write_zeros(gap)
+        if gap >= self.capacity:
             self._bmin[:] = 0
             self._bmax[:] = 0
-            return
-        a, b = start % self.capacity, stop % self.capacity
-        if a < b:
-            self._buf[a:b] = 0
         else:
-            self._buf[a:] = 0
-            self._buf[:b] = 0
-        self._update_buckets(start, stop)
+            self._update_buckets(start - gap, start)
 
     def _update_buckets(self, start: int, stop: int) -> None:
         """Recompute the min/max of every bucket that [start, stop) touches."""
@@ -67,16 +68,13 @@ class TimelineRing:
         last = -(-stop // self.bucket)  # ceil
         if last - first >= self._n_buckets:
             first = last - self._n_buckets
-        i0 = first % self._n_buckets
-        count = last - first
-        if i0 + count <= self._n_buckets:
-            spans = [(i0, count)]
-        else:
-            spans = [(i0, self._n_buckets - i0), (0, count - (self._n_buckets - i0))]
-        for b0, nb in spans:
-            block = self._buf[b0 * self.bucket : (b0 + nb) * self.bucket].reshape(nb, self.bucket)
+        b0 = first % self._n_buckets
+        for view in self._ring.slots(first * self.bucket, last * self.bucket):  # bucket-aligned, as is the wrap
+            nb = view.shape[0] // self.bucket
+            block = view.reshape(nb, self.bucket)
             self._bmin[b0 : b0 + nb] = block.min(axis=1)
             self._bmax[b0 : b0 + nb] = block.max(axis=1)
+            b0 = (b0 + nb) % self._n_buckets
 
     def write(self, samples: np.ndarray | bytes) -> None:
         block = np.frombuffer(samples, dtype=np.int16) if isinstance(samples, bytes | bytearray) else samples
@@ -84,19 +82,9 @@ class TimelineRing:
         if n == 0:
             return
         # A block that arrives now ends now: anything between head and its start is silence.
-        start = max(self.head, self.position_now() - n)
-        self._zero(self.head, start)
-        if n > self.capacity:
-            block = block[-self.capacity :]
-            start += n - self.capacity
-            n = self.capacity
-        a = start % self.capacity
-        first = min(n, self.capacity - a)
-        self._buf[a : a + first] = block[:first]
-        if first < n:
-            self._buf[: n - first] = block[first:]
-        self._update_buckets(start, start + n)
-        self.head = start + n
+        self._silence_until(self.position_now() - n)
+        self._ring.write(block)
+        self._update_buckets(max(self.head - n, self.head - self.capacity), self.head)
         self.version += 1
 
     def envelope(self, seconds: float, columns: int, end: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -122,46 +110,26 @@ class TimelineRing:
     def clear_ahead(self) -> None:
         """Drop samples placed after "now" (audio that will no longer be played, e.g. barge-in)."""
         now = self.position_now()
-        if self.head > now:
-            self._zero(now, self.head)
-            self.head = now
+        head = self.head
+        if head > now:
+            self._ring.truncate(now)
+            self._update_buckets(max(now, head - self.capacity), head)
             self.version += 1
 
     def window(self, seconds: float, end: int | None = None, out: np.ndarray | None = None) -> np.ndarray:
         """The ``seconds`` of samples ending at ``end`` (default: now); unwritten parts are zeros."""
         n = min(int(seconds * self.sample_rate), self.capacity)
         end = self.position_now() if end is None else end
-        start = end - n
         if out is None or len(out) != n:
             out = np.zeros(n, dtype=np.int16)
-        else:
-            out[:] = 0
-        lo = max(start, self.head - self.capacity, 0)
-        hi = min(end, self.head)
-        if hi > lo:
-            a, count = lo % self.capacity, hi - lo
-            dst = lo - start
-            if a + count <= self.capacity:
-                out[dst : dst + count] = self._buf[a : a + count]
-            else:
-                first = self.capacity - a
-                out[dst : dst + first] = self._buf[a:]
-                out[dst + first : dst + count] = self._buf[: count - first]
-        return out
+        window: np.ndarray = self._ring.read(end - n, n, out)
+        return window
 
     def level_dbfs(self, seconds: float = 0.05) -> float:
         """RMS level of the most recent ``seconds`` that were actually written, in dBFS."""
         n = int(seconds * self.sample_rate)
         tail = self.window(n / self.sample_rate, end=min(self.head, self.position_now()))
-        return rms_dbfs(tail)
-
-
-def rms_dbfs(samples: np.ndarray) -> float:
-    if len(samples) == 0:
-        return -120.0
-    x = samples.astype(np.float32)
-    rms = math.sqrt(float(np.mean(x * x))) / 32768.0
-    return 20.0 * math.log10(rms) if rms > 1e-6 else -120.0
+        return rms_dbfs(int16_to_float32(tail))
 
 
 def min_max_envelope(samples: np.ndarray, columns: int) -> tuple[np.ndarray, np.ndarray]:

@@ -15,7 +15,7 @@ from typing import Final, Protocol, runtime_checkable
 from qwenvoice.settings.schema import AudioSettings, TtsSettings
 from qwenvoice.settings.secrets import ApiKeyStatus
 
-# What the echo self-test recommends (the same strings as qwenvoice.audio.echo_selftest.Recommendation).
+# What the echo self-test recommends (the same strings as qwenvoice.audio.echo.selftest.Recommendation).
 ECHO_NO_ECHO: Final = "no-echo"
 ECHO_FULL_DUPLEX_AEC: Final = "full-duplex-aec"
 ECHO_HALF_DUPLEX: Final = "half-duplex"

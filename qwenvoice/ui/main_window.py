@@ -44,7 +44,8 @@ from qwenvoice.ui.notifications import NotificationArea
 from qwenvoice.ui.playback import PlaybackPanel
 from qwenvoice.ui.statusbar import AppStatusBar
 from qwenvoice.ui.studio import StudioPanel
-from qwenvoice.ui.waveform import LevelMeter, WaveformView
+from qwenvoice.ui.waveform import WaveformView
+from qwenvoice.ui.widgets import LevelMeter
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +158,7 @@ class MainWindow(QMainWindow):
         controller, tr = self.controller, self._i18n.bind
         self.transcript = TranscriptView()
         self.waveform = WaveformView(controller.mic_ring, controller.assistant_ring)
-        self.level_meter = LevelMeter()
+        self.level_meter = LevelMeter(Qt.Orientation.Vertical)
         self.playback = PlaybackPanel(controller.playback_status)
         self.playback.setFixedWidth(230)
         self.playback.volume_changed.connect(controller.set_volume)
@@ -277,7 +278,7 @@ class MainWindow(QMainWindow):
         controller.response_active_changed.connect(self._on_response_active)
         self._level_timer = QTimer(self)
         self._level_timer.setInterval(50)
-        self._level_timer.timeout.connect(lambda: self.level_meter.set_level(controller.mic_level_dbfs()))
+        self._level_timer.timeout.connect(lambda: self.level_meter.set_level_db(controller.mic_level_dbfs()))
         self._level_timer.start()
 
         self._on_mode(controller.mode)

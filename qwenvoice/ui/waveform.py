@@ -1,4 +1,4 @@
-"""Live scrolling waveform (microphone and assistant, two lanes) and the microphone level meter.
+"""Live scrolling waveform (microphone and assistant, two lanes).
 
 The view pulls: a QTimer at display rate reads the last ~10 s from two timeline rings, reduces each to
 one (min, max) pair per pixel column and rasterises the columns straight into a preallocated image
@@ -163,46 +163,3 @@ class WaveformView(QWidget):
         painter.end()
         self.frames_painted += 1
         self.paint_seconds += time.perf_counter() - started
-
-
-class LevelMeter(QWidget):
-    """Vertical microphone level bar (RMS, -60..0 dBFS) with a slowly falling peak mark."""
-
-    FLOOR_DB = -60.0
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("levelMeter")
-        self.setFixedWidth(14)
-        self.setMinimumHeight(60)
-        self.level_db = -120.0
-        self.peak_db = -120.0
-        self._peak_time = 0.0
-        self.setToolTip(self.tr("Microphone level"))
-
-    def set_level(self, db: float) -> None:
-        now = time.monotonic()
-        if db >= self.peak_db or now - self._peak_time > 1.5:
-            self.peak_db, self._peak_time = db, now
-        if abs(db - self.level_db) > 0.5 or db < self.FLOOR_DB < self.level_db:
-            self.level_db = db
-            self.update()
-
-    def fraction(self, db: float) -> float:
-        return min(1.0, max(0.0, (db - self.FLOOR_DB) / -self.FLOOR_DB))
-
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
-        p = QPainter(self)
-        w, h = self.width(), self.height()
-        p.fillRect(0, 0, w, h, self.palette().color(QPalette.ColorRole.Base))
-        p.setPen(self.palette().color(QPalette.ColorRole.Mid))
-        p.drawRect(0, 0, w - 1, h - 1)
-        filled = int(h * self.fraction(self.level_db))
-        color = QColor("#2bb673") if self.level_db < -12 else QColor("#e0b000") if self.level_db < -3 else QColor(
-            "#e5484d"
-        )
-        p.fillRect(2, h - filled, w - 4, filled, color)
-        if self.peak_db > self.FLOOR_DB:
-            peak_y = h - int(h * self.fraction(self.peak_db))
-            p.fillRect(2, max(1, peak_y - 1), w - 4, 2, self.palette().color(QPalette.ColorRole.Text))
-        p.end()

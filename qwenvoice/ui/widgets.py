@@ -9,15 +9,16 @@ duplicated here) and shows the error under the field with a red border until the
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QProgressBar,
     QSizePolicy,
     QToolButton,
     QVBoxLayout,
@@ -256,24 +257,71 @@ class NoticeBar(QFrame):
         self.hide()
 
 
-class LevelMeter(QProgressBar):
-    """A horizontal level meter fed with dBFS values (-60 … 0)."""
+class LevelMeter(QWidget):
+    """The microphone level meter: a bar fed with dBFS values (-60 … 0, RMS), green, then amber above
+    -12 and red above -3, with a peak mark that holds for 1.5 s. Vertical beside the waveform,
+    horizontal in the settings."""
 
     FLOOR_DB = -60.0
+    PEAK_HOLD_S = 1.5
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, orientation: Qt.Orientation = Qt.Orientation.Horizontal, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setObjectName("micLevel")
-        self.setRange(0, 1000)
-        self.setTextVisible(False)
-        self.setFixedHeight(10)
+        self.setObjectName("levelMeter")
+        self.orientation = orientation
+        if orientation == Qt.Orientation.Vertical:
+            self.setFixedWidth(14)
+            self.setMinimumHeight(60)
+        else:
+            self.setFixedHeight(10)
+            self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self._db = self.FLOOR_DB
+        self.peak_db = self.FLOOR_DB
+        self._peak_time = 0.0
+        self.setToolTip(self.tr("Microphone level"))
 
     def set_level_db(self, db: float) -> None:
         if not math.isfinite(db):
             db = self.FLOOR_DB
-        self._db = max(self.FLOOR_DB, min(0.0, db))
-        self.setValue(int(round((self._db - self.FLOOR_DB) / -self.FLOOR_DB * 1000)))
+        db = max(self.FLOOR_DB, min(0.0, db))
+        now = time.monotonic()
+        if db >= self.peak_db or now - self._peak_time > self.PEAK_HOLD_S:
+            self.peak_db, self._peak_time = db, now
+        # repaint only for a visible change (the timer feeds it at display rate)
+        changed = abs(db - self._db) > 0.5 or (db <= self.FLOOR_DB < self._db)
+        self._db = db
+        if changed:
+            self.update()
 
     def level_db(self) -> float:
         return self._db
+
+    def fraction(self, db: float) -> float:
+        return min(1.0, max(0.0, (db - self.FLOOR_DB) / -self.FLOOR_DB))
+
+    def value(self) -> int:
+        """The bar's fill in thousandths."""
+        return int(round(self.fraction(self._db) * 1000))
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        p = QPainter(self)
+        w, h = self.width(), self.height()
+        p.fillRect(0, 0, w, h, self.palette().color(QPalette.ColorRole.Base))
+        p.setPen(self.palette().color(QPalette.ColorRole.Mid))
+        p.drawRect(0, 0, w - 1, h - 1)
+        color = QColor("#2bb673") if self._db < -12 else QColor("#e0b000") if self._db < -3 else QColor("#e5484d")
+        mark = self.palette().color(QPalette.ColorRole.Text)
+        show_peak = self.peak_db > self.FLOOR_DB
+        if self.orientation == Qt.Orientation.Vertical:
+            filled = int(h * self.fraction(self._db))
+            p.fillRect(2, h - filled, w - 4, filled, color)
+            if show_peak:
+                peak_y = h - int(h * self.fraction(self.peak_db))
+                p.fillRect(2, max(1, peak_y - 1), w - 4, 2, mark)
+        else:
+            filled = int(w * self.fraction(self._db))
+            p.fillRect(0, 2, filled, h - 4, color)
+            if show_peak:
+                peak_x = int(w * self.fraction(self.peak_db))
+                p.fillRect(min(w - 3, max(1, peak_x - 1)), 2, 2, h - 4, mark)
+        p.end()

@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from qwenvoice.audio import echo_sim
-from qwenvoice.audio.echo import BACKENDS, SAMPLE_RATE, CapturePathProcessor
+from qwenvoice.audio.echo.capture_path import BACKENDS, SAMPLE_RATE, CapturePathProcessor
+from tests.support import echo_sim
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 OUT = Path(__file__).parent / "out" / "echo.json"

@@ -7,8 +7,9 @@ import asyncio
 
 import pytest
 
-from qwenvoice.app.controller import Controller, RunOptions, event_payload, split_segments
+from qwenvoice.app.controller import Controller, RunOptions, event_payload
 from qwenvoice.protocol import events as ev
+from qwenvoice.protocol.tts_text import split_sentences
 from qwenvoice.session import status as st
 from qwenvoice.session.conversation import load_turns
 from tests.gui.helpers import TOKEN, feed, wait_for
@@ -172,7 +173,7 @@ def test_event_payload_elides_audio_and_segments():
     payload, size = event_payload(ev.InputAudioBufferAppend(audio=bytes(3200)))
     assert payload == {"type": "input_audio_buffer.append", "audio": "<audio: 3200 bytes elided>"}
     assert size > 4000
-    assert split_segments("One. Two!  Three?\n\nFour") == ["One.", "Two!", "Three?", "Four"]
+    assert split_sentences("One. Two!  Three?\n\nFour") == ["One.", "Two!", "Three?", "Four"]
 
 
 @pytest.mark.parametrize("mode", ["commit", "server_commit"])

@@ -30,7 +30,8 @@ from qwenvoice.ui.inspector import InspectorPanel
 from qwenvoice.ui.notifications import NotificationArea
 from qwenvoice.ui.playback import PlaybackPanel
 from qwenvoice.ui.statusbar import AppStatusBar, connection_text
-from qwenvoice.ui.waveform import ASSISTANT_COLOR, MIC_COLOR, LevelMeter, WaveformView
+from qwenvoice.ui.waveform import ASSISTANT_COLOR, MIC_COLOR, WaveformView
+from qwenvoice.ui.widgets import LevelMeter
 
 
 def test_transcript_streams_into_bubbles_and_marks_interruptions(qtbot, tmp_path):
@@ -109,12 +110,12 @@ def test_waveform_timer_runs_only_while_visible_and_repaints(qtbot):
 
 
 def test_level_meter_tracks_the_level():
-    meter = LevelMeter()
-    meter.set_level(-6.0)
-    assert meter.fraction(meter.level_db) == pytest.approx(0.9)
+    meter = LevelMeter(Qt.Orientation.Vertical)
+    meter.set_level_db(-6.0)
+    assert meter.fraction(meter.level_db()) == pytest.approx(0.9)
     assert meter.peak_db == -6.0
-    meter.set_level(-50.0)
-    assert meter.level_db == -50.0 and meter.peak_db == -6.0  # peak holds
+    meter.set_level_db(-50.0)
+    assert meter.level_db() == -50.0 and meter.peak_db == -6.0  # peak holds
 
 
 def test_playback_panel_shows_state_depth_underruns_and_volume(qtbot):

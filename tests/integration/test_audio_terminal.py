@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.support.scripted_server import Script, ScriptedServer, sine_pcm, speech_like_pcm, write_wav
+from qwenvoice.audio.wav import write_wav
+from tests.support.scripted_server import Script, ScriptedServer, sine_pcm, speech_like_pcm
 
 
 def _pulse_ready() -> bool:

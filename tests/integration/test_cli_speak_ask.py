@@ -19,11 +19,11 @@ from typing import Any
 import numpy as np
 import pytest
 
+from qwenvoice.audio.wav import split_wav_header, wav_header, write_wav
 from qwenvoice.cli import build_parser
 from qwenvoice.commands.ask import run_ask
-from qwenvoice.commands.speak import run_speak, sentences
-from qwenvoice.session.speech import split_wav_header
-from qwenvoice.session.speech import word_chunks as text_chunks
+from qwenvoice.commands.speak import run_speak
+from qwenvoice.protocol.tts_text import sentence_pieces, text_chunks
 from tests.support.scripted_server import (
     ERROR_SEED_INVALID_REQUEST,
     ERROR_TTS,
@@ -33,8 +33,6 @@ from tests.support.scripted_server import (
     ScriptedServer,
     sine_pcm,
     speech_like_pcm,
-    wav_header,
-    write_wav,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -109,7 +107,7 @@ def test_speak_server_commit_streams_text_and_writes_the_wav(
     assert "model=qwen3-tts-flash-realtime" in conn.path
     rate, channels, frames = read_wav(tmp_path / "out.wav")
     assert (rate, channels) == (24000, 1)
-    expected = sum(tts_pcm_bytes(s, script) for s in sentences(TEXT))
+    expected = sum(tts_pcm_bytes(s, script) for s in sentence_pieces(TEXT))
     assert len(frames) == expected
     latency = re.search(r"first audio after (\d+) ms", out)
     assert latency is not None and int(latency.group(1)) < 5000
@@ -157,7 +155,7 @@ def test_speak_wav_format_strips_the_riff_header_of_every_response(
     assert code == 0, err
     _, _, frames = read_wav(tmp_path / "out.wav")
     assert b"RIFF" not in frames and b"WAVEfmt" not in frames
-    assert len(frames) == sum(tts_pcm_bytes(s, script) for s in sentences(TEXT))
+    assert len(frames) == sum(tts_pcm_bytes(s, script) for s in sentence_pieces(TEXT))
 
 
 @pytest.mark.parametrize("error", [ERROR_TTS, ERROR_WITH_EVENT_ID, ERROR_SEED_INVALID_REQUEST])
@@ -207,7 +205,7 @@ def test_speak_survives_malformed_and_unknown_frames(tmp_path: Path, capsys: pyt
     code, _, err, _server = speak(script, tmp_path, capsys)
     assert code == 0, err
     _, _, frames = read_wav(tmp_path / "out.wav")
-    assert len(frames) == sum(tts_pcm_bytes(s, script) for s in sentences(TEXT))
+    assert len(frames) == sum(tts_pcm_bytes(s, script) for s in sentence_pieces(TEXT))
 
 
 def test_speak_with_a_slow_jittery_server(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -215,7 +213,7 @@ def test_speak_with_a_slow_jittery_server(tmp_path: Path, capsys: pytest.Capture
     code, _, err, _server = speak(script, tmp_path, capsys)
     assert code == 0, err
     _, _, frames = read_wav(tmp_path / "out.wav")
-    assert len(frames) == sum(tts_pcm_bytes(s, script) for s in sentences(TEXT))
+    assert len(frames) == sum(tts_pcm_bytes(s, script) for s in sentence_pieces(TEXT))
 
 
 def test_speak_idle_cut_is_reported_as_connection_lost(
@@ -394,9 +392,9 @@ def test_text_chunks_and_sentences_keep_every_character() -> None:
     text = "  One two three four five. Six seven!  Eight?"
     assert "".join(text_chunks(text)) == text
     assert all(len(c.split()) <= 3 for c in text_chunks(text))
-    assert "".join(sentences(text)).strip() == text.strip()
-    assert len(sentences(text)) == 3
-    assert sentences("你好。今天天气很好！") == ["你好。", "今天天气很好！"]
+    assert "".join(sentence_pieces(text)).strip() == text.strip()
+    assert len(sentence_pieces(text)) == 3
+    assert sentence_pieces("你好。今天天气很好！") == ["你好。", "今天天气很好！"]
 
 
 def test_split_wav_header() -> None:

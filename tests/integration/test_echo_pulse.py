@@ -21,9 +21,9 @@ import numpy as np
 import pytest
 import soxr
 
-from qwenvoice.audio import echo_sim
-from qwenvoice.audio.echo import SAMPLE_RATE, CapturePathProcessor
-from qwenvoice.audio.echo_selftest import Recommendation, record_probe, run_echo_self_test
+from qwenvoice.audio.echo.capture_path import SAMPLE_RATE, CapturePathProcessor
+from qwenvoice.audio.echo.selftest import Recommendation, record_probe, run_echo_self_test
+from tests.support import echo_sim
 from tests.support.pulse import pactl, speaker_leak
 
 

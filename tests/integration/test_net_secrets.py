@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from qwenvoice.audio.wav import write_wav
 from qwenvoice.cli import build_parser
 from qwenvoice.commands.ask import run_ask
 from qwenvoice.commands.speak import run_speak
@@ -29,7 +30,7 @@ from qwenvoice.protocol.events import (
     SessionUpdate,
     SessionUpdated,
 )
-from tests.support.scripted_server import Script, ScriptedServer, speech_like_pcm, write_wav
+from tests.support.scripted_server import Script, ScriptedServer, speech_like_pcm
 
 CANARY = "qv-canary-7f3a9c2e5b1d"
 LOGGERS = ("", "websockets", "websockets.client", "websockets.server", "websockets.protocol",

@@ -37,10 +37,10 @@ from typing import Any
 
 import psutil
 
+from qwenvoice.audio.wav import read_wav
 from qwenvoice.net.client import ConnectOptions
 from qwenvoice.session import status as st
 from qwenvoice.session.conversation import load_turns
-from qwenvoice.session.wavtrack import read_wav_mono16
 from tests.support.scripted_server import speech_like_pcm
 
 TOKEN = "soak-token-123456"
@@ -270,8 +270,8 @@ async def run_soak(hours: float, *, turn_seconds: float = 10.0, renew_every: flo
         if report.saved_events != report.events_in:
             report.problems.append(f"{report.events_in} events received, {report.saved_events} saved")
         for name in ("user.wav", "assistant.wav"):
-            samples, rate = read_wav_mono16(folder / name)
-            seconds = len(samples) / rate
+            saved = read_wav(folder / name)
+            seconds = len(saved.samples()) / saved.rate
             if name == "user.wav":
                 report.user_audio_s = seconds
             else:

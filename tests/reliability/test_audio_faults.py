@@ -21,11 +21,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from qwenvoice.audio.wav import write_wav
 from qwenvoice.session import status as st
 from tests.gui.helpers import wait_for
 from tests.reliability.helpers import TOKEN, make_controller
 from tests.support.pulse import NullSink, pulse_ready
-from tests.support.scripted_server import Script, ScriptedServer, speech_like_pcm, write_wav
+from tests.support.scripted_server import Script, ScriptedServer, speech_like_pcm
 
 pytestmark = [pytest.mark.qt_loop]
 needs_pulse = pytest.mark.skipif(not pulse_ready(), reason="needs the virtual PulseAudio devices (.ci/devices.sh)")

@@ -61,7 +61,6 @@ import re
 import ssl
 import struct
 import threading
-import wave
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -71,6 +70,8 @@ import numpy as np
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
+
+from qwenvoice.audio.wav import wav_header
 
 PATH = "/api-ws/v1/realtime"
 
@@ -113,24 +114,6 @@ def speech_like_pcm(rate: int = 16000, speech_s: float = 0.8, lead_s: float = 0.
     envelope = 0.55 + 0.45 * np.sin(2 * math.pi * 4.0 * t) ** 2
     burst = (tone / 2.1 * envelope * 0.5 * 32767).astype("<i2").tobytes()
     return bytes(int(lead_s * rate) * 2) + burst + bytes(int(tail_s * rate) * 2)
-
-
-def write_wav(path: Any, pcm: bytes, rate: int, channels: int = 1) -> None:
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(channels)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(pcm)
-
-
-def wav_header(rate: int, data_bytes: int = 0x7FFFFFF0, channels: int = 1) -> bytes:
-    """A 44-byte RIFF/WAVE header (streaming style: sizes unknown, set large)."""
-    block = channels * 2
-    return (
-        b"RIFF" + struct.pack("<I", min(data_bytes + 36, 0xFFFFFFFF)) + b"WAVEfmt "
-        + struct.pack("<IHHIIHH", 16, 1, channels, rate, rate * block, block, 16)
-        + b"data" + struct.pack("<I", data_bytes)
-    )
 
 
 @dataclass
@@ -738,13 +721,6 @@ class _TtsSession(_Session):
         await self.send({"type": "response.done", "response": {**response, "status": "completed",
                                                                "output": [done_item],
                                                                "usage": {"characters": len(text)}}})
-
-
-def read_wav(path: Any) -> tuple[int, int, bytes]:
-    """(rate, channels, frames) of a 16-bit WAV file."""
-    with wave.open(str(path), "rb") as w:
-        assert w.getsampwidth() == 2, "expected 16-bit PCM"
-        return w.getframerate(), w.getnchannels(), w.readframes(w.getnframes())
 
 
 def self_signed_certificate(directory: Any) -> tuple[str, str]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qwenvoice.audio import echo
-from qwenvoice.audio.echo import (
+from qwenvoice.audio.echo import capture_path as echo
+from qwenvoice.audio.echo.capture_path import (
     FRAME_SAMPLES,
     SAMPLE_RATE,
     CapturePathProcessor,
@@ -16,8 +16,9 @@ from qwenvoice.audio.echo import (
     create_canceller,
     estimate_delay,
 )
-from qwenvoice.audio.echo_selftest import Recommendation, analyse_echo, make_probe, probe_programme
-from qwenvoice.audio.echo_sim import RoomScene, room_impulse_response, run_capture_path
+from qwenvoice.audio.echo.selftest import Recommendation, analyse_echo, make_probe, probe_programme
+from qwenvoice.audio.ring import SampleRing
+from tests.support.echo_sim import RoomScene, room_impulse_response, run_capture_path
 
 MS = SAMPLE_RATE // 1000
 
@@ -105,17 +106,17 @@ def test_estimate_delay_rejects_mismatched_lengths() -> None:
 
 
 def test_sample_ring_reads_across_the_wrap_and_zero_fills_outside() -> None:
-    ring = echo._SampleRing(10)
+    ring = SampleRing(10, np.int16)
     ring.write(np.arange(1, 8, dtype=np.int16))
     ring.write(np.arange(8, 15, dtype=np.int16))  # wraps; 1..4 are gone
-    assert ring.written == 14
+    assert ring.total_written == 14
     assert ring.read(4, 10).tolist() == [5, 6, 7, 8, 9, 10, 11, 12, 13, 14]
     assert ring.read(2, 4).tolist() == [0, 0, 5, 6]  # 2 and 3 were overwritten
     assert ring.read(12, 4).tolist() == [13, 14, 0, 0]
     ring.write_zeros(3)
-    assert ring.read(12, 5).tolist() == [13, 14, 0, 0, 0] and ring.written == 17
+    assert ring.read(12, 5).tolist() == [13, 14, 0, 0, 0] and ring.total_written == 17
     ring.write_zeros(25)  # longer than the ring
-    assert ring.written == 42 and not ring.read(32, 10).any()
+    assert ring.total_written == 42 and not ring.read(32, 10).any()
 
 
 def test_aligner_finds_room_plus_device_delay_and_realigns_with_a_reset() -> None:

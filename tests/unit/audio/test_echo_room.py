@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from qwenvoice.audio import echo_sim
-from qwenvoice.audio.echo import SAMPLE_RATE, CapturePathProcessor
+from qwenvoice.audio.echo.capture_path import SAMPLE_RATE, CapturePathProcessor
+from tests.support import echo_sim
 
 DEVICE_LATENCY_MS = 60.0
 # Room 40 ms + devices 60 ms + the 20 ms block between playing and capturing in the replay loop.

@@ -1,4 +1,4 @@
-"""Speech parts: sentence cutting, language choice, voices, model hashes, espeak-ng Mandarin, synthesis."""
+"""Speech parts: language choice, voices, model hashes, espeak-ng Mandarin, synthesis."""
 
 from __future__ import annotations
 
@@ -19,24 +19,10 @@ from qwenvoice.localserver.speech import (
     detect_language,
     drop_echoed_tail,
     speaking_pieces,
-    split_sentences,
-    take_complete_sentences,
     verify_model_dir,
     voice_style,
     whisper_model_dir,
 )
-
-
-def test_split_sentences() -> None:
-    assert split_sentences("Hello there. How are you? Fine!") == ["Hello there.", "How are you?", "Fine!"]
-    assert split_sentences("你好。今天天气很好！") == ["你好。", "今天天气很好！"]
-    assert split_sentences("  ") == []
-
-
-def test_streamed_text_waits_for_what_follows_a_full_stop() -> None:
-    assert take_complete_sentences("It costs 3.") == ([], "It costs 3.")
-    assert take_complete_sentences("It costs 3.5 euros. And then") == (["It costs 3.5 euros."], "And then")
-    assert take_complete_sentences("你好。再") == (["你好。"], "再")
 
 
 @pytest.mark.parametrize(

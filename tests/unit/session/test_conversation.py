@@ -7,6 +7,7 @@ import wave
 
 import numpy as np
 
+from qwenvoice.audio.wav import WavTrack, read_wav
 from qwenvoice.session.conversation import (
     ASSISTANT,
     USER,
@@ -16,7 +17,6 @@ from qwenvoice.session.conversation import (
     load_turns,
     transcript_markdown,
 )
-from qwenvoice.session.wavtrack import WavTrack, read_wav_mono16
 
 
 def test_turns_follow_live_and_final_transcripts(tmp_path):
@@ -94,7 +94,8 @@ def test_history_lists_newest_first_and_exports_a_bundle(tmp_path):
     assert names == ["assistant.wav", "events.jsonl", "transcript.md", "user.wav"]
     md = (tmp_path / "bundle" / "transcript.md").read_text()
     assert "newer question" in md and "reply" in md and "(typed)" in md
-    samples, rate = read_wav_mono16(tmp_path / "bundle" / "assistant.wav")
+    saved = read_wav(tmp_path / "bundle" / "assistant.wav")
+    samples, rate = saved.samples(), saved.rate
     assert rate == 24000 and samples[-1] == 479
     assert (tmp_path / "bundle" / "events.jsonl").read_text().strip() == '{"type": "response.done"}'
 
@@ -105,5 +106,6 @@ def test_wav_track_pads_to_wall_clock(tmp_path):
     assert track.samples_written == 500
     track.append(b"\x01\x00" * 10, align=False)
     track.close()
-    samples, rate = read_wav_mono16(tmp_path / "t.wav")
+    saved = read_wav(tmp_path / "t.wav")
+    samples, rate = saved.samples(), saved.rate
     assert rate == 1000 and len(samples) == 510 and samples[-1] == 1 and samples[0] == 0

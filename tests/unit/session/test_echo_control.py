@@ -9,9 +9,8 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from qwenvoice.audio import echo_sim
-from qwenvoice.audio.echo import SAMPLE_RATE, CapturePathProcessor, PassThroughCanceller
-from qwenvoice.audio.echo_selftest import SelfTestError, analyse_echo, make_probe, probe_programme
+from qwenvoice.audio.echo.capture_path import SAMPLE_RATE, CapturePathProcessor, PassThroughCanceller
+from qwenvoice.audio.echo.selftest import SelfTestError, analyse_echo, make_probe, probe_programme
 from qwenvoice.audio.engine import AudioEngine
 from qwenvoice.session.echo_control import (
     EchoControl,
@@ -30,6 +29,7 @@ from qwenvoice.settings.services import (
     apply_echo_recommendation,
 )
 from qwenvoice.settings.store import SettingsStore
+from tests.support import echo_sim
 
 BLOCK = 320  # 20 ms at 16 kHz, the capture block size
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from qwenvoice.session.waveform_data import TimelineRing, min_max_envelope, rms_dbfs
+from qwenvoice.audio.pcm import int16_to_float32, rms_dbfs
+from qwenvoice.session.waveform_data import TimelineRing, min_max_envelope
 
 
 class FakeClock:
@@ -67,9 +68,9 @@ def test_envelope_keeps_peaks():
 
 
 def test_levels():
-    assert rms_dbfs(np.zeros(100, dtype=np.int16)) == -120.0
+    assert rms_dbfs(int16_to_float32(np.zeros(100, dtype=np.int16))) == -120.0
     full = np.full(100, 32767, dtype=np.int16)
-    assert abs(rms_dbfs(full)) < 0.01
+    assert abs(rms_dbfs(int16_to_float32(full))) < 0.01
     clock = FakeClock()
     ring = TimelineRing(1000, capacity_s=2, clock=clock)
     clock.t += 0.2

@@ -12,7 +12,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
-import wave
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from qwenvoice.audio.echo import FRAME_SAMPLES, SAMPLE_RATE, CapturePathProcessor, Int16Array
+from qwenvoice.audio.echo.capture_path import FRAME_SAMPLES, SAMPLE_RATE, CapturePathProcessor, Int16Array
+from qwenvoice.audio.wav import read_wav
 
 Float64Array = npt.NDArray[np.float64]
 
@@ -79,26 +79,8 @@ def synthesize_espeak(text: str, *, voice: str = "en-us", speed_wpm: int = 150) 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "speech.wav"
         subprocess.run([exe, "-v", voice, "-s", str(speed_wpm), "-w", str(path), text], check=True)
-        audio, rate = read_wav(path)
-    return _to_16k(audio, rate)
-
-
-def read_wav(path: Path) -> tuple[Int16Array, int]:
-    with wave.open(str(path), "rb") as wav:
-        rate = wav.getframerate()
-        channels = wav.getnchannels()
-        data = np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16)
-    if channels > 1:
-        data = data.reshape(-1, channels).mean(axis=1).astype(np.int16)
-    return data, rate
-
-
-def write_wav(path: Path, audio: Int16Array, rate: int = SAMPLE_RATE) -> None:
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(rate)
-        wav.writeframes(np.asarray(audio, dtype=np.int16).tobytes())
+        speech = read_wav(path)
+    return _to_16k(speech.mono() * 32768.0, speech.rate)
 
 
 def _fit(audio: Int16Array, n: int) -> Float64Array:

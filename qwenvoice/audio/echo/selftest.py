@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from qwenvoice.audio import backend as portaudio
 from qwenvoice.audio.devices import DeviceInfo, Kind, choose_device, safe_list_devices
-from qwenvoice.audio.echo import (
+from qwenvoice.audio.echo.capture_path import (
     BACKEND_AUTO,
     FRAME_SAMPLES,
     SAMPLE_RATE,

@@ -4,7 +4,7 @@ Pieces, all working on 16 kHz mono int16 and 10 ms frames (160 samples), all run
 (never in a PortAudio callback):
 
 - `EchoCanceller` — the backend interface (`process(mic_frame, reference_frame) -> cleaned_frame`), with
-  WebRTC AEC3 (`pywebrtc-audio`, Apache-2.0), SpeexDSP (`libspeexdsp`, BSD, see `echo_speex`) and a
+  WebRTC AEC3 (`pywebrtc-audio`, Apache-2.0), SpeexDSP (`libspeexdsp`, BSD, see `speex`) and a
   pass-through. `create_canceller()` falls back to the next backend, and finally to pass-through with a
   notice, when one cannot start.
 - `estimate_delay()` / `ReferenceAligner` — GCC-PHAT over the last second of mic vs played audio finds
@@ -25,6 +25,8 @@ from typing import Final, Protocol
 
 import numpy as np
 import numpy.typing as npt
+
+from qwenvoice.audio.ring import SampleRing
 
 SAMPLE_RATE: Final = 16000
 FRAME_SAMPLES: Final = 160  # 10 ms at 16 kHz, the frame every backend works on
@@ -209,7 +211,7 @@ def _clipped_ratio_db(before: float, after: float) -> float:
 
 def _make_backend(backend: str) -> EchoCanceller:
     if backend == BACKEND_HYBRID:
-        from qwenvoice.audio.echo_speex import SpeexEchoCanceller
+        from qwenvoice.audio.echo.speex import SpeexEchoCanceller
 
         return HybridCanceller(WebRtcCanceller(), SpeexEchoCanceller(preprocess=True))
     if backend == BACKEND_WEBRTC:
@@ -217,7 +219,7 @@ def _make_backend(backend: str) -> EchoCanceller:
     if backend == BACKEND_WEBRTC_NS:
         return WebRtcCanceller(noise_suppression=True)
     if backend in (BACKEND_SPEEX, BACKEND_SPEEX_PRE):
-        from qwenvoice.audio.echo_speex import SpeexEchoCanceller
+        from qwenvoice.audio.echo.speex import SpeexEchoCanceller
 
         return SpeexEchoCanceller(preprocess=backend == BACKEND_SPEEX_PRE)
     if backend == BACKEND_OFF:
@@ -300,51 +302,6 @@ def estimate_delay(
     return DelayEstimate(delay_samples=max_delay_samples - peak_index, confidence=float(correlation[peak_index]) / rms)
 
 
-class _SampleRing:
-    """Preallocated int16 history addressed by absolute sample index; reads outside it are zeros."""
-
-    def __init__(self, capacity: int) -> None:
-        self._buffer = np.zeros(capacity, dtype=np.int16)
-        self._capacity = capacity
-        self.written = 0  # absolute index one past the newest sample
-
-    def write(self, samples: Int16Array) -> None:
-        n = samples.size
-        if n >= self._capacity:
-            samples = samples[-self._capacity :]
-            self.written += n - self._capacity
-            n = self._capacity
-        start = self.written % self._capacity
-        first = min(n, self._capacity - start)
-        self._buffer[start : start + first] = samples[:first]
-        self._buffer[: n - first] = samples[first:]
-        self.written += n
-
-    def write_zeros(self, n: int) -> None:
-        if n <= self._capacity:
-            self.write(np.zeros(n, dtype=np.int16))
-        else:  # longer than the history: all of it becomes silence
-            self._buffer[:] = 0
-            self.written += n
-
-    def read(self, start: int, n: int, out: Int16Array | None = None) -> Int16Array:
-        result = np.zeros(n, dtype=np.int16) if out is None else out
-        if out is not None:
-            result[:] = 0
-        oldest = self.written - self._capacity
-        lo = max(start, oldest, 0)
-        hi = min(start + n, self.written)
-        if hi <= lo:
-            return result
-        pos = lo
-        while pos < hi:
-            ring_pos = pos % self._capacity
-            run = min(hi - pos, self._capacity - ring_pos)
-            result[pos - start : pos - start + run] = self._buffer[ring_pos : ring_pos + run]
-            pos += run
-        return result
-
-
 @dataclass(slots=True)
 class AlignerStats:
     estimates: int = 0  # estimations run
@@ -385,8 +342,8 @@ class ReferenceAligner:
         self._min_confidence = min_confidence
         self.output_idle = False
         history = self.window_samples + self.max_delay_samples + SAMPLE_RATE
-        self._reference = _SampleRing(history)
-        self._mic = _SampleRing(self.window_samples + SAMPLE_RATE)
+        self._reference = SampleRing(history, np.int16)
+        self._mic = SampleRing(self.window_samples + SAMPLE_RATE, np.int16)
         self._origin: int | None = None
         self.delay_samples = int(initial_delay_ms * ms)
         self.last_estimate: DelayEstimate | None = None
@@ -412,9 +369,9 @@ class ReferenceAligner:
 
     def _expected_reference_index(self) -> int:
         """Reference index played when the next mic sample was captured (anchoring on first use)."""
-        mic_index = self._mic.written
+        mic_index = self._mic.total_written
         if self._origin is None:
-            self._origin = self._reference.written - mic_index
+            self._origin = self._reference.total_written - mic_index
         return self._origin + mic_index
 
     def _reference_start(self, expected: int) -> int:
@@ -425,7 +382,7 @@ class ReferenceAligner:
         ticks, so after a stall the mic can be ahead for a moment; waiting keeps the streams in step."""
         if self.output_idle:
             return True
-        return self._reference_start(self._expected_reference_index()) + n <= self._reference.written
+        return self._reference_start(self._expected_reference_index()) + n <= self._reference.total_written
 
     def mark_output_idle(self) -> None:
         """Nothing is being fed (no output stream): stop waiting and pad the reference with silence until
@@ -437,15 +394,15 @@ class ReferenceAligner:
     def reference_for_next_mic_frame(self, n: int = FRAME_SAMPLES) -> Int16Array:
         """Reference samples aligned with the next `n` mic samples (call before `push_mic`)."""
         expected = self._expected_reference_index()
-        if self.output_idle and self._reference.written < expected:
-            self._reference.write_zeros(expected - self._reference.written)
-        elif self._reference.written > expected + self.window_samples:
+        if self.output_idle and self._reference.total_written < expected:
+            self._reference.write_zeros(expected - self._reference.total_written)
+        elif self._reference.total_written > expected + self.window_samples:
             # The reference ran a second ahead of the mic (a burst, or the mic stalled): re-anchor.
             self.stats.resyncs += 1
-            self._origin = self._reference.written - self._mic.written
-            expected = self._origin + self._mic.written
+            self._origin = self._reference.total_written - self._mic.total_written
+            expected = self._origin + self._mic.total_written
         start = self._reference_start(expected)
-        if start + n > self._reference.written:
+        if start + n > self._reference.total_written:
             self.stats.reference_missing_frames += 1
         return self._reference.read(start, n)
 
@@ -454,20 +411,20 @@ class ReferenceAligner:
         accepted estimate when the delay changed."""
         self._mic.write(frame)
         self._since_estimate += frame.size
-        every = self._fast_every if self._mic.written < self._fast_until else self._estimate_every
-        if self._since_estimate < every or self._mic.written < self.window_samples:
+        every = self._fast_every if self._mic.total_written < self._fast_until else self._estimate_every
+        if self._since_estimate < every or self._mic.total_written < self.window_samples:
             return None
         self._since_estimate = 0
         return self.update_estimate()
 
     def expedite(self, seconds: float = 4.0) -> None:
         """The echo delay may just have moved (the output glitched): look twice as often for a while."""
-        self._fast_until = self._mic.written + int(seconds * SAMPLE_RATE)
+        self._fast_until = self._mic.total_written + int(seconds * SAMPLE_RATE)
 
     def update_estimate(self) -> DelayEstimate | None:
         if self._origin is None:
             return None
-        mic_end = self._mic.written
+        mic_end = self._mic.total_written
         mic = self._mic.read(mic_end - self.window_samples, self.window_samples)
         ref_end = self._origin + mic_end
         reference = self._reference.read(ref_end - self.window_samples - self.max_delay_samples,
