@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, Signal
 from qwenvoice.audio.wav import write_wav
 from qwenvoice.net.backoff import ReconnectPolicy
 from qwenvoice.net.client import ConnectOptions, RealtimeClient
+from qwenvoice.protocol.events import ErrorDetail
 from qwenvoice.protocol.omni import OmniConversation
 from qwenvoice.protocol.tts_text import split_sentences
 from qwenvoice.session import status as st
@@ -76,6 +77,9 @@ class _Reports(QObject):
 
     def settings_changed(self, settings: AppSettings) -> None:
         self._c.settings_changed.emit(settings)
+
+    def server_error(self, error: ErrorDetail) -> None:
+        """The notice already says it; the window needs nothing more."""
 
     def speech_progress(self, done: int, expected: int) -> None:
         self._c.tts_progress.emit(done, expected)

@@ -3,26 +3,22 @@
 The question comes from a WAV file (any rate, 16-bit) or the microphone, paced at real time
 (``QWENVOICE_ASK_PACE`` scales it); the server's VAD ends the turn, or ``--manual`` commits it. Both
 transcripts are printed as they stream, and the reply is written to ``--out`` and played with
-``--play``. Exit codes are in ``qwenvoice.commands.common``. No reconnect here: a one-shot command
-cannot resume a reply, the service has no session resumption.
+``--play``. The conversation is the session layer's ``VoiceSession``, the same one the window runs,
+here without reconnecting (a one-shot command cannot resume a reply). Exit codes are in
+``qwenvoice.commands.common``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import sys
 import time
-import wave
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from qwenvoice.audio.wav import write_wav
+from qwenvoice.audio.wav import WavFormatError, read_wav, write_wav
 from qwenvoice.commands.common import (
     EXIT_CONNECTION,
     EXIT_OK,
@@ -32,8 +28,6 @@ from qwenvoice.commands.common import (
     CommandError,
     PcmSink,
     PcmSource,
-    Target,
-    close_target,
     config_error_text,
     env_float,
     error_text,
@@ -41,91 +35,122 @@ from qwenvoice.commands.common import (
     loss_reason,
     open_microphone,
     open_player,
-    open_target,
     run_command,
-    saved_connection,
 )
-from qwenvoice.net.backoff import NO_RECONNECT
-from qwenvoice.net.client import ConnectionState, ConnectionStatus, ConnectOptions, RealtimeClient
-from qwenvoice.net.endpoints import EndpointError
-from qwenvoice.net.errors import FatalConnectionError
-from qwenvoice.protocol.config import ConfigError, OmniSessionConfig
-from qwenvoice.protocol.events import ClientEvent, SessionUpdate
+from qwenvoice.protocol.config import ConfigError
+from qwenvoice.protocol.events import ErrorDetail
 from qwenvoice.protocol.models import OMNI_INPUT_RATE, OMNI_OUTPUT_RATE
-from qwenvoice.protocol.notifications import (
-    AudioChunk,
-    Notification,
-    ProtocolErrorNotice,
-    ResponseFinished,
-    ResponseStarted,
-    SendEvents,
-    SessionConfigured,
-    TranscriptDelta,
-    TurnCommitted,
-)
 from qwenvoice.protocol.omni import OmniConversation
+from qwenvoice.session import status as st
+from qwenvoice.session.conversation import ASSISTANT, USER
+from qwenvoice.session.reports import QuietVoiceListener
+from qwenvoice.session.voice import NO_KEY_REASON, RunOptions, VoiceSession
 
 ASK_CHUNK_MS = 40
-def read_wav_16k_mono(path: str | Path) -> bytes:
+
+
+def read_wav_16k_mono(path: str) -> bytes:
     """Any-rate, any-channel 16-bit PCM WAV -> 16 kHz mono int16 bytes."""
     try:
-        with wave.open(str(path), "rb") as w:
-            width, channels, rate = w.getsampwidth(), w.getnchannels(), w.getframerate()
-            frames = w.readframes(w.getnframes())
-    except (OSError, wave.Error, EOFError) as exc:
+        audio = read_wav(path)
+    except WavFormatError as exc:
+        raise CommandError(f"--wav {path}: {exc}", EXIT_USAGE) from None
+    except OSError as exc:
         raise CommandError(f"cannot read --wav {path}: {exc}", EXIT_USAGE) from None
-    if width != 2:
-        raise CommandError(f"--wav {path}: only 16-bit PCM WAV is supported (got {8 * width}-bit)", EXIT_USAGE)
-    samples = np.frombuffer(frames[: len(frames) // (2 * channels) * 2 * channels], dtype="<i2")
-    mono = samples.reshape(-1, channels).astype(np.float32).mean(axis=1) / 32768.0
-    if rate != OMNI_INPUT_RATE and mono.size:
+    mono = audio.mono()
+    if audio.rate != OMNI_INPUT_RATE and mono.size:
         import soxr
 
-        mono = soxr.resample(mono, rate, OMNI_INPUT_RATE, quality="HQ")
+        mono = soxr.resample(mono, audio.rate, OMNI_INPUT_RATE, quality="HQ")
     return bytes((np.clip(mono, -1.0, 32767 / 32768) * 32768.0).astype("<i2").tobytes())
 
 
-def omni_config(args: argparse.Namespace) -> OmniSessionConfig:
-    options: dict[str, Any] = {}
+class AskPrinter(QuietVoiceListener):
+    """The terminal's view of the conversation: both transcripts as they stream, the reply's end."""
+
+    def __init__(self) -> None:
+        self.session: VoiceSession | None = None
+        self.printed: dict[int, int] = {}  # turn index -> characters of it printed
+        self.line_open = False
+        self.reply_started = False
+        self.reply_done = asyncio.Event()
+        self.error: ErrorDetail | None = None
+
+    def turn_changed(self, index: int) -> None:
+        assert self.session is not None
+        turn = self.session.conversation.turns[index]
+        if turn.role == USER:
+            if turn.final and index not in self.printed and turn.text:
+                self.close_line()
+                print(f"you: {turn.text}", flush=True)
+                self.printed[index] = len(turn.text)
+            return
+        if turn.role != ASSISTANT:
+            return
+        self.reply_started = True
+        done = self.printed.get(index, 0)
+        if len(turn.text) > done:
+            if not self.line_open:
+                print("assistant: ", end="", flush=True)
+                self.line_open = True
+            print(turn.text[done:], end="", flush=True)
+            self.printed[index] = len(turn.text)
+        if turn.final or turn.interrupted:
+            self.reply_done.set()
+
+    def response_active_changed(self, active: bool) -> None:
+        if not active and self.reply_started:
+            self.reply_done.set()
+
+    def server_error(self, error: ErrorDetail) -> None:
+        if self.error is None:
+            self.error = error
+        self.reply_done.set()
+
+    def connection_changed(self, info: st.ConnectionInfo) -> None:
+        if info.state in (st.FAILED, st.DISCONNECTED, st.RECONNECTING):
+            self.reply_done.set()
+
+    def notice(self, level: str, text: str, action: str) -> None:
+        if text.endswith(NO_KEY_REASON):
+            print("no API key found: using the offline server", file=sys.stderr)
+
+    def close_line(self) -> None:
+        if self.line_open:
+            print(flush=True)
+            self.line_open = False
+
+
+def configure(session: VoiceSession, args: argparse.Namespace) -> None:
+    """This run's voice, instructions and turn mode over the saved settings (nothing is saved)."""
+    omni = session.settings.omni
     if args.voice:
-        options["voice"] = args.voice
+        omni.voice = args.voice
     if args.instructions:
-        options["instructions"] = args.instructions
-    if args.manual:
-        options["turn_detection"] = None
-    return OmniSessionConfig(**options)
-
-
-@dataclass
-class AskState:
-    reply_pcm: bytearray = field(default_factory=bytearray)
-    assistant_text: str = ""
-    assistant_line_open: bool = False
-    response_active: bool = False
-    response_done: bool = False
-    ready: asyncio.Event = field(default_factory=asyncio.Event)
-    turn_committed: asyncio.Event = field(default_factory=asyncio.Event)
+        omni.instructions = args.instructions
+    session.turns.mode = "ptt" if args.manual else "vad"
+    model = args.model or session.settings.connection.omni_model
+    try:  # validates before anything connects
+        OmniConversation(model).configure(session.settings.omni.to_config(model, session.mode))
+    except ConfigError as exc:
+        raise CommandError(config_error_text(exc), EXIT_USAGE) from None
 
 
 async def ask(args: argparse.Namespace) -> int:
-    saved = saved_connection()
-    model = args.model or saved.omni_model
-    conversation = OmniConversation(model)
-    try:
-        (update,) = conversation.configure(omni_config(args))  # validates before anything connects
-    except ConfigError as exc:
-        raise CommandError(config_error_text(exc), EXIT_USAGE) from None
+    printer = AskPrinter()
+    session = VoiceSession(printer, RunOptions(offline=args.offline, url=args.url, model=args.model,
+                                               audio=False, save_conversation=False, reconnect=False,
+                                               server_start_timeout=120.0))
+    printer.session = session
+    session.load_settings()
+    configure(session, args)
     pcm = b"" if args.mic else read_wav_16k_mono(args.wav)
     source: PcmSource | None = None
     player: PcmSink | None = None
     try:
         source = open_microphone(args.input_device) if args.mic else None
         player = open_player(OMNI_OUTPUT_RATE, args.output_device) if args.play else None
-        target = await open_target(args, saved)
-        try:
-            return await _ask_session(args, conversation, update, pcm, source, player, target)
-        finally:
-            await close_target(target)
+        return await _ask_session(args, session, printer, pcm, source, player)
     finally:
         if player is not None:
             player.close()
@@ -133,18 +158,18 @@ async def ask(args: argparse.Namespace) -> int:
             source.close()
 
 
-async def _send_question(args: argparse.Namespace, conversation: OmniConversation, state: AskState,
-                         send: Callable[[list[ClientEvent]], None], pcm: bytes, source: PcmSource | None,
-                         pace: float) -> None:
+async def _send_question(args: argparse.Namespace, session: VoiceSession, printer: AskPrinter, pcm: bytes,
+                         source: PcmSource | None, pace: float) -> None:
     """The question at real time (scaled by ``pace``), then the turn's end: a commit, or silence."""
     chunk_bytes = OMNI_INPUT_RATE * 2 * ASK_CHUNK_MS // 1000
     chunk_seconds = ASK_CHUNK_MS / 1000.0
+    send: Callable[[bytes], None] = session.send_turn_audio if args.manual else session.feed_mic
 
     async def paced(blocks: AsyncIterator[bytes]) -> None:
         start = time.monotonic()
         sent_s = 0.0
         async for block in blocks:
-            send(conversation.append_audio(block))
+            send(block)
             sent_s += len(block) / (2 * OMNI_INPUT_RATE)
             await asyncio.sleep(max(0.0, start + sent_s * pace - time.monotonic()))
 
@@ -155,162 +180,91 @@ async def _send_question(args: argparse.Namespace, conversation: OmniConversatio
     async def silence_blocks(limit_s: float) -> AsyncIterator[bytes]:
         # Server VAD only ends a turn once it hears silence, and a live microphone would keep streaming
         # through the reply: send silence until the reply is complete (bounded by the time limit).
-        # Once the turn is committed nothing waits on it any more, so it goes at real time.
+        # Once the reply has started nothing waits on the turn any more, so it goes at real time.
         silence = bytes(chunk_bytes)
         for _ in range(int(limit_s / chunk_seconds) + 1):
-            if state.response_done:
+            if printer.reply_done.is_set():
                 return
             yield silence
-            if state.turn_committed.is_set():
+            if printer.reply_started or session.conversation.turns:
                 await asyncio.sleep(chunk_seconds)
 
-    async def send_turn() -> None:
-        await state.ready.wait()  # audio before session.updated would run under the server's defaults
-        await paced(source.blocks() if source is not None else wav_blocks())
-        if conversation.manual_turns:
-            send(conversation.commit_turn())  # response.create follows from the conversation (SendEvents)
-        else:
-            await paced(silence_blocks(args.timeout))
+    # Audio before session.updated would run under the server's defaults.
+    while not (session.ready and session.machine is not None and session.machine.ready):  # noqa: ASYNC110
+        if printer.reply_done.is_set():
+            return
+        await asyncio.sleep(0.01)
+    await paced(source.blocks() if source is not None else wav_blocks())
+    if args.manual:
+        session.commit_turn()  # response.create follows from the conversation once the server has it
+    else:
+        await paced(silence_blocks(args.timeout))
 
-    await send_turn()
 
+async def _ask_session(args: argparse.Namespace, session: VoiceSession, printer: AskPrinter, pcm: bytes,
+                       source: PcmSource | None, player: PcmSink | None) -> int:
+    reply = bytearray()
 
-async def _ask_session(
-    args: argparse.Namespace,
-    conversation: OmniConversation,
-    update: ClientEvent,
-    pcm: bytes,
-    source: PcmSource | None,
-    player: PcmSink | None,
-    target: Target,
-) -> int:
-    client = _make_client(target, conversation.model, update)
-    try:
-        await client.start()
-    except FatalConnectionError as exc:
-        print(f"qwenvoice: {exc.message}", file=sys.stderr)
-        return fatal_exit_code(exc)
+    def keep(_response_id: str, chunk: bytes) -> None:
+        reply.extend(chunk)
+        if player is not None:
+            player.write(chunk)
 
-    state = AskState()
+    session.reply_taps.append(keep)
     pace = env_float("QWENVOICE_ASK_PACE", 1.0)
-
-    def send(events: list[ClientEvent]) -> None:
-        for event in events:
-            client.send(event)
-
-    sender = asyncio.create_task(_send_question(args, conversation, state, send, pcm, source, pace),
-                                 name="qwenvoice-ask-sender")
     exit_code = EXIT_OK
-    lost_reason: str | None = None
     try:
-        items = client.incoming()
-        deadline = time.monotonic() + args.timeout + (len(pcm) / (2 * OMNI_INPUT_RATE)) * pace
-        while not state.response_done and exit_code == EXIT_OK:
-            now = time.monotonic()
-            wait = deadline - now
-            timer = conversation.next_deadline()
-            if timer is not None:
-                wait = min(wait, max(0.0, timer - now))
-            try:
-                async with asyncio.timeout(max(0.0, wait)):
-                    item = await anext(items)
-            except TimeoutError:
-                if time.monotonic() < deadline:
-                    notes = conversation.on_timer()
-                else:
-                    _close_assistant_line(state)
-                    print(f"qwenvoice: no complete reply within {args.timeout:.0f} s", file=sys.stderr)
-                    exit_code = EXIT_TIMEOUT
-                    break
-            except StopAsyncIteration:
-                break
-            else:
-                if isinstance(item, ConnectionStatus):
-                    if item.state is ConnectionState.RECONNECTING or item.terminal:
-                        conversation.connection_lost()
-                        lost_reason = loss_reason(item)
-                        exit_code = fatal_exit_code(item.error) if item.error else EXIT_CONNECTION
-                        break
-                    continue
-                notes = conversation.receive(item)
-            exit_code = _handle_ask_notes(notes, state, send, player)
+        await session.start()
+        if session.connection.state == st.FAILED:
+            return _failure_exit(session)
+        sender = asyncio.create_task(_send_question(args, session, printer, pcm, source, pace),
+                                     name="qwenvoice-ask-sender")
+        limit = args.timeout + (len(pcm) / (2 * OMNI_INPUT_RATE)) * pace
+        try:
+            await asyncio.wait_for(printer.reply_done.wait(), limit)
+        except TimeoutError:
+            printer.close_line()
+            print(f"qwenvoice: no complete reply within {args.timeout:.0f} s", file=sys.stderr)
+            exit_code = EXIT_TIMEOUT
+        finally:
+            sender.cancel()
+            await asyncio.gather(sender, return_exceptions=True)
+        if exit_code == EXIT_OK:
+            exit_code = _outcome(session, printer)
     finally:
-        sender.cancel()
-        with contextlib.suppress(BaseException):
-            await sender
-        await client.close()
-    _close_assistant_line(state)
-    if lost_reason is not None:
-        where = " during the reply" if state.response_active and not state.response_done else ""
-        print(f"qwenvoice: connection lost{where}: {lost_reason}", file=sys.stderr)
+        await session.shutdown()
+    printer.close_line()
     if player is not None and exit_code == EXIT_OK:
         await player.drain()
     if args.out:
-        write_wav(args.out, bytes(state.reply_pcm), OMNI_OUTPUT_RATE)
-        print(f"wrote {args.out}: {len(state.reply_pcm) / 2 / OMNI_OUTPUT_RATE:.2f} s of reply audio")
+        write_wav(args.out, bytes(reply), OMNI_OUTPUT_RATE)
+        print(f"wrote {args.out}: {len(reply) / 2 / OMNI_OUTPUT_RATE:.2f} s of reply audio")
     return exit_code
 
 
-def _handle_ask_notes(
-    notes: list[Notification], state: AskState, send: Callable[[list[ClientEvent]], None], player: PcmSink | None
-) -> int:
-    for note in notes:
-        if isinstance(note, SendEvents):
-            send(note.events)
-        elif isinstance(note, SessionConfigured):
-            state.ready.set()
-        elif isinstance(note, TurnCommitted):
-            state.turn_committed.set()
-        elif isinstance(note, TranscriptDelta):
-            if note.role == "user":
-                if note.final:
-                    _close_assistant_line(state)
-                    print(f"you: {note.text}", flush=True)
-            elif not note.final:
-                if not state.assistant_line_open:
-                    print("assistant: ", end="", flush=True)
-                    state.assistant_line_open = True
-                state.assistant_text += note.text
-                print(note.text, end="", flush=True)
-            elif not state.assistant_text and note.text:
-                # Models that send the reply text only at the end.
-                print(f"assistant: {note.text}", end="", flush=True)
-                state.assistant_text = note.text
-                state.assistant_line_open = True
-        elif isinstance(note, ResponseStarted):
-            state.response_active = True
-        elif isinstance(note, AudioChunk):
-            state.reply_pcm += note.pcm
-            if player is not None:
-                player.write(note.pcm)
-        elif isinstance(note, ResponseFinished):
-            state.response_done = True
-        elif isinstance(note, ProtocolErrorNotice):
-            if note.error.type == "malformed_event":
-                continue  # counted and logged by the client; not the server's answer
-            _close_assistant_line(state)
-            print(f"qwenvoice: {error_text(note.error)}", file=sys.stderr)
-            return EXIT_SERVER_ERROR
+def _outcome(session: VoiceSession, printer: AskPrinter) -> int:
+    if printer.error is not None:
+        printer.close_line()
+        print(f"qwenvoice: {error_text(printer.error)}", file=sys.stderr)
+        return EXIT_SERVER_ERROR
+    lost = session.lost
+    if lost is not None:
+        printer.close_line()
+        turns = session.conversation.turns
+        cut = bool(turns) and turns[-1].role == ASSISTANT and turns[-1].interrupted
+        where = " during the reply" if cut else ""
+        print(f"qwenvoice: connection lost{where}: {loss_reason(lost)}", file=sys.stderr)
+        return fatal_exit_code(lost.error) if lost.error is not None else EXIT_CONNECTION
     return EXIT_OK
 
 
-def _close_assistant_line(state: AskState) -> None:
-    if state.assistant_line_open:
-        print(flush=True)
-        state.assistant_line_open = False
-
-
-def _make_client(target: Target, model: str, update: ClientEvent) -> RealtimeClient:
-    if not isinstance(update, SessionUpdate):
-        raise TypeError("the first event must be session.update")
-    try:
-        # One-shot commands do not reconnect: there is no session resumption, a new socket is a new session.
-        return RealtimeClient(
-            target.url, target.api_key, model=model, session_update=lambda: update,
-            policy=NO_RECONNECT, options=ConnectOptions(),
-        )
-    except EndpointError as exc:
-        raise CommandError(str(exc), EXIT_USAGE) from None
+def _failure_exit(session: VoiceSession) -> int:
+    lost = session.lost
+    if lost is not None and lost.error is not None:
+        print(f"qwenvoice: {lost.error.message}", file=sys.stderr)
+        return fatal_exit_code(lost.error)
+    print(f"qwenvoice: {session.connection.detail}", file=sys.stderr)
+    return EXIT_CONNECTION if "endpoint" not in session.connection.detail.lower() else EXIT_USAGE
 
 
 def run_ask(args: argparse.Namespace) -> int:

@@ -32,10 +32,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from qwenvoice.net.client import ConnectionStatus
-from qwenvoice.net.errors import FailureKind, FatalConnectionError
 from qwenvoice.protocol.events import ErrorDetail
 from qwenvoice.protocol.models import OMNI_INPUT_RATE
+from qwenvoice.session.connection import ConnectionStatus, FailureKind, FatalConnectionError
 from qwenvoice.session.endpoint import LocalServer, choose_endpoint, lookup_api_key
 from qwenvoice.session.offline_server import OfflineServerError
 from qwenvoice.settings.schema import ConnectionSettings

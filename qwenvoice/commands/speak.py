@@ -32,9 +32,9 @@ from qwenvoice.commands.common import (
     run_command,
     saved_connection,
 )
-from qwenvoice.net.errors import FatalConnectionError
 from qwenvoice.protocol.config import ConfigError, TtsSessionConfig
 from qwenvoice.protocol.tts_text import sentence_pieces
+from qwenvoice.session.connection import FatalConnectionError
 from qwenvoice.session.reports import QuietSpeechListener
 from qwenvoice.session.speech import SpeechSession
 

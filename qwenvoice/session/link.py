@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from qwenvoice.net.backoff import ReconnectPolicy
 from qwenvoice.net.client import RENEWAL_FAILED, ConnectionState, ConnectionStatus, ConnectOptions, RealtimeClient
 from qwenvoice.protocol import events as ev
 from qwenvoice.protocol.config import OmniSessionConfig
@@ -54,11 +55,12 @@ class ServerLink:
 
     # ----- connecting
 
-    def open(self, url: str, key: str | None, model: str, options: ConnectOptions | None) -> RealtimeClient:
+    def open(self, url: str, key: str | None, model: str, options: ConnectOptions | None,
+             policy: ReconnectPolicy | None = None) -> RealtimeClient:
         """A client for this endpoint (raises EndpointError for a refused URL) and its consumer task."""
         self.model = model
         client = RealtimeClient(url, key, model=model, session_update=self._session_update_event,
-                                renewal_update=self._renewal_update_event, options=options)
+                                renewal_update=self._renewal_update_event, options=options, policy=policy)
         self.client = client
         self.consumer = asyncio.get_running_loop().create_task(self._consume(client), name="qwenvoice-session-consumer")
         return client

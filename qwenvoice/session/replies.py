@@ -59,6 +59,8 @@ class Replies:
             self._received_ms[n.response_id] = self._received_ms.get(n.response_id, 0.0) + len(pcm) / 48.0
             s.conversation.append_assistant_audio(pcm)
             s.audio.play(n.response_id, n.item_id, pcm)
+            for tap in s.reply_taps:
+                tap(n.response_id, pcm)
         elif isinstance(n, nt.AudioDone):
             if not self.cancelled(n.response_id):
                 s.audio.end_of_response(n.response_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from qwenvoice.protocol.events import ErrorDetail
     from qwenvoice.session.status import ConnectionInfo
     from qwenvoice.settings.schema import AppSettings
 
@@ -35,6 +36,9 @@ class VoiceListener(NoticeListener, Protocol):
     def response_active_changed(self, active: bool) -> None: ...
 
     def settings_changed(self, settings: AppSettings) -> None: ...
+
+    def server_error(self, error: ErrorDetail) -> None:
+        """An ``error`` event the user is told about (the notice says it too; a face may want the fields)."""
 
 
 class SpeechListener(NoticeListener, Protocol):
@@ -73,6 +77,9 @@ class QuietVoiceListener:
         pass
 
     def settings_changed(self, settings: AppSettings) -> None:
+        pass
+
+    def server_error(self, error: ErrorDetail) -> None:
         pass
 
 

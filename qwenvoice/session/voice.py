@@ -12,11 +12,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import numpy as np
+
+from qwenvoice.net.backoff import NO_RECONNECT
 from qwenvoice.net.client import ConnectionState, ConnectionStatus, ConnectOptions, RealtimeClient
 from qwenvoice.net.errors import FatalConnectionError
 from qwenvoice.protocol import notifications as nt
@@ -44,6 +47,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+NO_KEY_REASON = " No API key was found (keyring or DASHSCOPE_API_KEY)."
 OFFLINE_BANNER = (
     "Offline mode: you are talking to the built-in local server. It understands English only and its "
     "replies are simple. Add a DashScope API key in Settings to talk to Qwen."
@@ -64,6 +68,7 @@ class RunOptions:
     server_start_timeout: float = 180.0
     connect_options: ConnectOptions | None = None  # realtime client options; None = defaults
     save_conversation: bool = True  # off: the conversation is kept in memory only
+    reconnect: bool = True  # off: a lost connection ends the session (a one-shot command cannot resume)
 
 
 async def bounded(what: str, step: Awaitable[object], limit_s: float) -> None:
@@ -106,6 +111,12 @@ class VoiceSession:
         self._tasks: set[asyncio.Task[object]] = set()
         self._machine_tick: asyncio.Task[None] | None = None
         self.shutting_down = False
+        # How the connection ended or failed (the last RECONNECTING, CLOSED or FAILED status), for a
+        # face that turns it into an exit code.
+        self.lost: ConnectionStatus | None = None
+        # Also given every reply chunk as it is played (response id, 24 kHz pcm16): a terminal's
+        # speaker or the reply file.
+        self.reply_taps: list[Callable[[str, bytes], None]] = []
         self._started = False
         self._settings_loaded = False
 
@@ -257,7 +268,7 @@ class VoiceSession:
         if url is None:
             self.set_connection(state=st.STARTING_SERVER, model=self.model, region=choice.region, offline=True,
                                 detail="")
-            reason = " No API key was found (keyring or DASHSCOPE_API_KEY)." if choice.no_key else ""
+            reason = NO_KEY_REASON if choice.no_key else ""
             self.say(st.INFO, OFFLINE_BANNER + reason, st.ACTION_ADD_KEY)
             try:
                 url = await self.local.url()
@@ -270,7 +281,8 @@ class VoiceSession:
         self.set_connection(state=st.CONNECTING, model=self.model, region=choice.region, url=url,
                             offline=choice.offline, detail="", retry_at=None)
         try:
-            client = self.link.open(url, key, self.model, self.options.connect_options)
+            client = self.link.open(url, key, self.model, self.options.connect_options,
+                                    policy=None if self.options.reconnect else NO_RECONNECT)
         except Exception as exc:  # a refused URL (e.g. ws:// to a remote host)
             self.set_connection(state=st.FAILED, detail=str(exc))
             self.say(st.ERROR, f"Cannot use this endpoint: {exc}", st.ACTION_OPEN_SETTINGS)
@@ -367,6 +379,7 @@ class VoiceSession:
         elif s.state is ConnectionState.CONNECTING:
             self.set_connection(state=st.CONNECTING, detail="")
         elif s.state is ConnectionState.RECONNECTING:
+            self.lost = s
             self._connection_lost()  # a partial reply is kept, marked as cut off
             self.replies.flush(None)
             self.set_connection(state=st.RECONNECTING, detail=s.reason, retry_at=time.monotonic() + s.delay)
@@ -374,12 +387,14 @@ class VoiceSession:
                 self.say(st.WARNING, f"Connection lost ({s.reason}). Reconnecting; what you say meanwhile is "
                          "not sent.")
         elif s.state is ConnectionState.FAILED:
+            self.lost = s
             self._connection_lost()
             self.set_connection(state=st.FAILED, detail=s.reason, retry_at=None)
             advice = failure_advice(s)
             action = st.ACTION_RECONNECT if advice.startswith("Check your network") else st.ACTION_OPEN_SETTINGS
             self.say(st.ERROR, f"Connection failed: {s.reason}. {advice}", action)
         elif s.state is ConnectionState.CLOSED:
+            self.lost = s
             self._connection_lost()
             if not self.shutting_down:
                 self.set_connection(state=st.DISCONNECTED, detail=s.reason, retry_at=None)
@@ -452,6 +467,7 @@ class VoiceSession:
         if err.type == "malformed_event":
             log.info("malformed event from the server: %s", text)
             return
+        self.listener.server_error(err)
         action = st.ACTION_OPEN_SETTINGS if err.param or err.type == "invalid_request_error" else st.ACTION_NONE
         advice = " Check this setting in Settings." if err.param else ""
         self.say(st.ERROR, f"The server reported an error: {text}.{advice}", action)
@@ -468,7 +484,11 @@ class VoiceSession:
             return  # audio from an outage is never queued for later
         if not self.turns.sending():
             return
-        data = pcm.tobytes()
+        self._send_audio(pcm.tobytes(), len(pcm))
+
+    def _send_audio(self, data: bytes, samples: int) -> None:
+        if not self.ready or self.machine is None:
+            return  # audio from an outage is never queued for later
         events = self.machine.append_audio(data)
         if not events and not self.machine.ready:
             # Before session.updated the machine would drop it; the client already holds every queued
@@ -476,15 +496,13 @@ class VoiceSession:
             from qwenvoice.protocol.events import InputAudioBufferAppend
 
             events = [InputAudioBufferAppend(audio=data)]
-        self.capture_clock.sent(len(pcm))
-        self.turns.count_sent(len(pcm))
+        self.capture_clock.sent(samples)
+        self.turns.count_sent(samples)
         self.conversation.append_user_audio(data)
         self.link.send_all(events)
 
     def feed_mic(self, pcm: Block | bytes) -> None:
         """A captured block from elsewhere than the sound devices (runs without them, the terminal)."""
-        import numpy as np
-
         block = np.frombuffer(pcm, dtype=np.int16) if isinstance(pcm, bytes | bytearray) else pcm
         self.audio.feed(block)
         if self.mode == "vad" or self.turns.talking:
@@ -502,6 +520,16 @@ class VoiceSession:
         """Stop button / Esc: silence the reply now and cancel it."""
         self.turns.abandon()
         self.replies.barge_in()
+
+    def send_turn_audio(self, pcm: bytes) -> None:
+        """Audio of a turn that the caller ends itself with ``commit_turn`` (whatever the turn mode)."""
+        self.audio.feed(np.frombuffer(pcm, dtype=np.int16))
+        self._send_audio(pcm, len(pcm) // 2)
+
+    def commit_turn(self) -> None:
+        """End a turn sent with ``send_turn_audio``: the reply is asked for once the server has it."""
+        if self.machine is not None:
+            self.link.send_all(self.machine.commit_turn())
 
     def send_text(self, text: str) -> None:
         text = text.strip()
