@@ -22,7 +22,6 @@ import struct
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -43,6 +42,11 @@ from qwenvoice.net.errors import (
     classify_http_status,
     short_text,
 )
+from qwenvoice.net.renewal import Renewed, SessionRenewer
+from qwenvoice.net.status import RENEWAL_FAILED as RENEWAL_FAILED
+from qwenvoice.net.status import RENEWED as RENEWED
+from qwenvoice.net.status import ConnectionState as ConnectionState
+from qwenvoice.net.status import ConnectionStatus as ConnectionStatus
 from qwenvoice.protocol.codec import decode_server_event, encode_event, new_event_id
 from qwenvoice.protocol.events import (
     ClientEvent,
@@ -67,11 +71,6 @@ DEFAULT_MAX_SIZE = 16 * 2**20
 # The cloud closes a session after 120 minutes; renew 5 minutes before (plus the forcing window).
 SESSION_CAP = 120 * 60.0
 RENEW_AFTER_DEFAULT = 115 * 60.0
-# ConnectionStatus reasons of a renewal: CONNECTED with RENEWED after the hand-over, CONNECTED with
-# RENEWAL_FAILED when the new session could not be opened (the old one carries on, the renewal hook's
-# session is not used).
-RENEWED = "session renewed"
-RENEWAL_FAILED = "session renewal failed; the current session continues"
 
 
 def _wire_logger() -> logging.Logger:
@@ -83,31 +82,6 @@ def _wire_logger() -> logging.Logger:
         # Header dumps live at DEBUG; -vv on the root logger must not turn them on.
         logger.setLevel(logging.INFO)
     return logger
-
-
-class ConnectionState(StrEnum):
-    CONNECTING = "connecting"
-    CONNECTED = "connected"
-    RECONNECTING = "reconnecting"
-    RENEWING = "renewing"  # opening a fresh session before the service's session cap; still connected
-    CLOSED = "closed"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True, slots=True)
-class ConnectionStatus:
-    """A change of connection state. ``reason`` is human text, safe to show."""
-
-    state: ConnectionState
-    attempt: int = 0  # reconnect attempt number (RECONNECTING), handshake number (CONNECTED)
-    delay: float = 0.0  # seconds until the next attempt (RECONNECTING)
-    reason: str = ""
-    code: int | None = None  # close code, when one is known
-    error: FatalConnectionError | None = None  # set for FAILED
-
-    @property
-    def terminal(self) -> bool:
-        return self.state in (ConnectionState.CLOSED, ConnectionState.FAILED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -505,7 +479,7 @@ class RealtimeClient:
         self.quiet.new_connection()
         reader = asyncio.create_task(self._read(ws, ready), name="qwenvoice-net-reader")
         writer: asyncio.Task[None] | None = None
-        renewer: asyncio.Task[_Renewed] | None = None
+        renewer: asyncio.Task[Renewed] | None = None
         retiring: list[asyncio.Task[None]] = []
         try:
             if self.stats.connections > 1 and self.options.discard_stale_media_on_reconnect:
@@ -579,94 +553,14 @@ class RealtimeClient:
 
     # ----- session renewal (before the service's session cap)
 
-    def _start_renewer(self) -> asyncio.Task[_Renewed] | None:
+    def _start_renewer(self) -> asyncio.Task[Renewed] | None:
         if self.options.renew_after is None or self._closing:
             return None
-        return asyncio.create_task(self._renew_when_due(self.options.renew_after), name="qwenvoice-net-renewer")
+        return asyncio.create_task(SessionRenewer(self).when_due(self.options.renew_after),
+                                   name="qwenvoice-net-renewer")
 
     def _quiet(self, now: float) -> bool:
         return self.quiet.quiet(now, self.options.renew_quiet)
-
-    async def _renew_when_due(self, renew_after: float) -> _Renewed:
-        """Wait until the connection is ``renew_after`` seconds old, then for a quiet moment (or the
-        forcing deadline), and open the new session. Returns only with a ready session; failures are
-        retried every ``renew_retry`` seconds while the old session carries on."""
-        opts = self.options
-        loop = asyncio.get_running_loop()
-        due = loop.time() + renew_after
-        force_at = due + opts.renew_force_after
-        next_try = due
-        for _ in range(10_000_000):  # bounded; in practice ends with a renewal or a cancel
-            now = loop.time()
-            if now < next_try:
-                await asyncio.sleep(next_try - now)
-                continue
-            if now >= force_at or self._quiet(now):
-                self._emit(ConnectionStatus(ConnectionState.RENEWING,
-                                            reason="renewing the session before its time limit"))
-                fresh = await self._open_renewed_session()
-                if fresh is not None:
-                    await self._until_quiet_for_handover(fresh, force_at)
-                    return fresh
-                self.stats.renewal_failures += 1
-                next_try = loop.time() + opts.renew_retry
-                self._emit(ConnectionStatus(ConnectionState.CONNECTED, attempt=self.stats.connections,
-                                            reason=RENEWAL_FAILED))
-                continue
-            await asyncio.sleep(0.1)
-        raise RuntimeError("renewal loop exhausted")
-
-    async def _until_quiet_for_handover(self, fresh: _Renewed, force_at: float) -> None:
-        """The user may have started speaking, or a reply begun, while the new session was opening:
-        keep it waiting until the old one is quiet again, so nothing in flight there is cut off."""
-        loop = asyncio.get_running_loop()
-        try:
-            # Polled: quiet is computed from timestamps, there is no event to wait on.
-            while loop.time() < force_at and not self._quiet(loop.time()):  # noqa: ASYNC110
-                await asyncio.sleep(0.05)
-        except BaseException:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(fresh.ws.close(), self.options.close_timeout)
-            raise
-
-    async def _open_renewed_session(self) -> _Renewed | None:
-        hook = self._renewal_update or self._session_update
-        try:
-            update = hook() if hook is not None else None
-        except ValueError as exc:
-            log.warning("session renewal skipped: invalid configuration: %s", short_text(str(exc)))
-            return None
-        result = await self._connect_once()
-        if not isinstance(result, ClientConnection):
-            reason = result.message if isinstance(result, FatalConnectionError) else result.reason
-            log.warning("session renewal failed to connect: %s", reason)
-            return None
-        ws = result
-        early: list[str] = []
-        try:
-            if update is not None:
-                if update.event_id is None:
-                    update.event_id = new_event_id()
-                await ws.send(encode_event(update))
-                self.stats.events_sent += 1
-                async with asyncio.timeout(self.options.session_ready_timeout + self.options.open_timeout):
-                    for _ in range(1000):
-                        message = await ws.recv()
-                        if isinstance(message, bytes):
-                            self.stats.binary_frames += 1
-                            continue
-                        event = decode_server_event(message)
-                        if isinstance(event, ErrorEvent):
-                            raise _RenewalRefused(event.error.message or event.error.code or "error")
-                        early.append(message)
-                        if isinstance(event, SessionUpdated):
-                            break
-            return _Renewed(ws, early, update)
-        except (TimeoutError, ConnectionClosed, OSError, _RenewalRefused) as exc:
-            log.warning("session renewal failed: %s", short_text(str(exc) or type(exc).__name__))
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(ws.close(1000, "renewal abandoned"), self.options.close_timeout + 1.0)
-            return None
 
     async def _retire(self, ws: ClientConnection, reader: asyncio.Task[None]) -> None:
         with contextlib.suppress(Exception):
@@ -742,16 +636,3 @@ class RealtimeClient:
                     return
             self.stats.events_sent += 1
             self.quiet.sent(event, asyncio.get_running_loop().time())
-
-
-@dataclass(slots=True)
-class _Renewed:
-    """A new connection whose session is configured and ready to take over."""
-
-    ws: ClientConnection
-    early: list[str]  # frames it sent before the hand-over (session.created, session.updated)
-    update: SessionUpdate | None
-
-
-class _RenewalRefused(Exception):
-    """The new session answered its configuration with an error."""

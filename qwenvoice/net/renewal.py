@@ -1,0 +1,126 @@
+"""Renewing a realtime session before the service's time limit: open a fresh connection at a quiet
+moment, configure it, wait for ``session.updated``, and hand it to the client, which moves its outgoing
+queue over. The old session carries on if any of this fails; a later attempt follows."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
+
+from qwenvoice.net.errors import FatalConnectionError, short_text
+from qwenvoice.net.status import RENEWAL_FAILED, ConnectionState, ConnectionStatus
+from qwenvoice.protocol.codec import decode_server_event, encode_event, new_event_id
+from qwenvoice.protocol.events import ErrorEvent, SessionUpdate, SessionUpdated
+
+if TYPE_CHECKING:
+    from qwenvoice.net.client import RealtimeClient
+
+log = logging.getLogger(__name__)
+
+
+class SessionRenewer:
+    def __init__(self, client: RealtimeClient) -> None:
+        self._client = client
+
+    async def when_due(self, renew_after: float) -> Renewed:
+        """Wait until the connection is ``renew_after`` seconds old, then for a quiet moment (or the
+        forcing deadline), and open the new session. Returns only with a ready session; failures are
+        retried every ``renew_retry`` seconds while the old session carries on."""
+        c = self._client
+        opts = c.options
+        loop = asyncio.get_running_loop()
+        due = loop.time() + renew_after
+        force_at = due + opts.renew_force_after
+        next_try = due
+        for _ in range(10_000_000):  # bounded; in practice ends with a renewal or a cancel
+            now = loop.time()
+            if now < next_try:
+                await asyncio.sleep(next_try - now)
+                continue
+            if now >= force_at or c._quiet(now):
+                c._emit(ConnectionStatus(ConnectionState.RENEWING,
+                                         reason="renewing the session before its time limit"))
+                fresh = await self._open()
+                if fresh is not None:
+                    await self._until_quiet_for_handover(fresh, force_at)
+                    return fresh
+                c.stats.renewal_failures += 1
+                next_try = loop.time() + opts.renew_retry
+                c._emit(ConnectionStatus(ConnectionState.CONNECTED, attempt=c.stats.connections,
+                                         reason=RENEWAL_FAILED))
+                continue
+            await asyncio.sleep(0.1)
+        raise RuntimeError("renewal loop exhausted")
+
+    async def _until_quiet_for_handover(self, fresh: Renewed, force_at: float) -> None:
+        """The user may have started speaking, or a reply begun, while the new session was opening:
+        keep it waiting until the old one is quiet again, so nothing in flight there is cut off."""
+        c = self._client
+        loop = asyncio.get_running_loop()
+        try:
+            # Polled: quiet is computed from timestamps, there is no event to wait on.
+            while loop.time() < force_at and not c._quiet(loop.time()):  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(fresh.ws.close(), c.options.close_timeout)
+            raise
+
+    async def _open(self) -> Renewed | None:
+        c = self._client
+        hook = c._renewal_update or c._session_update
+        try:
+            update = hook() if hook is not None else None
+        except ValueError as exc:
+            log.warning("session renewal skipped: invalid configuration: %s", short_text(str(exc)))
+            return None
+        result = await c._connect_once()
+        if not isinstance(result, ClientConnection):
+            reason = result.message if isinstance(result, FatalConnectionError) else result.reason
+            log.warning("session renewal failed to connect: %s", reason)
+            return None
+        ws = result
+        early: list[str] = []
+        try:
+            if update is not None:
+                if update.event_id is None:
+                    update.event_id = new_event_id()
+                await ws.send(encode_event(update))
+                c.stats.events_sent += 1
+                async with asyncio.timeout(c.options.session_ready_timeout + c.options.open_timeout):
+                    for _ in range(1000):
+                        message = await ws.recv()
+                        if isinstance(message, bytes):
+                            c.stats.binary_frames += 1
+                            continue
+                        event = decode_server_event(message)
+                        if isinstance(event, ErrorEvent):
+                            raise RenewalRefused(event.error.message or event.error.code or "error")
+                        early.append(message)
+                        if isinstance(event, SessionUpdated):
+                            break
+            return Renewed(ws, early, update)
+        except (TimeoutError, ConnectionClosed, OSError, RenewalRefused) as exc:
+            log.warning("session renewal failed: %s", short_text(str(exc) or type(exc).__name__))
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(ws.close(1000, "renewal abandoned"), c.options.close_timeout + 1.0)
+            return None
+
+
+@dataclass(slots=True)
+class Renewed:
+    """A new connection whose session is configured and ready to take over."""
+
+    ws: ClientConnection
+    early: list[str]  # frames it sent before the hand-over (session.created, session.updated)
+    update: SessionUpdate | None
+
+
+class RenewalRefused(Exception):
+    """The new session answered its configuration with an error."""
