@@ -502,7 +502,7 @@ class RealtimeClient:
             writer = asyncio.create_task(self._write(ready), name="qwenvoice-net-writer")
             renewer = self._start_renewer()
             while True:
-                waiting: set[asyncio.Task[Any]] = {reader, writer}
+                waiting: set[asyncio.Task[None] | asyncio.Task[Renewed]] = {reader, writer}
                 if renewer is not None:
                     waiting.add(renewer)
                 done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)

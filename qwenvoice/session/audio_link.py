@@ -12,9 +12,10 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
 from qwenvoice.session import status as st
 from qwenvoice.session.conversation import ASSISTANT_RATE, USER_RATE
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Say = Callable[[str, str, str], None]
-Block = np.ndarray[Any, np.dtype[np.int16]]
+Block = npt.NDArray[np.int16]
 
 
 class AudioLink:

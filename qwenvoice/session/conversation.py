@@ -111,11 +111,13 @@ class Conversation:
             self._transcript_file.write(json.dumps(turn.to_record(), ensure_ascii=False) + "\n")
             self._transcript_file.flush()
 
-    def _turn_for(self, role: str, key: str, **fields: Any) -> tuple[int, bool]:
+    def _turn_for(self, role: str, key: str, *, item_id: str | None = None, response_id: str | None = None,
+                  text: str = "", final: bool = False, source: str = "voice") -> tuple[int, bool]:
         index = self._by_key.get((role, key))
         if index is not None:
             return index, False
-        turn = Turn(turn_id=uuid.uuid4().hex[:12], role=role, **fields)
+        turn = Turn(turn_id=uuid.uuid4().hex[:12], role=role, item_id=item_id, response_id=response_id, text=text,
+                    final=final, source=source)
         self.turns.append(turn)
         index = len(self.turns) - 1
         self._by_key[(role, key)] = index

@@ -18,7 +18,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -28,6 +28,7 @@ from qwenvoice.settings.schema import AudioSettings
 from qwenvoice.settings.services import EchoState, EchoTestReport, apply_echo_recommendation
 
 if TYPE_CHECKING:
+    from qwenvoice.audio.echo.selftest import EchoTestResult
     from qwenvoice.audio.engine import AudioEngine
 
 log = logging.getLogger(__name__)
@@ -215,7 +216,7 @@ class EchoControl:
 
 async def run_self_test(
     input_device: str | None, output_device: str | None, *, backend: str = BACKEND_AUTO,
-    test: Callable[..., Any] | None = None,
+    test: Callable[..., EchoTestResult] | None = None,
 ) -> EchoTestReport:
     """The self-test on these devices (names as in the settings; None: the defaults), as a report."""
     try:
@@ -241,7 +242,7 @@ async def run_self_test(
     return report_from_result(result)
 
 
-def report_from_result(result: Any) -> EchoTestReport:
+def report_from_result(result: EchoTestResult) -> EchoTestReport:
     """An `echo.selftest.EchoTestResult` as the settings layer's report."""
     summary = str(result.summary())
     devices = " → ".join(d for d in (getattr(result, "speaker", ""), getattr(result, "microphone", "")) if d)

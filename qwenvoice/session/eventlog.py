@@ -13,9 +13,12 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TextIO
 
 from qwenvoice.protocol import events as ev
+
+# An event as JSON-able data: values are whatever the JSON held, only ever shown or written back out.
+Payload = dict[str, object]
 
 OUT = "out"  # client -> server
 IN = "in"  # server -> client
@@ -25,14 +28,14 @@ _BINARY_FIELDS = {"audio", "delta", "image"}
 _AUDIO_DELTA_TYPES = {"response.audio.delta"}
 
 
-def event_payload(event: object) -> tuple[dict[str, Any], int]:
+def event_payload(event: object) -> tuple[Payload, int]:
     """A JSON-able dict of a typed event with binary payloads replaced by their size, and the
     approximate size of the event on the wire."""
     if isinstance(event, ev.UnknownEvent):
         return dict(event.raw), len(str(event.raw))
     if isinstance(event, ev.MalformedEvent):
         return {"type": "<malformed>", "reason": event.reason, "raw": event.raw[:200]}, len(event.raw)
-    payload: dict[str, Any] = {"type": getattr(event, "TYPE", type(event).__name__)}
+    payload: Payload = {"type": getattr(event, "TYPE", type(event).__name__)}
     size = 40
     if not dataclasses.is_dataclass(event) or isinstance(event, type):
         return payload, size
@@ -52,10 +55,10 @@ def event_payload(event: object) -> tuple[dict[str, Any], int]:
     return payload, size
 
 
-def elide_payload(payload: dict[str, Any]) -> dict[str, Any]:
+def elide_payload(payload: Payload) -> Payload:
     """A copy of an event with base64 payloads replaced by ``"<base64: N bytes elided>"``."""
     event_type = payload.get("type", "")
-    out: dict[str, Any] = {}
+    out: Payload = {}
     for key, value in payload.items():
         is_binary = key in ("audio", "image") or (key == "delta" and event_type in _AUDIO_DELTA_TYPES)
         if is_binary and isinstance(value, str) and value.startswith("<") and value.endswith(" elided>"):
@@ -76,7 +79,7 @@ class EventRecord:
     direction: str  # IN or OUT
     type: str
     size: int  # bytes on the wire (approximate for client events built locally)
-    payload: dict[str, Any]
+    payload: Payload
 
     def to_json(self) -> str:
         return json.dumps(
@@ -101,7 +104,7 @@ class EventLog:
         self._records: deque[EventRecord] = deque(maxlen=capacity)
         self._next_seq = 0
         self.counts: dict[str, int] = {IN: 0, OUT: 0}
-        self.sink: Any = None  # optional text file that receives every record as one JSONL line
+        self.sink: TextIO | None = None  # optional text file that receives every record as one JSONL line
 
     def __len__(self) -> int:
         return len(self._records)
@@ -115,7 +118,7 @@ class EventLog:
         payload, size = event_payload(event)
         return self.add(direction, payload, size=size)
 
-    def add(self, direction: str, payload: dict[str, Any], size: int | None = None) -> EventRecord:
+    def add(self, direction: str, payload: Payload, size: int | None = None) -> EventRecord:
         event_type = str(payload.get("type", "?"))
         elided = elide_payload(payload)
         if size is None:

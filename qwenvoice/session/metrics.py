@@ -5,8 +5,10 @@ from __future__ import annotations
 import bisect
 import time
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+
+from qwenvoice.protocol.events import Usage
 
 # Estimated list prices in USD per million tokens: (input text, input audio, output text, output audio).
 # Prices differ by region and change; these are labelled as an estimate wherever they are shown.
@@ -35,7 +37,7 @@ class UsageTotals:
     total_tokens: int = 0
     responses: int = 0
 
-    def add(self, usage: Any) -> None:
+    def add(self, usage: Usage | Mapping[str, int | None] | None) -> None:
         """Add a protocol ``Usage`` record (or anything with the same attribute names)."""
         if usage is None:
             return
