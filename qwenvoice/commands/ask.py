@@ -128,7 +128,7 @@ def configure(session: VoiceSession, args: argparse.Namespace) -> None:
         omni.voice = args.voice
     if args.instructions:
         omni.instructions = args.instructions
-    session.turns.mode = "ptt" if args.manual else "vad"
+    session.settings.ui.turn_mode = "ptt" if args.manual else "vad"  # for this run: ask never saves
     model = args.model or session.settings.connection.omni_model
     try:  # validates before anything connects
         OmniConversation(model).configure(session.settings.omni.to_config(model, session.mode))

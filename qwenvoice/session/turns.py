@@ -20,12 +20,16 @@ TURN_MODES = ("vad", "ptt")
 
 
 class TurnTaking:
-    def __init__(self, session: VoiceSession, mode: str) -> None:
+    def __init__(self, session: VoiceSession) -> None:
         self._session = session
-        self.mode = mode
         self.talking = False
         self._tail: asyncio.TimerHandle | None = None  # push-to-talk: the release tail still sending
         self._samples = 0  # sent during this push-to-talk turn
+
+    @property
+    def mode(self) -> str:
+        """The turn mode: the settings' ``ui.turn_mode`` (this run's ``--mode`` is put there, unsaved)."""
+        return self._session.settings.ui.turn_mode
 
     def sending(self) -> bool:
         """Whether captured audio goes to the server now (the release tail still sends)."""
@@ -36,24 +40,27 @@ class TurnTaking:
             self._samples += samples
 
     def set_mode(self, mode: str) -> None:
-        """Switch the turn mode; the settings keep it (saved unless the command line chose it)."""
+        """Switch the turn mode (toolbar, key): the settings take it and save it."""
         s = self._session
         if mode not in TURN_MODES:
             return
-        if (self.talking or self._tail is not None) and mode == "vad":
+        changed = mode != self.mode
+        s.settings.ui.turn_mode = mode
+        if changed:
+            s.save_settings()
+        self.follow_settings(changed)
+
+    def follow_settings(self, changed: bool) -> None:
+        """Apply the settings' turn mode to the microphone gate and, when it changed, the server session."""
+        s = self._session
+        if (self.talking or self._tail is not None) and self.mode == "vad":
             self.cancel_tail()
             s.audio.release()
             self._set_talking(False)
-        changed = mode != self.mode
-        self.mode = mode
-        s.audio.set_gate(mode == "vad")
-        if s.settings.ui.turn_mode != mode:
-            s.settings.ui.turn_mode = mode
-            if s.options.mode is None:
-                s.save_settings()
+        s.audio.set_gate(self.mode == "vad")
         if changed:
             s.send_session_update()  # live: turn detection on or off
-        s.listener.mode_changed(mode)
+        s.listener.mode_changed(self.mode)
 
     def _set_talking(self, talking: bool) -> None:
         if talking != self.talking:

@@ -88,6 +88,7 @@ class VoiceSession:
         self.data_root = self.options.data_root or data_dir()
         self.settings: AppSettings = AppSettings()
         self.store: SettingsStore | None = None
+        self._saved_turn_mode = self.settings.ui.turn_mode  # what the settings file holds
         self._key_store: ApiKeyStore | None = None
         self.connection = st.ConnectionInfo()
         self.eventlog = EventLog()
@@ -107,7 +108,7 @@ class VoiceSession:
             on_invalid_config=self._invalid_config,
         )
         self.replies = Replies(self)
-        self.turns = TurnTaking(self, self.options.mode or "vad")
+        self.turns = TurnTaking(self)
         self._tasks: set[asyncio.Task[object]] = set()
         self._machine_tick: asyncio.Task[None] | None = None
         self.shutting_down = False
@@ -187,8 +188,10 @@ class VoiceSession:
         self._settings_loaded = True
         for notice in result.notices:
             self.say(st.WARNING, f"Settings: {notice}", st.ACTION_OPEN_SETTINGS)
-        if self.options.mode is None:
-            self.turns.mode = self.settings.ui.turn_mode
+        # This run's --mode goes into the settings (the one owner of the turn mode) but not to disk.
+        self._saved_turn_mode = self.settings.ui.turn_mode
+        if self.options.mode is not None:
+            self.settings.ui.turn_mode = self.options.mode
         self.audio.set_volume(self.settings.audio.output_volume / 100.0)
 
     def key_store(self) -> ApiKeyStore:
@@ -210,8 +213,14 @@ class VoiceSession:
     def save_settings(self) -> None:
         if self.store is None:
             return
+        settings = self.settings
+        if self.options.mode is not None and settings.ui.turn_mode == self.options.mode:
+            settings = settings.copy()  # the command line's turn mode is for this run only
+            settings.ui.turn_mode = self._saved_turn_mode
+        else:
+            self._saved_turn_mode = settings.ui.turn_mode
         try:
-            self.store.save(self.settings)
+            self.store.save(settings)
         except Exception as exc:
             self.say(st.ERROR, f"Settings could not be saved: {exc}", st.ACTION_OPEN_SETTINGS)
 
@@ -229,9 +238,9 @@ class VoiceSession:
         if old is None:
             return
         change = diff(old, settings, omni_audio_produced=self.replies.audio_produced)
-        mode_switched = old.ui.turn_mode != settings.ui.turn_mode and settings.ui.turn_mode != self.mode
+        mode_switched = old.ui.turn_mode != settings.ui.turn_mode
         if mode_switched:
-            self.turns.set_mode(settings.ui.turn_mode)  # sends the session update too
+            self.turns.follow_settings(changed=True)  # sends the session update too
         fixed_endpoint = bool(self.options.url or self.options.offline)
         if change.omni_needs_reconnect and not (fixed_endpoint and change.omni_reconnect_reasons == (
                 "the server changed",)):
