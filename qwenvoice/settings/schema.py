@@ -12,7 +12,7 @@ import copy
 import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TypeAlias, TypeVar
 
 from qwenvoice.protocol import models
 from qwenvoice.protocol.config import ConfigError, NumberRange, OmniSessionConfig, TtsSessionConfig, TurnDetection
@@ -28,6 +28,9 @@ VAD_TYPES = ("server_vad", "semantic_vad")
 LISTENING_SETUPS = ("speakers", "headphones")
 PRESET_KINDS = ("omni", "tts")
 OUTPUT_VOLUME = NumberRange(0, 100, integer=True)  # percent, applied in the app's mixer
+
+# The value of any one field of a settings section (what the settings form shows and reads back).
+SettingValue: TypeAlias = str | int | float | bool | tuple[str, ...] | None
 
 _OMNI_DEFAULTS = OmniSessionConfig()
 _VAD_DEFAULTS = TurnDetection()
