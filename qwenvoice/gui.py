@@ -15,9 +15,11 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QWidget
+
     from qwenvoice.app.controller import Controller
 
 log = logging.getLogger(__name__)
@@ -51,7 +53,7 @@ def _install_excepthooks(controller: Controller) -> None:
     threading.excepthook = thread_hook
 
 
-def build_settings_panel(controller: Any, window_parent: Any = None) -> Any:
+def build_settings_panel(controller: Controller, window_parent: QWidget | None = None) -> QWidget | None:
     """The settings panel from qwenvoice.ui.settings_panel, wired to the controller (None if missing)."""
     import importlib
 

@@ -12,9 +12,15 @@ import functools
 import types
 import typing
 from dataclasses import dataclass
-from typing import Any, TypeVar, Union, cast
+from typing import TYPE_CHECKING, TypeAlias, TypeVar, Union
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+# What ``json`` reads and writes: the shape of a settings file and of a preset export.
+JsonValue: TypeAlias = str | int | float | bool | None | list["JsonValue"] | dict[str, "JsonValue"]
+
+T = TypeVar("T", bound="DataclassInstance")
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +36,7 @@ class _Invalid(Exception):
     pass
 
 
-def _coerce(value: Any, hint: Any) -> Any:
+def _coerce(value: object, hint: object) -> object:
     origin = typing.get_origin(hint)
     if origin in (Union, types.UnionType):
         args = typing.get_args(hint)
@@ -75,27 +81,27 @@ def _coerce(value: Any, hint: Any) -> Any:
         if isinstance(value, str):
             return value
         raise _Invalid
-    if hint is Any:
+    if hint is typing.Any:
         return value
     raise _Invalid
 
 
 @functools.cache
-def _type_hints(cls: type) -> dict[str, Any]:
+def _type_hints(cls: type) -> dict[str, object]:
     # Resolving string annotations is slow; the settings classes never change at run time.
     return typing.get_type_hints(cls)
 
 
-def from_mapping(cls: type[T], data: Any, prefix: str, notices: list[LoadNotice]) -> T:
+def from_mapping(cls: type[T], data: object, prefix: str, notices: list[LoadNotice]) -> T:
     """Build dataclass ``cls`` from ``data``; nested dataclass fields are read recursively."""
     default = cls()
     if not isinstance(data, dict):
         if data is not None:
             notices.append(LoadNotice(prefix, "not an object; defaults used"))
         return default
-    hints = _type_hints(cast(type, cls))
-    values: dict[str, Any] = {}
-    for field in dataclasses.fields(cls):  # type: ignore[arg-type]
+    hints = _type_hints(cls)
+    values: dict[str, object] = {}
+    for field in dataclasses.fields(cls):
         if not field.init:
             continue
         path = f"{prefix}.{field.name}" if prefix else field.name
@@ -110,15 +116,21 @@ def from_mapping(cls: type[T], data: Any, prefix: str, notices: list[LoadNotice]
             values[field.name] = _coerce(raw, hint)
         except _Invalid:
             notices.append(LoadNotice(path, f"{raw!r} has the wrong type; the default is used"))
-    return dataclasses.replace(default, **values)  # type: ignore[type-var]
+    return dataclasses.replace(default, **values)
 
 
-def to_mapping(obj: Any) -> Any:
-    """Plain JSON-ready data (tuples become lists)."""
+def to_mapping(obj: DataclassInstance) -> dict[str, JsonValue]:
+    """Plain JSON-ready data of a dataclass (tuples become lists)."""
+    return {f.name: _to_json(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+
+
+def _to_json(obj: object) -> JsonValue:
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_mapping(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        return to_mapping(obj)
     if isinstance(obj, tuple | list):
-        return [to_mapping(v) for v in obj]
+        return [_to_json(v) for v in obj]
     if isinstance(obj, dict):
-        return {str(k): to_mapping(v) for k, v in obj.items()}
-    return obj
+        return {str(k): _to_json(v) for k, v in obj.items()}
+    if obj is None or isinstance(obj, str | int | float | bool):
+        return obj
+    raise TypeError(f"{type(obj).__name__} is not a settings value")

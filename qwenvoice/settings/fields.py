@@ -14,7 +14,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 from qwenvoice.protocol import config, models
 from qwenvoice.settings.schema import (
@@ -25,6 +25,7 @@ from qwenvoice.settings.schema import (
     THEMES,
     AppSettings,
     SettingsError,
+    SettingValue,
     validate,
 )
 
@@ -53,13 +54,13 @@ class Control(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Choice:
-    value: Any  # the settings value
+    value: SettingValue  # the settings value
     label: str  # English source text (translated by the form unless ``translated`` is False)
     data: str | int | None = None  # what the widget stores when the value is not a plain str/int
     translated: bool = True
 
     @property
-    def item_data(self) -> Any:
+    def item_data(self) -> SettingValue:
         return self.value if self.data is None else self.data
 
 
@@ -106,13 +107,15 @@ class FieldSpec:
         return self.key.partition(".")[2]
 
     @property
-    def default(self) -> Any:
+    def default(self) -> SettingValue:
         return self.read(_DEFAULTS)
 
-    def read(self, settings: AppSettings) -> Any:
-        return getattr(getattr(settings, self.section), self.name)
+    def read(self, settings: AppSettings) -> SettingValue:
+        # ``key`` names a field of a settings section, and every such field holds a SettingValue.
+        value: SettingValue = getattr(getattr(settings, self.section), self.name)
+        return value
 
-    def write(self, settings: AppSettings, value: Any) -> None:
+    def write(self, settings: AppSettings, value: SettingValue) -> None:
         setattr(getattr(settings, self.section), self.name, value)
 
     def number_range(self, settings: AppSettings) -> config.NumberRange | None:
@@ -134,7 +137,7 @@ class FieldSpec:
             return self.choices
         return tuple(c for c in self.choices if self.choice_offered(settings, c))
 
-    def choice_for(self, value: Any) -> Choice | None:
+    def choice_for(self, value: object) -> Choice | None:
         return next((c for c in self.choices if c.value == value), None)
 
 
@@ -267,7 +270,12 @@ _LANGUAGE_CHOICES: Final = tuple(
 
 
 def _number(
-    key: str, kind: type, label: str, value_range: Any, *conditions: Condition, optional: bool = True
+    key: str,
+    kind: type,
+    label: str,
+    value_range: config.NumberRange | Callable[[str], config.NumberRange],
+    *conditions: Condition,
+    optional: bool = True,
 ) -> FieldSpec:
     return FieldSpec(key, kind, Control.NUMBER, label, optional=optional, range=value_range, enabled_when=conditions)
 

@@ -13,7 +13,6 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from qwenvoice.settings.coerce import LoadNotice
 from qwenvoice.settings.schema import (
@@ -125,18 +124,17 @@ class PresetBook:
         are skipped and reported as notices (field, allowed values, value).
         """
         try:
-            data: Any = json.loads(path.read_text(encoding="utf-8"))
+            data: object = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise PresetError(f"{path.name} could not be read as JSON: {exc}") from None
         if isinstance(data, list):  # a bare list of presets is accepted too
             data = {"format": EXPORT_FORMAT, "presets": data}
-        if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT or not isinstance(
-            data.get("presets"), list
-        ):
+        raw_presets = data.get("presets") if isinstance(data, dict) else None
+        if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT or not isinstance(raw_presets, list):
             raise PresetError(f"{path.name} is not a qwenvoice preset file.")
         notices: list[LoadNotice] = []
         added: list[Preset] = []
-        for index, raw in enumerate(data["presets"]):
+        for index, raw in enumerate(raw_presets):
             where = f"presets[{index}]"
             local: list[LoadNotice] = []
             preset = preset_from_dict(raw, where, local)

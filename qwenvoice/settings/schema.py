@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypeAlias, TypeVar
 
 from qwenvoice.protocol import models
 from qwenvoice.protocol.config import ConfigError, NumberRange, OmniSessionConfig, TtsSessionConfig, TurnDetection
-from qwenvoice.settings.coerce import LoadNotice, from_mapping, to_mapping
+from qwenvoice.settings.coerce import JsonValue, LoadNotice, from_mapping, to_mapping
 
 SCHEMA_VERSION = 1
 
@@ -28,6 +29,9 @@ LISTENING_SETUPS = ("speakers", "headphones")
 PRESET_KINDS = ("omni", "tts")
 OUTPUT_VOLUME = NumberRange(0, 100, integer=True)  # percent, applied in the app's mixer
 
+# The value of any one field of a settings section (what the settings form shows and reads back).
+SettingValue: TypeAlias = str | int | float | bool | tuple[str, ...] | None
+
 _OMNI_DEFAULTS = OmniSessionConfig()
 _VAD_DEFAULTS = TurnDetection()
 _TTS_DEFAULTS = TtsSessionConfig()
@@ -36,14 +40,14 @@ _TTS_DEFAULTS = TtsSessionConfig()
 class SettingsError(ValueError):
     """An invalid setting: the settings path, the allowed values (human text) and the value."""
 
-    def __init__(self, field: str, allowed: str, value: Any) -> None:
+    def __init__(self, field: str, allowed: str, value: object) -> None:
         self.field = field
         self.allowed = allowed
         self.value = value
         super().__init__(f"{field}: {value!r} is not allowed; allowed: {allowed}")
 
 
-def _choice(field: str, value: Any, allowed: tuple[str, ...]) -> SettingsError | None:
+def _choice(field: str, value: object, allowed: tuple[str, ...]) -> SettingsError | None:
     if value in allowed:
         return None
     return SettingsError(field, "one of: " + ", ".join(allowed), value)
@@ -280,8 +284,11 @@ class AppSettings:
 # --------------------------------------------------------------------------------------------- validation
 
 
+_Section = TypeVar("_Section", OmniSettings, TtsSettings)
+
+
 def _section_errors(
-    section: Any, build: Any, field_by_config: dict[str, str], prefix: str
+    section: _Section, build: Callable[[_Section], object], field_by_config: dict[str, str], prefix: str
 ) -> list[SettingsError]:
     """All problems of an Omni/TTS section: validate, reset the offending field, repeat.
 
@@ -369,21 +376,21 @@ def validate(settings: AppSettings) -> list[SettingsError]:
 # --------------------------------------------------------------------------------------------- JSON
 
 
-def settings_to_dict(settings: AppSettings) -> dict[str, Any]:
-    data: dict[str, Any] = to_mapping(settings)
+def settings_to_dict(settings: AppSettings) -> dict[str, JsonValue]:
+    data = to_mapping(settings)
     data["schema_version"] = SCHEMA_VERSION
     data["presets"] = [preset_to_dict(p) for p in settings.presets]
     return data
 
 
-def preset_to_dict(preset: Preset) -> dict[str, Any]:
-    data: dict[str, Any] = {"name": preset.name, "kind": preset.kind, "model": preset.model}
+def preset_to_dict(preset: Preset) -> dict[str, JsonValue]:
+    data: dict[str, JsonValue] = {"name": preset.name, "kind": preset.kind, "model": preset.model}
     section = preset.omni if preset.kind == "omni" else preset.tts
     data["settings"] = to_mapping(section) if section is not None else {}
     return data
 
 
-def preset_from_dict(data: Any, where: str, notices: list[LoadNotice]) -> Preset | None:
+def preset_from_dict(data: object, where: str, notices: list[LoadNotice]) -> Preset | None:
     if not isinstance(data, dict):
         notices.append(LoadNotice(where, "not an object; skipped"))
         return None
@@ -397,17 +404,13 @@ def preset_from_dict(data: Any, where: str, notices: list[LoadNotice]) -> Preset
     return Preset(name.strip(), kind, model, tts=from_mapping(TtsSettings, data.get("settings"), where, notices))
 
 
-def settings_from_dict(data: dict[str, Any], notices: list[LoadNotice]) -> AppSettings:
+def settings_from_dict(data: Mapping[str, object], notices: list[LoadNotice]) -> AppSettings:
     """Read a (migrated) settings dict; wrong fields fall back to defaults and are reported."""
-    sections: dict[str, Any] = {}
-    for name, cls in (
-        ("connection", ConnectionSettings),
-        ("omni", OmniSettings),
-        ("tts", TtsSettings),
-        ("audio", AudioSettings),
-        ("ui", UiSettings),
-    ):
-        sections[name] = from_mapping(cls, data.get(name), name, notices)
+    connection = from_mapping(ConnectionSettings, data.get("connection"), "connection", notices)
+    omni = from_mapping(OmniSettings, data.get("omni"), "omni", notices)
+    tts = from_mapping(TtsSettings, data.get("tts"), "tts", notices)
+    audio = from_mapping(AudioSettings, data.get("audio"), "audio", notices)
+    ui = from_mapping(UiSettings, data.get("ui"), "ui", notices)
     presets: list[Preset] = []
     raw_presets = data.get("presets", [])
     if not isinstance(raw_presets, list):
@@ -417,7 +420,7 @@ def settings_from_dict(data: dict[str, Any], notices: list[LoadNotice]) -> AppSe
         preset = preset_from_dict(raw, f"presets[{index}]", notices)
         if preset is not None:
             presets.append(preset)
-    return AppSettings(SCHEMA_VERSION, presets=presets, **sections)
+    return AppSettings(SCHEMA_VERSION, connection=connection, omni=omni, tts=tts, audio=audio, ui=ui, presets=presets)
 
 
 def sanitize(settings: AppSettings, notices: list[LoadNotice]) -> AppSettings:
@@ -440,7 +443,7 @@ def sanitize(settings: AppSettings, notices: list[LoadNotice]) -> AppSettings:
     return settings
 
 
-_SECTION_DEFAULTS: dict[str, Any] = {
+_SECTION_DEFAULTS: dict[str, object] = {
     "connection": ConnectionSettings(),
     "omni": OmniSettings(),
     "tts": TtsSettings(),

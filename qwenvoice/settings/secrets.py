@@ -16,7 +16,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
 from qwenvoice.logsetup import register_secret
 
@@ -46,12 +46,22 @@ class KeyringStatus:
     kind: str = ""
 
 
-def _backend_name(backend: Any) -> str:
+class KeyringBackend(Protocol):
+    """What the store uses of a ``keyring`` backend (``keyring.get_keyring()`` or a test double)."""
+
+    def get_password(self, service: str, username: str, /) -> str | None: ...
+
+    def set_password(self, service: str, username: str, password: str, /) -> None: ...
+
+    def delete_password(self, service: str, username: str, /) -> None: ...
+
+
+def _backend_name(backend: object) -> str:
     cls = type(backend)
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def probe_keyring(backend: Any) -> KeyringStatus:
+def probe_keyring(backend: object) -> KeyringStatus:
     """Decide whether ``backend`` can hold secrets, without writing anything to it."""
     from keyring.backends import chainer, fail
 
@@ -93,7 +103,7 @@ class ApiKeyStore:
         self,
         *,
         config_dir: Path,
-        backend: Any | None = None,
+        backend: KeyringBackend | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> None:
         self._config_dir = config_dir

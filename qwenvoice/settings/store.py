@@ -23,7 +23,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from qwenvoice.settings.coerce import LoadNotice
 from qwenvoice.settings.schema import (
@@ -52,7 +51,7 @@ def default_config_dir() -> Path:
     return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
 
 
-def _migrate_0_to_1(data: dict[str, Any]) -> dict[str, Any]:
+def _migrate_0_to_1(data: dict[str, object]) -> dict[str, object]:
     # Version 0 (files without "schema_version") kept the turn mode under "omni"; it is a UI choice.
     omni = data.get("omni")
     if isinstance(omni, dict) and "turn_mode" in omni:
@@ -63,7 +62,7 @@ def _migrate_0_to_1(data: dict[str, Any]) -> dict[str, Any]:
 
 
 # MIGRATIONS[n] turns a version-n dict into a version-(n+1) dict.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: _migrate_0_to_1}
+MIGRATIONS: dict[int, Callable[[dict[str, object]], dict[str, object]]] = {0: _migrate_0_to_1}
 
 
 @dataclass(slots=True)
@@ -74,7 +73,7 @@ class LoadResult:
     from_version: int = SCHEMA_VERSION
 
 
-def migrate(data: dict[str, Any], notices: list[LoadNotice]) -> tuple[dict[str, Any], int]:
+def migrate(data: dict[str, object], notices: list[LoadNotice]) -> tuple[dict[str, object], int]:
     raw_version = data.get("schema_version", 0)
     version = raw_version if isinstance(raw_version, int) and not isinstance(raw_version, bool) else 0
     start = version

@@ -9,10 +9,10 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TypeAlias
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QApplication,
@@ -49,17 +49,18 @@ from qwenvoice.ui.widgets import LevelMeter
 
 log = logging.getLogger(__name__)
 
+# Builds the settings tab; None (or an exception) leaves the window without one.
+SettingsPanelFactory: TypeAlias = Callable[[], QWidget | None]
+
 _TEXT_INPUTS = (QLineEdit, QPlainTextEdit, QTextEdit, QAbstractSpinBox, QComboBox)
 
 
-def _icon(name: str) -> Any:
+def _icon(name: str) -> QIcon:
     try:
         from qwenvoice.ui.theme import icon
 
         return icon(name)
     except Exception:  # icons are decoration; a missing file must not stop the window
-        from PySide6.QtGui import QIcon
-
         return QIcon()
 
 
@@ -85,7 +86,7 @@ class TalkButton(QPushButton):
 SPACE_RELEASE_DEBOUNCE_MS = 40
 
 class MainWindow(QMainWindow):
-    def __init__(self, controller: Controller, settings_panel_factory: Callable[[], QWidget] | None = None) -> None:
+    def __init__(self, controller: Controller, settings_panel_factory: SettingsPanelFactory | None = None) -> None:
         super().__init__()
         self.controller = controller
         self.setObjectName("mainWindow")
@@ -206,7 +207,7 @@ class MainWindow(QMainWindow):
         conv_box.addLayout(input_row)
         return conv_tab
 
-    def _build_tabs(self, conv_tab: QWidget, settings_panel_factory: Callable[[], QWidget] | None) -> None:
+    def _build_tabs(self, conv_tab: QWidget, settings_panel_factory: SettingsPanelFactory | None) -> None:
         controller, tr = self.controller, self._i18n.bind
         self.studio = StudioPanel(controller)
         self.history = HistoryPanel(lambda: controller.data_root)

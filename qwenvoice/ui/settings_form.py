@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, cast
+from typing import cast
 
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QStandardItemModel
@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QLineEdit, QPlainTex
 from qwenvoice.protocol import models
 from qwenvoice.settings import fields
 from qwenvoice.settings.fields import Control, FieldSpec, Unavailable
-from qwenvoice.settings.schema import AppSettings, SettingsError
+from qwenvoice.settings.schema import AppSettings, SettingsError, SettingValue
 from qwenvoice.ui.i18n import Retranslator, fill, translate
 from qwenvoice.ui.widgets import ErrorLabel, NumberField, set_invalid
 
@@ -32,12 +32,31 @@ def declared_text(text: str) -> str:
     return QCoreApplication.translate(fields.TRANSLATION_CONTEXT, text)
 
 
-def select_data(combo: QComboBox, data: Any) -> bool:
+def select_data(combo: QComboBox, data: object) -> bool:
     for i in range(combo.count()):
         if combo.itemData(i) == data:
             combo.setCurrentIndex(i)
             return True
     return False
+
+
+# A control shows the value its field is declared with; a value of another type is a bug.
+def _text(value: SettingValue) -> str:
+    if isinstance(value, str):
+        return value
+    raise TypeError(f"a text control cannot show {value!r}")
+
+
+def _number(value: SettingValue) -> int | float | None:
+    if isinstance(value, str | tuple):
+        raise TypeError(f"a number field cannot show {value!r}")
+    return value
+
+
+def _whole(value: SettingValue) -> int:
+    if isinstance(value, int | float):
+        return int(value)
+    raise TypeError(f"a slider cannot show {value!r}")
 
 
 def set_item_enabled(combo: QComboBox, index: int, enabled: bool, tooltip: str = "") -> None:
@@ -239,14 +258,14 @@ class SettingsForm:
         elif turn.currentData() != "off":  # a preset: its VAD type, unless push-to-talk is on
             select_data(turn, settings.omni.vad_type)
 
-    def _show_value(self, spec: FieldSpec, value: Any) -> None:
+    def _show_value(self, spec: FieldSpec, value: SettingValue) -> None:
         widget = self.controls[spec.key]
         if isinstance(widget, NumberField):
-            widget.setValue(value)
+            widget.setValue(_number(value))
         elif isinstance(widget, QComboBox) and widget.isEditable():
-            widget.setCurrentText(value)
+            widget.setCurrentText(_text(value))
         elif isinstance(widget, QComboBox) and spec.control is Control.DEVICE:
-            self.show_device(widget, value)
+            self.show_device(widget, None if value is None else _text(value))
         elif isinstance(widget, QComboBox):
             choice = spec.choice_for(value)
             data = choice.item_data if choice is not None else value
@@ -256,11 +275,11 @@ class SettingsForm:
         elif isinstance(widget, QCheckBox):
             widget.setChecked(bool(value))
         elif isinstance(widget, QPlainTextEdit):
-            widget.setPlainText(value or "")
+            widget.setPlainText(_text(value or ""))
         elif isinstance(widget, QSlider):
-            widget.setValue(int(value))
+            widget.setValue(_whole(value))
         elif isinstance(widget, QLineEdit):
-            widget.setText(value)
+            widget.setText(_text(value))
 
     def show_device(self, combo: QComboBox, identity: str | None) -> None:
         """Select a saved device; one that is not listed now stays selectable as "not connected"."""
@@ -283,7 +302,7 @@ class SettingsForm:
 
     def _read_value(self, spec: FieldSpec, settings: AppSettings) -> None:
         widget = self.controls[spec.key]
-        value: Any
+        value: SettingValue
         if spec.control in (Control.TURN_MODE, Control.LINE):
             return  # read above: they stand for more than one value
         if isinstance(widget, NumberField):

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QCloseEvent, QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -132,7 +133,7 @@ class SettingsPanel(QDialog):
         self._work = settings.copy()
         self._book = PresetBook(self._work.presets)
         self._i18n = Retranslator()
-        self._tasks: set[asyncio.Future[Any]] = set()
+        self._tasks: set[asyncio.Future[object]] = set()
         self._errors: dict[str, SettingsError] = {}
         self._invalid_paths: list[str] = []
         self._validation_notice = False
@@ -495,7 +496,7 @@ class SettingsPanel(QDialog):
         latest.ui.turn_mode = mode
         self.set_settings(latest)
 
-    def closeEvent(self, event: Any) -> None:  # noqa: N802
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.audio_tools.stop_monitoring()
         super().closeEvent(event)
 
@@ -505,7 +506,7 @@ class SettingsPanel(QDialog):
 
     # ================================================================== services (need the running app)
 
-    def spawn(self, coro: Coroutine[Any, Any, Any]) -> bool:
+    def spawn(self, coro: Coroutine[object, object, object]) -> bool:
         try:
             task = asyncio.ensure_future(coro)
         except RuntimeError:
@@ -548,12 +549,12 @@ class SettingsPanel(QDialog):
         else:
             self.audio_tools.stop_monitoring()
 
-    def showEvent(self, event: Any) -> None:  # noqa: N802
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
         super().showEvent(event)
         if TAB_KEYS[self.tabs.currentIndex()] == "audio":
             self.audio_tools.start_monitoring()
 
-    def hideEvent(self, event: Any) -> None:  # noqa: N802
+    def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802
         self.audio_tools.stop_monitoring()
         super().hideEvent(event)
 
