@@ -74,7 +74,7 @@ class Player(SupervisedStream):
         self._reply_started_at = 0.0  # first push of the response being resampled
         self.fast_delivery = False  # the last reply came well ahead of real time
         # device-rate copy of every block sent to the device; the callback writes, the loop reads
-        self._played_ring: SampleRing | None = None
+        self._played_ring: SampleRing[np.float32] | None = None
         self._played_pos = 0
         self.played_lost_samples = 0  # device-rate samples the loop read too late (replaced by silence)
         self._played_resampler: StreamResampler | None = None

@@ -25,10 +25,10 @@ from qwenvoice.audio.echo.capture_path import (
     FRAME_SAMPLES,
     SAMPLE_RATE,
     EchoCanceller,
-    Int16Array,
     create_canceller,
     estimate_delay,
 )
+from qwenvoice.audio.pcm import Int16Array
 
 PROBE_SECONDS: Final = 1.5
 PROBE_LEVEL_DBFS: Final = -12.0  # RMS; loud enough to rise above room noise, quieter than a reply's peaks
