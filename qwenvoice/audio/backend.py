@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import ModuleType
-from typing import TypedDict
+from typing import Protocol, TypedDict
 
 PORTAUDIO_LOCK = threading.RLock()
 _module: ModuleType | None = None
@@ -44,6 +44,47 @@ class PortAudioHostApi(TypedDict):
     devices: list[int]
     default_input_device: int
     default_output_device: int
+
+
+class PortAudioStream(Protocol):
+    """What the app uses of a sounddevice stream (``InputStream`` / ``OutputStream``)."""
+
+    @property
+    def latency(self) -> float: ...
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def abort(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class CallbackTime(Protocol):
+    """The ``time`` argument of a stream callback: PortAudio's ``PaStreamCallbackTimeInfo`` (its field names),
+    in seconds."""
+
+    @property
+    def currentTime(self) -> float: ...
+
+    @property
+    def inputBufferAdcTime(self) -> float: ...
+
+    @property
+    def outputBufferDacTime(self) -> float: ...
+
+
+class CallbackStatus(Protocol):
+    """The ``status`` argument of a stream callback (``sounddevice.CallbackFlags``); false when no flag is set."""
+
+    @property
+    def input_overflow(self) -> bool: ...
+
+    @property
+    def output_underflow(self) -> bool: ...
+
+    def __bool__(self) -> bool: ...
 
 
 class AudioUnavailable(RuntimeError):
