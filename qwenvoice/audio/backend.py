@@ -15,11 +15,76 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import ModuleType
-from typing import Any
+from typing import Protocol, TypedDict
 
 PORTAUDIO_LOCK = threading.RLock()
 _module: ModuleType | None = None
 _open_streams = 0
+
+
+class PortAudioDevice(TypedDict):
+    """One entry of ``sounddevice.query_devices()``."""
+
+    name: str
+    index: int
+    hostapi: int
+    max_input_channels: int
+    max_output_channels: int
+    default_low_input_latency: float
+    default_low_output_latency: float
+    default_high_input_latency: float
+    default_high_output_latency: float
+    default_samplerate: float
+
+
+class PortAudioHostApi(TypedDict):
+    """One entry of ``sounddevice.query_hostapis()``."""
+
+    name: str
+    devices: list[int]
+    default_input_device: int
+    default_output_device: int
+
+
+class PortAudioStream(Protocol):
+    """What the app uses of a sounddevice stream (``InputStream`` / ``OutputStream``)."""
+
+    @property
+    def latency(self) -> float: ...
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def abort(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class CallbackTime(Protocol):
+    """The ``time`` argument of a stream callback: PortAudio's ``PaStreamCallbackTimeInfo`` (its field names),
+    in seconds."""
+
+    @property
+    def currentTime(self) -> float: ...
+
+    @property
+    def inputBufferAdcTime(self) -> float: ...
+
+    @property
+    def outputBufferDacTime(self) -> float: ...
+
+
+class CallbackStatus(Protocol):
+    """The ``status`` argument of a stream callback (``sounddevice.CallbackFlags``); false when no flag is set."""
+
+    @property
+    def input_overflow(self) -> bool: ...
+
+    @property
+    def output_underflow(self) -> bool: ...
+
+    def __bool__(self) -> bool: ...
 
 
 class AudioUnavailable(RuntimeError):
@@ -97,11 +162,11 @@ def environment(overrides: dict[str, str]) -> Iterator[None]:
                     os.environ[key] = value
 
 
-def query_devices() -> tuple[list[dict[str, Any]], list[dict[str, Any]], tuple[int, int]]:
+def query_devices() -> tuple[list[PortAudioDevice], list[PortAudioHostApi], tuple[int, int]]:
     """(devices, host APIs, (default input index, default output index)) as PortAudio reports them."""
     sd = sounddevice()
     with PORTAUDIO_LOCK:
-        devices = [dict(d) for d in sd.query_devices()]
-        hostapis = [dict(h) for h in sd.query_hostapis()]
+        devices: list[PortAudioDevice] = [d.copy() for d in sd.query_devices()]  # each entry is a dict
+        hostapis: list[PortAudioHostApi] = [h.copy() for h in sd.query_hostapis()]
         default_in, default_out = sd.default.device
     return devices, hostapis, (int(default_in), int(default_out))

@@ -15,11 +15,11 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from qwenvoice.audio import backend
+from qwenvoice.audio.backend import CallbackStatus, CallbackTime, PortAudioStream
 from qwenvoice.audio.devices import DeviceInfo, Kind
 from qwenvoice.audio.pcm import Float32Array, Int16Array, StreamResampler, downmix, float32_to_int16
 from qwenvoice.audio.ring import LevelMeter, SampleRing
@@ -161,12 +161,12 @@ class Capture(SupervisedStream):
         await self.stop_watching()
         await asyncio.to_thread(self.close)
 
-    def _open_stream(self, device: DeviceInfo, samplerate: int) -> Any:
+    def _open_stream(self, device: DeviceInfo, samplerate: int) -> PortAudioStream:
         sd = backend.sounddevice()
         self._device_rate = samplerate
         self._channels = max(1, device.channels)
         self._resampler = StreamResampler(samplerate, CAPTURE_RATE, quality=self.quality)
-        return sd.InputStream(
+        stream: PortAudioStream = sd.InputStream(
             device=device.portaudio_index,
             samplerate=samplerate,
             channels=self._channels,
@@ -176,9 +176,10 @@ class Capture(SupervisedStream):
             callback=self._callback,
             finished_callback=self._finished_callback,
         )
+        return stream
 
     # ---------------------------------------------------------------- PortAudio thread
-    def _callback(self, indata: Any, frames: int, time_info: Any, status: Any) -> None:
+    def _callback(self, indata: Float32Array, frames: int, time_info: CallbackTime, status: CallbackStatus) -> None:
         started = time.perf_counter() if self.measure_callback_cost else 0.0
         self._callbacks += 1
         if status and status.input_overflow:

@@ -20,7 +20,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from qwenvoice.audio import backend
 from qwenvoice.audio.backend import AudioUnavailable
@@ -59,7 +59,7 @@ class DeviceInfo:
         return f"{self.identity}  ({self.channels} ch, {self.samplerate} Hz{extra}{monitor})"
 
 
-def _run_pactl(*args: str) -> Any:
+def _run_pactl(*args: str) -> object:
     if shutil.which("pactl") is None:
         return None
     try:
@@ -87,9 +87,10 @@ def _parse_spec(spec: str) -> tuple[int, int]:
     return channels, rate
 
 
-def _is_monitor(entry: dict[str, Any]) -> bool:
-    properties = entry.get("properties") or {}
-    return properties.get("device.class") == "monitor" or str(entry.get("name", "")).endswith(".monitor")
+def _is_monitor(entry: dict[str, object]) -> bool:
+    properties = entry.get("properties")
+    device_class = properties.get("device.class") if isinstance(properties, dict) else None
+    return device_class == "monitor" or str(entry.get("name", "")).endswith(".monitor")
 
 
 def pulse_devices(pulse_index: int) -> list[DeviceInfo]:
@@ -139,12 +140,12 @@ def list_devices(kind: Kind | None = None) -> list[DeviceInfo]:
         hostapi = str(hostapis[int(d["hostapi"])]["name"]) if 0 <= int(d["hostapi"]) < len(hostapis) else "?"
         if d["name"] == "pulse" and hostapi == "ALSA":
             pulse_index = index
-        for k, key, default in (("input", "max_input_channels", default_in),
-                                ("output", "max_output_channels", default_out)):
-            if int(d[key]) > 0:
+        for k, count, default in (("input", d["max_input_channels"], default_in),
+                                  ("output", d["max_output_channels"], default_out)):
+            if int(count) > 0:
                 devices.append(DeviceInfo(
                     name=str(d["name"]), hostapi=hostapi, kind="input" if k == "input" else "output",
-                    channels=min(int(d[key]), MAX_CHANNELS), samplerate=int(d["default_samplerate"]),
+                    channels=min(int(count), MAX_CHANNELS), samplerate=int(d["default_samplerate"]),
                     is_default=index == default, portaudio_index=index,
                 ))
     if pulse_index >= 0:

@@ -18,15 +18,15 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from qwenvoice.audio import backend
+from qwenvoice.audio.backend import CallbackStatus, CallbackTime, PortAudioStream
 from qwenvoice.audio.devices import DeviceInfo, Kind
 from qwenvoice.audio.jitter import FlushReport, JitterBuffer, PlaybackEvent, PlaybackMetrics
-from qwenvoice.audio.pcm import Int16Array, StreamResampler, as_float32_mono, float32_to_int16
+from qwenvoice.audio.pcm import Float32Array, Int16Array, StreamResampler, as_float32_mono, float32_to_int16
 from qwenvoice.audio.ring import LevelMeter, SampleRing
 from qwenvoice.audio.stream import NoticeHandler, SupervisedStream
 
@@ -38,7 +38,7 @@ FAST_DELIVERY_RTF = 1.5  # a reply delivered this much faster than real time let
 
 EventHandler = Callable[[PlaybackEvent], None]
 PlayedHandler = Callable[[Int16Array], None]
-AudioInput = bytes | bytearray | memoryview | npt.NDArray[Any]
+AudioInput = bytes | bytearray | memoryview | npt.NDArray[np.generic]
 
 
 class Player(SupervisedStream):
@@ -74,7 +74,7 @@ class Player(SupervisedStream):
         self._reply_started_at = 0.0  # first push of the response being resampled
         self.fast_delivery = False  # the last reply came well ahead of real time
         # device-rate copy of every block sent to the device; the callback writes, the loop reads
-        self._played_ring: SampleRing | None = None
+        self._played_ring: SampleRing[np.float32] | None = None
         self._played_pos = 0
         self.played_lost_samples = 0  # device-rate samples the loop read too late (replaced by silence)
         self._played_resampler: StreamResampler | None = None
@@ -105,7 +105,7 @@ class Player(SupervisedStream):
         # keep the jitter buffer's rate across device changes; PulseAudio converts if needed
         return self.buffer.rate if self.buffer is not None else device.samplerate
 
-    def _open_stream(self, device: DeviceInfo, samplerate: int) -> Any:
+    def _open_stream(self, device: DeviceInfo, samplerate: int) -> PortAudioStream:
         sd = backend.sounddevice()
         if self.buffer is None or self.buffer.rate != samplerate:
             self.buffer = JitterBuffer(samplerate, target_ms=self.target_ms)
@@ -117,7 +117,7 @@ class Player(SupervisedStream):
             self._resampling_for = None
         block = int(round(samplerate * self.block_ms / 1000))
         self._scratch = np.zeros(block * 4, dtype=np.float32)
-        stream = sd.OutputStream(
+        stream: PortAudioStream = sd.OutputStream(
             device=device.portaudio_index,
             samplerate=samplerate,
             channels=max(1, device.channels),
@@ -131,7 +131,9 @@ class Player(SupervisedStream):
         return stream
 
     # ---------------------------------------------------------------- PortAudio thread
-    def _callback(self, outdata: Any, frames: int, time_info: Any, status: Any) -> None:
+    def _callback(
+        self, outdata: Float32Array, frames: int, time_info: CallbackTime, status: CallbackStatus
+    ) -> None:
         started = time.perf_counter() if self.measure_callback_cost else 0.0
         self._callbacks += 1
         if status and status.output_underflow:

@@ -11,22 +11,30 @@ whose samples are not there yet.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Generic, TypeVar, overload
 
 import numpy as np
 import numpy.typing as npt
 
 from qwenvoice.audio.pcm import SILENCE_DBFS, Float32Array, peak_dbfs, rms_dbfs
 
+SampleT = TypeVar("SampleT", bound=np.generic)
 
-class SampleRing:
+
+class SampleRing(Generic[SampleT]):
     """The last `capacity` mono samples of dtype `dtype`, with an absolute write counter."""
+
+    @overload
+    def __init__(self: SampleRing[np.float32], capacity: int) -> None: ...
+
+    @overload
+    def __init__(self, capacity: int, dtype: type[SampleT]) -> None: ...
 
     def __init__(self, capacity: int, dtype: npt.DTypeLike = np.float32) -> None:
         if capacity <= 0:
             raise ValueError("capacity must be positive")
         self.capacity = int(capacity)
-        self._data: npt.NDArray[Any] = np.zeros(self.capacity, dtype=dtype)
+        self._data: npt.NDArray[SampleT] = np.zeros(self.capacity, dtype=dtype)
         self.total_written = 0
 
     @property
@@ -34,7 +42,7 @@ class SampleRing:
         """Absolute index of the oldest sample still held."""
         return max(0, self.total_written - self.capacity)
 
-    def write(self, samples: npt.NDArray[Any]) -> None:
+    def write(self, samples: npt.NDArray[SampleT]) -> None:
         n = int(samples.shape[0])
         if n == 0:
             return
@@ -74,7 +82,7 @@ class SampleRing:
             self._clear(position, self.total_written - position)  # all of it when position < oldest
             self.total_written = position
 
-    def read(self, start: int, n: int, out: npt.NDArray[Any] | None = None) -> npt.NDArray[Any]:
+    def read(self, start: int, n: int, out: npt.NDArray[SampleT] | None = None) -> npt.NDArray[SampleT]:
         """Samples [start, start + n) by absolute index; zeros where nothing is held (not yet written,
         or already overwritten). With `out` (length n) nothing is allocated."""
         result = np.zeros(n, dtype=self._data.dtype) if out is None else out
@@ -90,13 +98,13 @@ class SampleRing:
             pos += run
         return result
 
-    def slots(self, start: int, stop: int) -> list[npt.NDArray[Any]]:
+    def slots(self, start: int, stop: int) -> list[npt.NDArray[SampleT]]:
         """Read-only views of the storage where absolute indices [start, stop) live: one, or two across
         the wrap. Outside [oldest, total_written) a slot holds silence or an older lap; callers that
         summarise whole buckets (the waveform) accept that. At most `capacity` long."""
         if start < 0 or not 0 <= stop - start <= self.capacity:
             raise ValueError(f"[{start}, {stop}) does not fit in a ring of {self.capacity}")
-        out: list[npt.NDArray[Any]] = []
+        out: list[npt.NDArray[SampleT]] = []
         pos = start
         while pos < stop:
             ring_pos = pos % self.capacity
@@ -107,12 +115,12 @@ class SampleRing:
             pos += run
         return out
 
-    def latest(self, count: int) -> npt.NDArray[Any]:
+    def latest(self, count: int) -> npt.NDArray[SampleT]:
         """The most recent `count` samples, oldest first (zeros before anything was written)."""
         count = max(0, min(int(count), self.capacity))
         return self.read(self.total_written - count, count)
 
-    def since(self, position: int) -> tuple[npt.NDArray[Any], int]:
+    def since(self, position: int) -> tuple[npt.NDArray[SampleT], int]:
         """Samples written after absolute `position` (as many as are still held), and the new position.
         Fewer samples than the positions advanced means the rest was overwritten before it was read."""
         end = self.total_written  # one look: a callback on another thread may be writing meanwhile

@@ -17,10 +17,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from qwenvoice.audio import backend
-from qwenvoice.audio.backend import AudioUnavailable
+from qwenvoice.audio.backend import AudioUnavailable, PortAudioStream
 from qwenvoice.audio.devices import DeviceInfo, Kind, choose_device, safe_list_devices
 
 log = logging.getLogger(__name__)
@@ -45,7 +44,7 @@ class AudioDeviceError(RuntimeError):
     pass
 
 
-def close_quietly(stream: Any, timeout: float = CLOSE_TIMEOUT_S) -> bool:
+def close_quietly(stream: PortAudioStream, timeout: float = CLOSE_TIMEOUT_S) -> bool:
     """abort() + close() a stream from a helper thread; False if that did not finish in time."""
 
     def work() -> None:
@@ -75,7 +74,7 @@ class SupervisedStream:
         self.device_errors = 0
         self.recoveries = 0
         self.running = False
-        self._stream: Any = None
+        self._stream: PortAudioStream | None = None
         self._callbacks = 0  # written by the PortAudio thread
         self._finished_flag = False  # set from PortAudio's finished callback
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -85,7 +84,7 @@ class SupervisedStream:
         self._recovering = False
 
     # -- to implement
-    def _open_stream(self, device: DeviceInfo, samplerate: int) -> Any:
+    def _open_stream(self, device: DeviceInfo, samplerate: int) -> PortAudioStream:
         raise NotImplementedError
 
     def _preferred_rate(self, device: DeviceInfo) -> int:
@@ -115,7 +114,7 @@ class SupervisedStream:
                 log.exception("audio notice handler failed")
 
     # -- opening
-    def _try_open(self, device: DeviceInfo) -> Any:
+    def _try_open(self, device: DeviceInfo) -> PortAudioStream:
         env = device.open_environment()
         with backend.environment(env):
             stream = self._open_stream(device, self._preferred_rate(device))

@@ -26,12 +26,11 @@ from typing import Final, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from qwenvoice.audio.pcm import Int16Array
 from qwenvoice.audio.ring import SampleRing
 
 SAMPLE_RATE: Final = 16000
 FRAME_SAMPLES: Final = 160  # 10 ms at 16 kHz, the frame every backend works on
-
-Int16Array = npt.NDArray[np.int16]
 
 BACKEND_WEBRTC: Final = "webrtc"  # AEC3 only: strongest suppression
 BACKEND_WEBRTC_NS: Final = "webrtc+ns"  # AEC3 + noise suppression

@@ -13,22 +13,23 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
 from qwenvoice.audio import backend as portaudio
+from qwenvoice.audio.backend import CallbackStatus, CallbackTime, PortAudioStream
 from qwenvoice.audio.devices import DeviceInfo, Kind, choose_device, safe_list_devices
 from qwenvoice.audio.echo.capture_path import (
     BACKEND_AUTO,
     FRAME_SAMPLES,
     SAMPLE_RATE,
     EchoCanceller,
-    Int16Array,
     create_canceller,
     estimate_delay,
 )
+from qwenvoice.audio.pcm import Int16Array
 
 PROBE_SECONDS: Final = 1.5
 PROBE_LEVEL_DBFS: Final = -12.0  # RMS; loud enough to rise above room noise, quieter than a reply's peaks
@@ -94,7 +95,7 @@ def _dbfs(power: float) -> float:
     return 10.0 * float(np.log10(max(power, 1e-12) / 32768.0**2))
 
 
-def _power(samples: npt.NDArray[Any]) -> float:
+def _power(samples: npt.NDArray[np.generic]) -> float:
     return float(np.mean(np.square(np.asarray(samples, dtype=np.float64)))) if samples.size else 0.0
 
 
@@ -231,7 +232,9 @@ class _Recorder:
         self.xruns = 0
         self.done = threading.Event()
 
-    def output_callback(self, outdata: npt.NDArray[np.float32], frames: int, _time: Any, status: Any) -> None:
+    def output_callback(
+        self, outdata: npt.NDArray[np.float32], frames: int, _time: CallbackTime, status: CallbackStatus
+    ) -> None:
         if status:
             self.xruns += 1
         n = max(0, min(frames, self.playback.size - self.played))
@@ -241,7 +244,9 @@ class _Recorder:
             outdata[:n, 1:] = outdata[:n, :1]
         self.played += n
 
-    def input_callback(self, indata: npt.NDArray[np.float32], frames: int, _time: Any, status: Any) -> None:
+    def input_callback(
+        self, indata: npt.NDArray[np.float32], frames: int, _time: CallbackTime, status: CallbackStatus
+    ) -> None:
         if status:
             self.xruns += 1
         n = max(0, min(frames, self.capture.size - self.captured))
@@ -276,7 +281,7 @@ class ProbeRecording:
     notices: tuple[str, ...]  # e.g. "the wanted device is missing; using the default"
 
 
-def _open(device: DeviceInfo, factory: Callable[..., Any], **kwargs: Any) -> Any:
+def _open(device: DeviceInfo, factory: Callable[..., PortAudioStream], **kwargs: object) -> PortAudioStream:
     """Open like the engine does: PulseAudio devices through their PULSE_SINK / PULSE_SOURCE routing."""
     errors = portaudio.portaudio_error_types()
     try:
@@ -328,7 +333,7 @@ def record_probe(
     return ProbeRecording(samples, speaker.identity, microphone.identity, tuple(notices))
 
 
-def _close(stream: Any) -> None:
+def _close(stream: PortAudioStream) -> None:
     with portaudio.PORTAUDIO_LOCK:
         try:
             stream.stop()
