@@ -31,7 +31,14 @@ from websockets.version import version as websockets_version
 from qwenvoice import __version__
 from qwenvoice.logsetup import RedactingFilter, register_secret
 from qwenvoice.net.backoff import ReconnectPolicy
-from qwenvoice.net.endpoints import build_endpoint
+from qwenvoice.net.endpoints import (
+    EndpointError,
+    Resolver,
+    build_endpoint,
+    open_socket,
+    plain_ws_addresses,
+    system_resolver,
+)
 from qwenvoice.net.errors import (
     FailureKind,
     FatalConnectionError,
@@ -210,6 +217,7 @@ class RealtimeClient:
         on_status: Callable[[ConnectionStatus], None] | None = None,
         rng: random.Random | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        resolver: Resolver = system_resolver,
     ) -> None:
         self.endpoint = build_endpoint(url, model)  # raises EndpointError for refused URLs
         register_secret(api_key)
@@ -224,6 +232,8 @@ class RealtimeClient:
         self._on_status = on_status
         self._rng = rng or random.Random()
         self._ssl_context = ssl_context
+        # Resolves a plain ws:// host name at every connect; all its addresses must be loopback.
+        self._resolver = resolver
         self.stats = ClientStats()
         self.status = ConnectionStatus(ConnectionState.CONNECTING)
         self._outgoing: asyncio.Queue[ClientEvent] = asyncio.Queue()
@@ -431,7 +441,36 @@ class RealtimeClient:
             kwargs["ssl"] = self._ssl_context
         self.stats.handshakes += 1
         try:
-            ws = await connect(
+            try:
+                pinned = await plain_ws_addresses(self.endpoint, self._resolver)
+            except EndpointError as exc:
+                return FatalConnectionError(FailureKind.CONFIG, str(exc))
+            if pinned is not None:
+                # Connect to the addresses just checked, not to the name: a second lookup could differ.
+                async with asyncio.timeout(opts.open_timeout):
+                    kwargs["sock"] = await open_socket(pinned)
+            ws = await self._handshake(headers, kwargs)
+        except InvalidStatus as exc:
+            response = exc.response
+            return classify_http_status(
+                response.status_code, bytes(response.body or b""), response.headers.get("Retry-After")
+            )
+        except InvalidURI as exc:
+            return FatalConnectionError(FailureKind.CONFIG, f"invalid URL: {short_text(str(exc))}")
+        except ssl.SSLCertVerificationError as exc:
+            return FatalConnectionError(
+                FailureKind.TLS, f"TLS certificate verification failed: {short_text(str(exc.verify_message or exc))}"
+            )
+        except (OSError, TimeoutError, EOFError, InvalidHandshake, ConnectionClosed) as exc:
+            return Retry(f"could not connect to {self.endpoint.host}: {short_text(str(exc) or type(exc).__name__)}")
+        self.stats.connections += 1
+        return ws
+
+    async def _handshake(self, headers: dict[str, str] | None, kwargs: dict[str, Any]) -> ClientConnection:
+        opts = self.options
+        sock = kwargs.get("sock")
+        try:
+            return await connect(
                 self.endpoint.url,
                 additional_headers=headers,
                 user_agent_header=f"qwenvoice/{__version__} websockets/{websockets_version}",
@@ -448,21 +487,10 @@ class RealtimeClient:
                 proxy=None if self.endpoint.loopback else True,
                 **kwargs,
             )
-        except InvalidStatus as exc:
-            response = exc.response
-            return classify_http_status(
-                response.status_code, bytes(response.body or b""), response.headers.get("Retry-After")
-            )
-        except InvalidURI as exc:
-            return FatalConnectionError(FailureKind.CONFIG, f"invalid URL: {short_text(str(exc))}")
-        except ssl.SSLCertVerificationError as exc:
-            return FatalConnectionError(
-                FailureKind.TLS, f"TLS certificate verification failed: {short_text(str(exc.verify_message or exc))}"
-            )
-        except (OSError, TimeoutError, EOFError, InvalidHandshake, ConnectionClosed) as exc:
-            return Retry(f"could not connect to {self.endpoint.host}: {short_text(str(exc) or type(exc).__name__)}")
-        self.stats.connections += 1
-        return ws
+        except BaseException:
+            if sock is not None:
+                sock.close()  # websockets closes it once it owns it; before that it is ours
+            raise
 
     async def _serve(self, ws: ClientConnection) -> Outcome:
         self._ws = ws

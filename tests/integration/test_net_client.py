@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import socket
 from typing import Any
 
 import pytest
@@ -331,6 +332,40 @@ async def test_close_is_idempotent_and_discard_pending_works() -> None:
 def test_plain_ws_to_a_remote_host_is_refused_before_connecting() -> None:
     with pytest.raises(EndpointError, match="refusing plain ws://"):
         RealtimeClient("ws://example.com/api-ws/v1/realtime", "k", model=OMNI)
+
+
+async def test_plain_ws_to_localhost_by_name_still_connects() -> None:
+    # The name is resolved by the system resolver; every address it gives must be loopback, and the
+    # connection goes to one of those very addresses.
+    async with ScriptedServer() as server:
+        url = server.url.replace("127.0.0.1", "localhost")
+        client = RealtimeClient(url, "test-key-abcdef", model=OMNI, policy=FAST,
+                                session_update=lambda: SessionUpdate(session=dict(MANUAL_SESSION)))
+        await client.start()
+        await collect_until(client, SessionUpdated)
+        await client.close()
+        assert server.handshakes == 1 and client.stats.connections == 1
+
+
+async def test_plain_ws_to_a_localhost_name_that_resolves_elsewhere_is_refused_at_connect() -> None:
+    asked: list[str] = []
+
+    async def resolver(host: str, port: int) -> list[tuple[int, int, int, str, tuple[Any, ...]]]:
+        asked.append(host)  # one loopback address is not enough: every address must be loopback
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port)),
+                (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("198.51.100.9", port))]
+
+    async with ScriptedServer() as server:
+        url = server.url.replace("127.0.0.1", "rebound.localhost")
+        client = RealtimeClient(url, "test-key-abcdef", model=OMNI, policy=FAST, resolver=resolver,
+                                session_update=lambda: SessionUpdate(session=dict(MANUAL_SESSION)))
+        with pytest.raises(FatalConnectionError) as failed:
+            await client.start()
+        assert failed.value.kind is FailureKind.CONFIG
+        assert "refusing plain ws:// to rebound.localhost" in failed.value.message
+        assert "198.51.100.9" in failed.value.message
+        assert asked == ["rebound.localhost"]  # not retried: DNS will not change its mind in a second
+        assert server.handshakes == 0
 
 
 async def test_tls_certificate_errors_are_fatal_and_trusted_certificates_work(tmp_path: Any) -> None:
