@@ -23,8 +23,10 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urljoin
 
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.client import connect as _ws_connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 from websockets.version import version as websockets_version
 
@@ -89,6 +91,14 @@ def _wire_logger() -> logging.Logger:
         # Header dumps live at DEBUG; -vv on the root logger must not turn them on.
         logger.setLevel(logging.INFO)
     return logger
+
+
+class _NoRedirects(_ws_connect):
+    """websockets' connect without following HTTP redirects (it follows up to 10 by default, and
+    version 17 has no option to turn that off): the 3xx surfaces as InvalidStatus, which we report."""
+
+    def process_redirect(self, exc: Exception) -> Exception | str:
+        return exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -452,8 +462,12 @@ class RealtimeClient:
             ws = await self._handshake(headers, kwargs)
         except InvalidStatus as exc:
             response = exc.response
+            location = response.headers.get("Location")
             return classify_http_status(
-                response.status_code, bytes(response.body or b""), response.headers.get("Retry-After")
+                response.status_code,
+                bytes(response.body or b""),
+                response.headers.get("Retry-After"),
+                urljoin(self.endpoint.url, location) if location else None,
             )
         except InvalidURI as exc:
             return FatalConnectionError(FailureKind.CONFIG, f"invalid URL: {short_text(str(exc))}")
@@ -470,7 +484,7 @@ class RealtimeClient:
         opts = self.options
         sock = kwargs.get("sock")
         try:
-            return await connect(
+            return await _NoRedirects(
                 self.endpoint.url,
                 additional_headers=headers,
                 user_agent_header=f"qwenvoice/{__version__} websockets/{websockets_version}",

@@ -167,6 +167,23 @@ async def test_http_401_fails_at_once_without_retrying() -> None:
         assert client.status.state is ConnectionState.FAILED
 
 
+async def test_a_redirect_is_not_followed_and_fails_once_saying_where_it_pointed() -> None:
+    async with ScriptedServer() as elsewhere:
+        target = f"{elsewhere.url}?model={OMNI}&token=secret-in-the-query"
+        async with ScriptedServer(Script(redirect_to=target)) as server:
+            client = make_client(server, key="test-key-abcdef", policy=ReconnectPolicy(max_attempts=5))
+            with pytest.raises(FatalConnectionError) as caught:
+                await client.start()
+            error = caught.value
+            assert error.status == 302
+            assert "redirect" in error.message and elsewhere.url in error.message
+            assert "secret-in-the-query" not in error.message and "?" not in error.message
+            await asyncio.sleep(0.3)  # a retry loop would have made more handshakes by now
+            assert server.handshakes == 1
+            assert elsewhere.handshakes == 0  # the redirect was not followed
+            assert client.status.state is ConnectionState.FAILED
+
+
 async def test_http_403_is_fatal_too() -> None:
     async with ScriptedServer(Script(http_status=403, http_body="Forbidden")) as server:
         client = make_client(server, key="k-123456")

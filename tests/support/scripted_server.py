@@ -7,6 +7,7 @@ by default, or any PCM you give it). Faults are switched on per test through ``S
 
 =========================  =====================================================================
 ``http_status``            refuse the handshake with this HTTP status (e.g. 401) and ``http_body``
+``redirect_to``            answer the handshake with ``redirect_status`` (302) and this ``Location``
 ``drop_after_deltas``      cut the TCP connection (no close frame: 1006) after N audio deltas of
                            a response, on the first ``drop_connections`` connections only
                            (FIN by default; ``drop_with_reset`` for an RST)
@@ -136,6 +137,8 @@ class Script:
     # faults
     http_status: int | None = None
     http_body: str = "Unauthorized: invalid api key"
+    redirect_to: str | None = None  # Location of a 3xx answer to the handshake
+    redirect_status: int = 302
     drop_after_deltas: int | None = None
     drop_connections: int = 1
     drop_with_reset: bool = False  # RST instead of FIN (may lose data in flight)
@@ -267,6 +270,10 @@ class ScriptedServer:
 
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         self.handshakes += 1
+        if self.script.redirect_to is not None:
+            response = connection.respond(HTTPStatus(self.script.redirect_status), "Moved\n")
+            response.headers["Location"] = self.script.redirect_to
+            return response
         if self.script.http_status is not None:
             return connection.respond(HTTPStatus(self.script.http_status), self.script.http_body + "\n")
         if not request.path.startswith(PATH):
