@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
+from qwenvoice.logsetup import redact
 from qwenvoice.net.backoff import NO_RECONNECT
 from qwenvoice.net.client import ConnectionState, ConnectionStatus, ConnectOptions, RealtimeClient
 from qwenvoice.net.errors import FatalConnectionError
@@ -30,7 +31,7 @@ from qwenvoice.session import status as st
 from qwenvoice.session.audio_link import AudioLink, Block
 from qwenvoice.session.conversation import USER_RATE, Conversation, data_dir
 from qwenvoice.session.endpoint import LocalServer, choose_endpoint, lookup_api_key
-from qwenvoice.session.eventlog import EventLog
+from qwenvoice.session.eventlog import EventLog, redact_error
 from qwenvoice.session.link import ServerLink
 from qwenvoice.session.metrics import CaptureClock, SessionMetrics
 from qwenvoice.session.offline_server import OfflineServer, OfflineServerError
@@ -158,13 +159,16 @@ class VoiceSession:
         exc = task.exception()
         if exc is not None:
             log.error("task %s failed", task.get_name(), exc_info=exc)
-            self.listener.notice(st.ERROR, f"Something went wrong: {exc}", st.ACTION_NONE)
+            self.say(st.ERROR, f"Something went wrong: {exc}", st.ACTION_NONE)
 
     def set_connection(self, **changes: Any) -> None:  # ConnectionInfo's fields, checked by replace()
         self.connection = replace(self.connection, **changes)
         self.listener.connection_changed(self.connection)
 
     def say(self, level: str, text: str, action: str = st.ACTION_NONE) -> None:
+        """Every notice passes here: text from the server (an error may quote the API key) is
+        scrubbed of secrets before it is shown or logged."""
+        text = redact(text)
         log.log(logging.ERROR if level == st.ERROR else logging.WARNING if level == st.WARNING else logging.INFO,
                 "notice: %s", text)
         self.listener.notice(level, text, action)
@@ -461,6 +465,7 @@ class VoiceSession:
             self.turn_changed(self.conversation.assistant_delta(rid, n.text, n.item_id))
 
     def _on_error(self, err: ErrorDetail, request_type: str | None = None) -> None:
+        err = redact_error(err)
         text = err.message or err.code or err.type or "no details were given"
         if err.param:
             text += f" (setting: {err.param})"
