@@ -52,6 +52,7 @@ from qwenvoice.net.errors import (
     short_text,
 )
 from qwenvoice.net.renewal import Renewed, SessionRenewer
+from qwenvoice.net.status import NO_ANSWER as NO_ANSWER
 from qwenvoice.net.status import RENEWAL_FAILED as RENEWAL_FAILED
 from qwenvoice.net.status import RENEWED as RENEWED
 from qwenvoice.net.status import ConnectionState as ConnectionState
@@ -110,7 +111,8 @@ class ConnectOptions:
     close_timeout: float = 2.0
     max_size: int = DEFAULT_MAX_SIZE
     # After sending the session configuration, hold queued traffic until session.updated (or an error)
-    # arrives, at most this long: audio sent before the update applies would use the old settings.
+    # arrives: audio sent before the update applies would use the old settings. A server that has not
+    # answered after this long is not working: the connection is dropped and retried with backoff.
     session_ready_timeout: float = 5.0
     # A clean 1000 close by the server ends the client unless this is set.
     reconnect_on_server_close: bool = False
@@ -148,6 +150,16 @@ class ClientStats:
 
 
 Incoming = ServerEvent | ConnectionStatus
+
+
+def answers_configuration(event: ServerEvent) -> bool:
+    """Whether ``event`` is the server's answer to a session configuration: from then on the session
+    is ready for traffic (an error means it keeps its previous settings, but it is answering)."""
+    return isinstance(event, SessionUpdated | ErrorEvent)
+
+
+class _NoAnswer(Exception):
+    """The session configuration went unanswered for ``session_ready_timeout`` seconds."""
 
 
 class _SniffingConnection(ClientConnection):
@@ -522,6 +534,7 @@ class RealtimeClient:
         reader = asyncio.create_task(self._read(ws, ready), name="qwenvoice-net-reader")
         writer: asyncio.Task[None] | None = None
         renewer: asyncio.Task[Renewed] | None = None
+        no_answer = False
         retiring: list[asyncio.Task[None]] = []
         try:
             if self.stats.connections > 1 and self.options.discard_stale_media_on_reconnect:
@@ -571,7 +584,13 @@ class RealtimeClient:
                 renewer = self._start_renewer()
             if writer in done and not reader.done():
                 problem = writer.exception()
-                if problem is not None:
+                if isinstance(problem, _NoAnswer):
+                    no_answer = True
+                    log.warning("no answer to the session configuration within %.1f s; reconnecting",
+                                self.options.session_ready_timeout)
+                    with contextlib.suppress(Exception):
+                        await ws.close(1000, "no answer to the session configuration")
+                elif problem is not None:
                     log.error("realtime writer failed: %s", short_text(repr(problem)))
                     with contextlib.suppress(Exception):
                         await ws.close(1011, "client error")
@@ -591,7 +610,12 @@ class RealtimeClient:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(ws.close(), self.options.close_timeout + 1.0)
             self._ws = None
-        return self._ending(ws)
+        outcome = self._ending(ws)
+        if no_answer:
+            # However the close went, this connection never worked: retry (never a clean ServerClosed).
+            return Retry(f"{NO_ANSWER} (no reply to the session configuration within "
+                         f"{self.options.session_ready_timeout:g} s)")
+        return outcome
 
     # ----- session renewal (before the service's session cap)
 
@@ -650,15 +674,17 @@ class RealtimeClient:
                 self._unknown_seen.add(event.type)
                 log.info("unknown server event type %r (ignored)", event.type)
         else:
-            if isinstance(event, SessionUpdated | ErrorEvent):
+            if answers_configuration(event):
                 ready.set()
             self.quiet.received(event, asyncio.get_running_loop().time())
         self._incoming.put_nowait(event)
 
     async def _write(self, ready: asyncio.Event) -> None:
         if not ready.is_set():
-            with contextlib.suppress(TimeoutError):
+            try:
                 await asyncio.wait_for(ready.wait(), self.options.session_ready_timeout)
+            except TimeoutError:
+                raise _NoAnswer from None
         while True:
             event = await self._outgoing.get()
             if event.event_id is None:

@@ -473,6 +473,32 @@ async def test_a_frozen_server_is_detected_by_keepalive_and_replaced() -> None:
         assert detected_after < 0.2 + 0.3 + 0.3 + 4.0
 
 
+async def test_a_server_that_never_answers_the_session_update_is_reported_and_replaced() -> None:
+    # The socket opens and pings are answered, so keepalive sees nothing wrong; the session update is
+    # never answered. After session_ready_timeout the client gives up on that connection and retries.
+    options = ConnectOptions(session_ready_timeout=0.5, renew_after=None)
+    seen: list[ConnectionStatus] = []
+    async with ScriptedServer(Script(silent_connections=2)) as server:
+        client = make_client(server, options=options, on_status=seen.append)
+        client.send(InputTextBufferAppend(text="held back"))
+        await client.start()
+        async with asyncio.timeout(10):
+            async for item in client.incoming():
+                if isinstance(item, SessionUpdated):
+                    break
+            while len(server.connections[-1].received) < 2:  # noqa: ASYNC110 - the server offers no event
+                await asyncio.sleep(0.02)
+        await client.close()
+        reconnecting = [s for s in seen if s.state is ConnectionState.RECONNECTING]
+        assert len(reconnecting) == 2
+        assert all("does not answer" in s.reason for s in reconnecting)
+        assert reconnecting[1].delay >= reconnecting[0].delay * 0.5  # backoff, not a storm
+        assert server.handshakes == 3 and client.stats.connections == 3
+        # Nothing queued went to the silent sessions; it all went to the one that answered.
+        assert [c.types() for c in server.connections[:2]] == [["session.update"], ["session.update"]]
+        assert server.connections[2].types()[:2] == ["session.update", "input_text_buffer.append"]
+
+
 @pytest.mark.parametrize("code", [1011, 1012, 1013])
 async def test_server_error_closes_are_retried_until_the_policy_gives_up(code: int) -> None:
     policy = ReconnectPolicy(initial_delay=0.01, max_delay=0.02, jitter=0.0, max_attempts=2)

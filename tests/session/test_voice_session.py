@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -191,3 +192,25 @@ async def test_a_server_error_that_echoes_the_key_is_shown_and_saved_without_it(
     assert len(saved) == 1
     text = saved[0].read_text(encoding="utf-8")
     assert "is not allowed to use this model" in text and TOKEN not in text
+
+
+async def test_a_silent_server_is_not_shown_ready_is_reported_and_is_reconnected(tmp_path):
+    options = replace(TEST_CONNECT, session_ready_timeout=1.0)
+    async with ScriptedServer(Script(silent_connections=1), token=TOKEN) as server:
+        rec = Recorder()
+        session = VoiceSession(rec, RunOptions(url=server.url, audio=False, data_root=tmp_path / "data",
+                                               config_dir=tmp_path / "config", connect_options=options))
+        session.load_settings()
+        try:
+            await session.start()
+            await until(lambda: len(server.connections) == 1)
+            await asyncio.sleep(0.5)  # connected, configuration sent, no answer yet
+            assert session.connection.state != st.READY
+            await until(lambda: server.handshakes >= 2 and session.connection.state == st.READY,
+                        what=lambda: (server.handshakes, rec.states, rec.notices))
+        finally:
+            await session.shutdown()
+    before_reconnect = rec.states[: rec.states.index(st.RECONNECTING)]
+    assert st.READY not in before_reconnect
+    said = [text for _, text in rec.notices if "does not answer" in text]
+    assert len(said) == 1 and "Reconnecting" in said[0]

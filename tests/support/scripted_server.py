@@ -23,6 +23,8 @@ by default, or any PCM you give it). Faults are switched on per test through ``S
 ``binary_frames``          binary frames sent after ``session.created`` (the protocol is text only)
 ``oversized_frame_bytes``  one text frame of about this size (first connection only)
 ``freeze_after_created``   stop reading, so pings go unanswered (first connection only)
+``silent_connections``     the first N connections are accepted but never answered: no
+                           ``session.created``, no ``session.updated`` (pings are still answered)
 ``max_session_seconds``    the session cap: close (1000, "session time limit") after this long, like
                            the service's 120-minute limit
 ``drop_every_responses``   cut the connection (1006) mid-reply on every Nth reply, server-wide
@@ -155,6 +157,7 @@ class Script:
     binary_frames: int = 0  # binary frames sent after session.created (the protocol is text only)
     oversized_frame_bytes: int | None = None  # one text frame this large after session.created (first connection)
     freeze_after_created: bool = False  # stop reading (so no pongs) after session.created (first connection)
+    silent_connections: int = 0  # the first N connections are accepted and never answered
     drop_every_responses: int | None = None  # drop mid-reply (after 2 deltas) on every Nth reply, server-wide
     slow_word: str = ""  # a typed message containing this word gets a reply paced at slow_delta_delay
     slow_delta_delay: float = 0.03
@@ -428,6 +431,13 @@ class _Session:
         return message
 
     async def run(self) -> None:
+        if self.index < self.script.silent_connections:
+            # Accepts the socket, reads (so pings are answered) and says nothing at all.
+            for _ in range(100_000):
+                if await self.recv() is None:
+                    self.log.closed_by = self.log.closed_by or "client"
+                    return
+            return
         await self.send({"type": "session.created", "session": self.session})
         if self.script.close_after_created is not None:
             await self.close_raw(*self.script.close_after_created)
