@@ -23,15 +23,24 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urljoin
 
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.client import connect as _ws_connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 from websockets.version import version as websockets_version
 
 from qwenvoice import __version__
 from qwenvoice.logsetup import RedactingFilter, register_secret
 from qwenvoice.net.backoff import ReconnectPolicy
-from qwenvoice.net.endpoints import build_endpoint
+from qwenvoice.net.endpoints import (
+    EndpointError,
+    Resolver,
+    build_endpoint,
+    open_socket,
+    plain_ws_addresses,
+    system_resolver,
+)
 from qwenvoice.net.errors import (
     FailureKind,
     FatalConnectionError,
@@ -43,6 +52,7 @@ from qwenvoice.net.errors import (
     short_text,
 )
 from qwenvoice.net.renewal import Renewed, SessionRenewer
+from qwenvoice.net.status import NO_ANSWER as NO_ANSWER
 from qwenvoice.net.status import RENEWAL_FAILED as RENEWAL_FAILED
 from qwenvoice.net.status import RENEWED as RENEWED
 from qwenvoice.net.status import ConnectionState as ConnectionState
@@ -84,6 +94,14 @@ def _wire_logger() -> logging.Logger:
     return logger
 
 
+class _NoRedirects(_ws_connect):
+    """websockets' connect without following HTTP redirects (it follows up to 10 by default, and
+    version 17 has no option to turn that off): the 3xx surfaces as InvalidStatus, which we report."""
+
+    def process_redirect(self, exc: Exception) -> Exception | str:
+        return exc
+
+
 @dataclass(frozen=True, slots=True)
 class ConnectOptions:
     open_timeout: float = 10.0
@@ -93,7 +111,8 @@ class ConnectOptions:
     close_timeout: float = 2.0
     max_size: int = DEFAULT_MAX_SIZE
     # After sending the session configuration, hold queued traffic until session.updated (or an error)
-    # arrives, at most this long: audio sent before the update applies would use the old settings.
+    # arrives: audio sent before the update applies would use the old settings. A server that has not
+    # answered after this long is not working: the connection is dropped and retried with backoff.
     session_ready_timeout: float = 5.0
     # A clean 1000 close by the server ends the client unless this is set.
     reconnect_on_server_close: bool = False
@@ -131,6 +150,16 @@ class ClientStats:
 
 
 Incoming = ServerEvent | ConnectionStatus
+
+
+def answers_configuration(event: ServerEvent) -> bool:
+    """Whether ``event`` is the server's answer to a session configuration: from then on the session
+    is ready for traffic (an error means it keeps its previous settings, but it is answering)."""
+    return isinstance(event, SessionUpdated | ErrorEvent)
+
+
+class _NoAnswer(Exception):
+    """The session configuration went unanswered for ``session_ready_timeout`` seconds."""
 
 
 class _SniffingConnection(ClientConnection):
@@ -210,6 +239,7 @@ class RealtimeClient:
         on_status: Callable[[ConnectionStatus], None] | None = None,
         rng: random.Random | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        resolver: Resolver = system_resolver,
     ) -> None:
         self.endpoint = build_endpoint(url, model)  # raises EndpointError for refused URLs
         register_secret(api_key)
@@ -224,6 +254,8 @@ class RealtimeClient:
         self._on_status = on_status
         self._rng = rng or random.Random()
         self._ssl_context = ssl_context
+        # Resolves a plain ws:// host name at every connect; all its addresses must be loopback.
+        self._resolver = resolver
         self.stats = ClientStats()
         self.status = ConnectionStatus(ConnectionState.CONNECTING)
         self._outgoing: asyncio.Queue[ClientEvent] = asyncio.Queue()
@@ -431,7 +463,40 @@ class RealtimeClient:
             kwargs["ssl"] = self._ssl_context
         self.stats.handshakes += 1
         try:
-            ws = await connect(
+            try:
+                pinned = await plain_ws_addresses(self.endpoint, self._resolver)
+            except EndpointError as exc:
+                return FatalConnectionError(FailureKind.CONFIG, str(exc))
+            if pinned is not None:
+                # Connect to the addresses just checked, not to the name: a second lookup could differ.
+                async with asyncio.timeout(opts.open_timeout):
+                    kwargs["sock"] = await open_socket(pinned)
+            ws = await self._handshake(headers, kwargs)
+        except InvalidStatus as exc:
+            response = exc.response
+            location = response.headers.get("Location")
+            return classify_http_status(
+                response.status_code,
+                bytes(response.body or b""),
+                response.headers.get("Retry-After"),
+                urljoin(self.endpoint.url, location) if location else None,
+            )
+        except InvalidURI as exc:
+            return FatalConnectionError(FailureKind.CONFIG, f"invalid URL: {short_text(str(exc))}")
+        except ssl.SSLCertVerificationError as exc:
+            return FatalConnectionError(
+                FailureKind.TLS, f"TLS certificate verification failed: {short_text(str(exc.verify_message or exc))}"
+            )
+        except (OSError, TimeoutError, EOFError, InvalidHandshake, ConnectionClosed) as exc:
+            return Retry(f"could not connect to {self.endpoint.host}: {short_text(str(exc) or type(exc).__name__)}")
+        self.stats.connections += 1
+        return ws
+
+    async def _handshake(self, headers: dict[str, str] | None, kwargs: dict[str, Any]) -> ClientConnection:
+        opts = self.options
+        sock = kwargs.get("sock")
+        try:
+            return await _NoRedirects(
                 self.endpoint.url,
                 additional_headers=headers,
                 user_agent_header=f"qwenvoice/{__version__} websockets/{websockets_version}",
@@ -448,21 +513,10 @@ class RealtimeClient:
                 proxy=None if self.endpoint.loopback else True,
                 **kwargs,
             )
-        except InvalidStatus as exc:
-            response = exc.response
-            return classify_http_status(
-                response.status_code, bytes(response.body or b""), response.headers.get("Retry-After")
-            )
-        except InvalidURI as exc:
-            return FatalConnectionError(FailureKind.CONFIG, f"invalid URL: {short_text(str(exc))}")
-        except ssl.SSLCertVerificationError as exc:
-            return FatalConnectionError(
-                FailureKind.TLS, f"TLS certificate verification failed: {short_text(str(exc.verify_message or exc))}"
-            )
-        except (OSError, TimeoutError, EOFError, InvalidHandshake, ConnectionClosed) as exc:
-            return Retry(f"could not connect to {self.endpoint.host}: {short_text(str(exc) or type(exc).__name__)}")
-        self.stats.connections += 1
-        return ws
+        except BaseException:
+            if sock is not None:
+                sock.close()  # websockets closes it once it owns it; before that it is ours
+            raise
 
     async def _serve(self, ws: ClientConnection) -> Outcome:
         self._ws = ws
@@ -480,6 +534,7 @@ class RealtimeClient:
         reader = asyncio.create_task(self._read(ws, ready), name="qwenvoice-net-reader")
         writer: asyncio.Task[None] | None = None
         renewer: asyncio.Task[Renewed] | None = None
+        no_answer = False
         retiring: list[asyncio.Task[None]] = []
         try:
             if self.stats.connections > 1 and self.options.discard_stale_media_on_reconnect:
@@ -529,7 +584,13 @@ class RealtimeClient:
                 renewer = self._start_renewer()
             if writer in done and not reader.done():
                 problem = writer.exception()
-                if problem is not None:
+                if isinstance(problem, _NoAnswer):
+                    no_answer = True
+                    log.warning("no answer to the session configuration within %.1f s; reconnecting",
+                                self.options.session_ready_timeout)
+                    with contextlib.suppress(Exception):
+                        await ws.close(1000, "no answer to the session configuration")
+                elif problem is not None:
                     log.error("realtime writer failed: %s", short_text(repr(problem)))
                     with contextlib.suppress(Exception):
                         await ws.close(1011, "client error")
@@ -549,7 +610,12 @@ class RealtimeClient:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(ws.close(), self.options.close_timeout + 1.0)
             self._ws = None
-        return self._ending(ws)
+        outcome = self._ending(ws)
+        if no_answer:
+            # However the close went, this connection never worked: retry (never a clean ServerClosed).
+            return Retry(f"{NO_ANSWER} (no reply to the session configuration within "
+                         f"{self.options.session_ready_timeout:g} s)")
+        return outcome
 
     # ----- session renewal (before the service's session cap)
 
@@ -608,15 +674,17 @@ class RealtimeClient:
                 self._unknown_seen.add(event.type)
                 log.info("unknown server event type %r (ignored)", event.type)
         else:
-            if isinstance(event, SessionUpdated | ErrorEvent):
+            if answers_configuration(event):
                 ready.set()
             self.quiet.received(event, asyncio.get_running_loop().time())
         self._incoming.put_nowait(event)
 
     async def _write(self, ready: asyncio.Event) -> None:
         if not ready.is_set():
-            with contextlib.suppress(TimeoutError):
+            try:
                 await asyncio.wait_for(ready.wait(), self.options.session_ready_timeout)
+            except TimeoutError:
+                raise _NoAnswer from None
         while True:
             event = await self._outgoing.get()
             if event.event_id is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from urllib.parse import urlsplit, urlunsplit
 
 from qwenvoice.logsetup import redact
 
@@ -89,10 +90,35 @@ def _body_text(body: bytes | None) -> str:
     return short_text(body.decode("utf-8", errors="replace"))
 
 
-def classify_http_status(status: int, body: bytes | None = None, retry_after: str | None = None) -> Outcome:
-    """Outcome of a handshake answered with HTTP ``status`` instead of 101."""
+def describe_location(location: str) -> str:
+    """Where a redirect points, safe to show: no user info, query string or fragment (they may carry
+    tokens)."""
+    try:
+        parts = urlsplit(location.strip())
+        host = parts.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
+        netloc = f"{host}:{parts.port}" if parts.port is not None else host
+    except ValueError:
+        return "(an invalid address)"
+    return short_text(urlunsplit((parts.scheme, netloc, parts.path, "", ""))) or "(no address)"
+
+
+def classify_http_status(
+    status: int, body: bytes | None = None, retry_after: str | None = None, location: str | None = None
+) -> Outcome:
+    """Outcome of a handshake answered with HTTP ``status`` instead of 101. Redirects are never
+    followed (the key would go wherever the server says): a 3xx is fatal and names its ``location``."""
     detail = _body_text(body)
     said = f" (server said: {detail})" if detail else ""
+    if 300 <= status < 400:
+        where = f" to {describe_location(location)}" if location else ""
+        return FatalConnectionError(
+            FailureKind.HTTP,
+            f"the server redirected the connection (HTTP {status}){where}; redirects are not followed: "
+            "if you trust that address, set it as the URL",
+            status=status,
+        )
     if status in (401, 403):
         return FatalConnectionError(
             FailureKind.AUTH,

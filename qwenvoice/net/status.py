@@ -12,6 +12,9 @@ from qwenvoice.net.errors import FatalConnectionError
 # session is not used).
 RENEWED = "session renewed"
 RENEWAL_FAILED = "session renewal failed; the current session continues"
+# The start of a RECONNECTING reason when the server accepted the connection but never answered the
+# session configuration (no session.updated, no error) within ConnectOptions.session_ready_timeout.
+NO_ANSWER = "the server does not answer"
 
 
 

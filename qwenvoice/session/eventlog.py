@@ -1,7 +1,9 @@
 """A bounded ring of client and server event records for the inspector and the session bundle.
 
 Audio payloads are never kept: base64 fields are replaced by a short note with their size, so the
-ring stays small while streaming (about 50 appends and 25-50 deltas per second).
+ring stays small while streaming (about 50 appends and 25-50 deltas per second). Secrets are scrubbed
+from every record as it is made (a server error may quote the API key), so neither the inspector nor
+the saved ``events.jsonl`` ever holds one.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, cast
 
+from qwenvoice.logsetup import redact
 from qwenvoice.protocol import events as ev
 
 # An event as JSON-able data: values are whatever the JSON held, only ever shown or written back out.
@@ -72,6 +75,35 @@ def elide_payload(payload: Payload) -> Payload:
     return out
 
 
+def redact_value(value: object) -> object:
+    """``value`` with registered secrets (and anything that looks like a key) scrubbed from every
+    string in it, keys included; containers are copied only when something changed."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        items = [(redact_value(k), redact_value(v)) for k, v in value.items()]
+        if all(k is k0 and v is v0 for (k, v), (k0, v0) in zip(items, value.items(), strict=True)):
+            return value
+        return dict(items)
+    if isinstance(value, list | tuple):
+        cleaned = [redact_value(v) for v in value]
+        if all(c is v for c, v in zip(cleaned, value, strict=True)):
+            return value
+        return cleaned if isinstance(value, list) else tuple(cleaned)
+    return value
+
+
+def redact_error(error: ev.ErrorDetail) -> ev.ErrorDetail:
+    """A server error fit to show: secrets scrubbed from its text fields."""
+    return dataclasses.replace(
+        error,
+        type=redact(error.type),
+        message=redact(error.message),
+        code=redact(error.code) if error.code is not None else None,
+        param=redact(error.param) if error.param is not None else None,
+    )
+
+
 @dataclass(slots=True)
 class EventRecord:
     seq: int
@@ -120,7 +152,9 @@ class EventLog:
 
     def add(self, direction: str, payload: Payload, size: int | None = None) -> EventRecord:
         event_type = str(payload.get("type", "?"))
-        elided = elide_payload(payload)
+        # Scrubbed after the base64 payloads are elided: no regex runs over audio.
+        elided = cast(Payload, redact_value(elide_payload(payload)))
+        event_type = redact(event_type)
         if size is None:
             size = len(json.dumps(payload, default=str)) if event_type not in _AUDIO_DELTA_TYPES else 0
         record = EventRecord(self._next_seq, time.time(), direction, event_type, size, elided)

@@ -15,7 +15,15 @@ import time
 from collections.abc import Callable
 
 from qwenvoice.net.backoff import ReconnectPolicy
-from qwenvoice.net.client import RENEWAL_FAILED, ConnectionState, ConnectionStatus, ConnectOptions, RealtimeClient
+from qwenvoice.net.client import (
+    RENEWAL_FAILED,
+    RENEWED,
+    ConnectionState,
+    ConnectionStatus,
+    ConnectOptions,
+    RealtimeClient,
+    answers_configuration,
+)
 from qwenvoice.protocol import events as ev
 from qwenvoice.protocol.config import OmniSessionConfig
 from qwenvoice.protocol.notifications import Notification
@@ -36,6 +44,7 @@ class ServerLink:
         on_notes: Callable[[list[Notification]], None],
         on_received_line: Callable[[str], None],
         on_invalid_config: Callable[[Exception], None],
+        on_answered: Callable[[], None] = lambda: None,
     ) -> None:
         self.eventlog = eventlog
         self._session_config = session_config
@@ -44,6 +53,7 @@ class ServerLink:
         self._on_notes = on_notes
         self._on_received_line = on_received_line
         self._on_invalid_config = on_invalid_config
+        self._on_answered = on_answered
         self.client: RealtimeClient | None = None
         self.consumer: asyncio.Task[None] | None = None
         self.machine: OmniConversation | None = None  # the protocol machine of the current server session
@@ -51,6 +61,10 @@ class ServerLink:
         # The machine whose responses are being finished after a drop, until the next one starts.
         self._last_machine: OmniConversation | None = None
         self.ready = False  # connected and configured: what the user says now is sent
+        # The server has answered this connection's configuration (session.updated or an error), the
+        # same rule the client uses to release queued traffic: only then does the session work.
+        self.answered = False
+        self._configuration_sent = False  # the last update hook produced a configuration to send
         self.model = ""
 
     # ----- connecting
@@ -94,10 +108,13 @@ class ServerLink:
     def _session_update_event(self) -> ev.SessionUpdate | None:
         """Called by the client on every (re)connect, right before it sends the update."""
         try:
-            return self._start_machine(self._session_config())
+            update = self._start_machine(self._session_config())
         except Exception as exc:
+            self._configuration_sent = False
             self._on_invalid_config(exc)
             return None
+        self._configuration_sent = True
+        return update
 
     def _renewal_update_event(self) -> ev.SessionUpdate | None:
         """For a session that continues this one (renewed before the service's time limit, or opened
@@ -109,6 +126,7 @@ class ServerLink:
         previous = self.machine  # None after a drop; the live session's machine for a renewal
         update = self._start_machine(cfg)
         self._machine_before_renewal = previous
+        self._configuration_sent = True
         return update
 
     def reconfigure(self, cfg: OmniSessionConfig) -> None:
@@ -129,11 +147,17 @@ class ServerLink:
             new_session = False
         self._machine_before_renewal = None
         self.ready = True
+        # A renewal is handed over only once its session answered; a failed one leaves the old session,
+        # which had answered. A new connection has answered once its configuration is answered.
+        renewal = status.reason in (RENEWED, RENEWAL_FAILED)
+        self.answered = renewal or not self._configuration_sent
+        self._configuration_sent = False
         return new_session
 
     def lost(self) -> list[Notification]:
         """The connection is gone: the machine's responses end (a partial reply kept, marked cut off)."""
         self.ready = False
+        self.answered = False
         machine, self.machine = self.machine, None
         if machine is None:
             return []
@@ -175,6 +199,9 @@ class ServerLink:
                     self._on_received_line(record.to_json())
                     if self.machine is not None:
                         self._on_notes(self.machine.receive(item))
+                    if self.ready and not self.answered and answers_configuration(item):
+                        self.answered = True
+                        self._on_answered()
             except Exception:
                 log.exception("handling %r failed", type(item).__name__)
 

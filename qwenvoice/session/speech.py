@@ -22,7 +22,7 @@ from qwenvoice.protocol import notifications as nt
 from qwenvoice.protocol.config import TtsSessionConfig
 from qwenvoice.protocol.tts import TtsSession
 from qwenvoice.protocol.tts_text import text_chunks
-from qwenvoice.session.eventlog import IN, OUT, EventLog
+from qwenvoice.session.eventlog import IN, OUT, EventLog, redact_error
 from qwenvoice.session.reports import SpeechListener
 
 log = logging.getLogger(__name__)
@@ -165,7 +165,8 @@ class SpeechSession:
                         expected = max(expected, done)
                         self.listener.speech_progress(done, expected)
                     elif isinstance(note, nt.ProtocolErrorNotice) and note.error.type != "malformed_event":
-                        result.error = note.error  # a malformed frame is counted by the client, not an answer
+                        # A malformed frame is counted by the client, not an answer.
+                        result.error = redact_error(note.error)
                     elif isinstance(note, nt.SendEvents):
                         self._send(note.events)
                     elif isinstance(note, nt.SessionClosed):

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
+from qwenvoice.logsetup import redact
 from qwenvoice.net.backoff import NO_RECONNECT
-from qwenvoice.net.client import ConnectionState, ConnectionStatus, ConnectOptions, RealtimeClient
+from qwenvoice.net.client import NO_ANSWER, ConnectionState, ConnectionStatus, ConnectOptions, RealtimeClient
 from qwenvoice.net.errors import FatalConnectionError
 from qwenvoice.protocol import notifications as nt
 from qwenvoice.protocol.config import OmniSessionConfig
@@ -30,7 +31,7 @@ from qwenvoice.session import status as st
 from qwenvoice.session.audio_link import AudioLink, Block
 from qwenvoice.session.conversation import USER_RATE, Conversation, data_dir
 from qwenvoice.session.endpoint import LocalServer, choose_endpoint, lookup_api_key
-from qwenvoice.session.eventlog import EventLog
+from qwenvoice.session.eventlog import EventLog, redact_error
 from qwenvoice.session.link import ServerLink
 from qwenvoice.session.metrics import CaptureClock, SessionMetrics
 from qwenvoice.session.offline_server import OfflineServer, OfflineServerError
@@ -105,7 +106,7 @@ class VoiceSession:
             self.eventlog, session_config=self.session_config, renewal_config=self._renewal_config,
             on_status=self._on_status, on_notes=self._on_notes,
             on_received_line=lambda line: self.conversation.log_event_line(line),
-            on_invalid_config=self._invalid_config,
+            on_invalid_config=self._invalid_config, on_answered=self._answered,
         )
         self.replies = Replies(self)
         self.turns = TurnTaking(self)
@@ -158,13 +159,16 @@ class VoiceSession:
         exc = task.exception()
         if exc is not None:
             log.error("task %s failed", task.get_name(), exc_info=exc)
-            self.listener.notice(st.ERROR, f"Something went wrong: {exc}", st.ACTION_NONE)
+            self.say(st.ERROR, f"Something went wrong: {exc}", st.ACTION_NONE)
 
     def set_connection(self, **changes: Any) -> None:  # ConnectionInfo's fields, checked by replace()
         self.connection = replace(self.connection, **changes)
         self.listener.connection_changed(self.connection)
 
     def say(self, level: str, text: str, action: str = st.ACTION_NONE) -> None:
+        """Every notice passes here: text from the server (an error may quote the API key) is
+        scrubbed of secrets before it is shown or logged."""
+        text = redact(text)
         log.log(logging.ERROR if level == st.ERROR else logging.WARNING if level == st.WARNING else logging.INFO,
                 "notice: %s", text)
         self.listener.notice(level, text, action)
@@ -382,7 +386,10 @@ class VoiceSession:
             if self.link.connected(s):
                 # A new server session: its input timeline (audio_end_ms) starts again at 0.
                 self.capture_clock.reset()
-            self.set_connection(state=st.READY, detail="", retry_at=None)
+            if self.link.answered:
+                self.set_connection(state=st.READY, detail="", retry_at=None)
+            else:  # ready once the server answers the configuration (a silent server must not look ready)
+                self.set_connection(state=st.CONNECTING, detail="waiting for the server to answer", retry_at=None)
         elif s.state is ConnectionState.RENEWING:  # a fresh session before the time limit; still talking
             self.set_connection(detail="renewing the session")
         elif s.state is ConnectionState.CONNECTING:
@@ -392,7 +399,10 @@ class VoiceSession:
             self._connection_lost()  # a partial reply is kept, marked as cut off
             self.replies.flush(None)
             self.set_connection(state=st.RECONNECTING, detail=s.reason, retry_at=time.monotonic() + s.delay)
-            if s.attempt <= 1:
+            if s.attempt <= 1 and s.reason.startswith(NO_ANSWER):
+                self.say(st.WARNING, f"Connected, but {s.reason}. Reconnecting; what you say meanwhile is "
+                         "not sent.", st.ACTION_RECONNECT)
+            elif s.attempt <= 1:
                 self.say(st.WARNING, f"Connection lost ({s.reason}). Reconnecting; what you say meanwhile is "
                          "not sent.")
         elif s.state is ConnectionState.FAILED:
@@ -408,6 +418,10 @@ class VoiceSession:
             if not self.shutting_down:
                 self.set_connection(state=st.DISCONNECTED, detail=s.reason, retry_at=None)
                 self.say(st.WARNING, f"Disconnected: {s.reason}.", st.ACTION_RECONNECT)
+
+    def _answered(self) -> None:
+        """The server answered the configuration of a new connection: the session works now."""
+        self.set_connection(state=st.READY, detail="", retry_at=None)
 
     def _connection_lost(self) -> None:
         self._on_notes(self.link.lost())
@@ -461,6 +475,7 @@ class VoiceSession:
             self.turn_changed(self.conversation.assistant_delta(rid, n.text, n.item_id))
 
     def _on_error(self, err: ErrorDetail, request_type: str | None = None) -> None:
+        err = redact_error(err)
         text = err.message or err.code or err.type or "no details were given"
         if err.param:
             text += f" (setting: {err.param})"

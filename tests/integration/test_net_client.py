@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import socket
 from typing import Any
 
 import pytest
@@ -164,6 +165,23 @@ async def test_http_401_fails_at_once_without_retrying() -> None:
         await asyncio.sleep(0.3)  # a retry loop would have made more handshakes by now
         assert server.handshakes == 1
         assert client.status.state is ConnectionState.FAILED
+
+
+async def test_a_redirect_is_not_followed_and_fails_once_saying_where_it_pointed() -> None:
+    async with ScriptedServer() as elsewhere:
+        target = f"{elsewhere.url}?model={OMNI}&token=secret-in-the-query"
+        async with ScriptedServer(Script(redirect_to=target)) as server:
+            client = make_client(server, key="test-key-abcdef", policy=ReconnectPolicy(max_attempts=5))
+            with pytest.raises(FatalConnectionError) as caught:
+                await client.start()
+            error = caught.value
+            assert error.status == 302
+            assert "redirect" in error.message and elsewhere.url in error.message
+            assert "secret-in-the-query" not in error.message and "?" not in error.message
+            await asyncio.sleep(0.3)  # a retry loop would have made more handshakes by now
+            assert server.handshakes == 1
+            assert elsewhere.handshakes == 0  # the redirect was not followed
+            assert client.status.state is ConnectionState.FAILED
 
 
 async def test_http_403_is_fatal_too() -> None:
@@ -333,6 +351,40 @@ def test_plain_ws_to_a_remote_host_is_refused_before_connecting() -> None:
         RealtimeClient("ws://example.com/api-ws/v1/realtime", "k", model=OMNI)
 
 
+async def test_plain_ws_to_localhost_by_name_still_connects() -> None:
+    # The name is resolved by the system resolver; every address it gives must be loopback, and the
+    # connection goes to one of those very addresses.
+    async with ScriptedServer() as server:
+        url = server.url.replace("127.0.0.1", "localhost")
+        client = RealtimeClient(url, "test-key-abcdef", model=OMNI, policy=FAST,
+                                session_update=lambda: SessionUpdate(session=dict(MANUAL_SESSION)))
+        await client.start()
+        await collect_until(client, SessionUpdated)
+        await client.close()
+        assert server.handshakes == 1 and client.stats.connections == 1
+
+
+async def test_plain_ws_to_a_localhost_name_that_resolves_elsewhere_is_refused_at_connect() -> None:
+    asked: list[str] = []
+
+    async def resolver(host: str, port: int) -> list[tuple[int, int, int, str, tuple[Any, ...]]]:
+        asked.append(host)  # one loopback address is not enough: every address must be loopback
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port)),
+                (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("198.51.100.9", port))]
+
+    async with ScriptedServer() as server:
+        url = server.url.replace("127.0.0.1", "rebound.localhost")
+        client = RealtimeClient(url, "test-key-abcdef", model=OMNI, policy=FAST, resolver=resolver,
+                                session_update=lambda: SessionUpdate(session=dict(MANUAL_SESSION)))
+        with pytest.raises(FatalConnectionError) as failed:
+            await client.start()
+        assert failed.value.kind is FailureKind.CONFIG
+        assert "refusing plain ws:// to rebound.localhost" in failed.value.message
+        assert "198.51.100.9" in failed.value.message
+        assert asked == ["rebound.localhost"]  # not retried: DNS will not change its mind in a second
+        assert server.handshakes == 0
+
+
 async def test_tls_certificate_errors_are_fatal_and_trusted_certificates_work(tmp_path: Any) -> None:
     pytest.importorskip("cryptography")
     import ssl
@@ -419,6 +471,32 @@ async def test_a_frozen_server_is_detected_by_keepalive_and_replaced() -> None:
         # ping interval + timeout + close timeout + reconnect, with slack for a busy machine; the defaults
         # (20 s + 20 s) would take 40 s.
         assert detected_after < 0.2 + 0.3 + 0.3 + 4.0
+
+
+async def test_a_server_that_never_answers_the_session_update_is_reported_and_replaced() -> None:
+    # The socket opens and pings are answered, so keepalive sees nothing wrong; the session update is
+    # never answered. After session_ready_timeout the client gives up on that connection and retries.
+    options = ConnectOptions(session_ready_timeout=0.5, renew_after=None)
+    seen: list[ConnectionStatus] = []
+    async with ScriptedServer(Script(silent_connections=2)) as server:
+        client = make_client(server, options=options, on_status=seen.append)
+        client.send(InputTextBufferAppend(text="held back"))
+        await client.start()
+        async with asyncio.timeout(10):
+            async for item in client.incoming():
+                if isinstance(item, SessionUpdated):
+                    break
+            while len(server.connections[-1].received) < 2:  # noqa: ASYNC110 - the server offers no event
+                await asyncio.sleep(0.02)
+        await client.close()
+        reconnecting = [s for s in seen if s.state is ConnectionState.RECONNECTING]
+        assert len(reconnecting) == 2
+        assert all("does not answer" in s.reason for s in reconnecting)
+        assert reconnecting[1].delay >= reconnecting[0].delay * 0.5  # backoff, not a storm
+        assert server.handshakes == 3 and client.stats.connections == 3
+        # Nothing queued went to the silent sessions; it all went to the one that answered.
+        assert [c.types() for c in server.connections[:2]] == [["session.update"], ["session.update"]]
+        assert server.connections[2].types()[:2] == ["session.update", "input_text_buffer.append"]
 
 
 @pytest.mark.parametrize("code", [1011, 1012, 1013])

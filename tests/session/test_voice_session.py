@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -154,3 +155,62 @@ async def test_a_speech_job_streams_audio_and_reports_progress(tmp_path):
         assert result.failure == "" and result.responses == 2
         assert b"".join(heard) == bytes(result.pcm) and result.seconds > 0.2
         assert listener.progress[0] == (0, 2) and listener.progress[-1] == (2, 2)
+
+
+async def test_a_server_error_that_echoes_the_key_is_shown_and_saved_without_it(tmp_path):
+    # Some gateways quote the credential they refused; it must not reach the screen or the disk.
+    echoed = {"type": "invalid_request_error", "code": "invalid_api_key", "param": None,
+              "message": f"The key {TOKEN} is not allowed to use this model."}
+
+    class ErrorRecorder(Recorder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.errors: list[str] = []
+
+        def server_error(self, error) -> None:  # type: ignore[no-untyped-def]
+            self.errors.append(repr(error))
+
+    async with ScriptedServer(Script(error_events=[echoed]), token=TOKEN) as server:
+        rec = ErrorRecorder()
+        session = VoiceSession(rec, RunOptions(url=server.url, audio=False, data_root=tmp_path / "data",
+                                               config_dir=tmp_path / "config", connect_options=TEST_CONNECT,
+                                               save_conversation=True))
+        session.load_settings()
+        try:
+            await session.start()
+            await until(lambda: any("reported an error" in text for _, text in rec.notices), what=lambda: rec.notices)
+        finally:
+            await session.shutdown()
+    shown = [text for _, text in rec.notices if "reported an error" in text]
+    assert shown and "is not allowed to use this model" in shown[0]
+    assert all(TOKEN not in text for _, text in rec.notices)
+    assert rec.errors and all(TOKEN not in e for e in rec.errors)
+    records = [r.to_json() for r in session.eventlog.records()]
+    assert any('"error"' in r and "is not allowed to use this model" in r for r in records)
+    assert all(TOKEN not in r for r in records)
+    saved = list((tmp_path / "data").rglob("events.jsonl"))
+    assert len(saved) == 1
+    text = saved[0].read_text(encoding="utf-8")
+    assert "is not allowed to use this model" in text and TOKEN not in text
+
+
+async def test_a_silent_server_is_not_shown_ready_is_reported_and_is_reconnected(tmp_path):
+    options = replace(TEST_CONNECT, session_ready_timeout=1.0)
+    async with ScriptedServer(Script(silent_connections=1), token=TOKEN) as server:
+        rec = Recorder()
+        session = VoiceSession(rec, RunOptions(url=server.url, audio=False, data_root=tmp_path / "data",
+                                               config_dir=tmp_path / "config", connect_options=options))
+        session.load_settings()
+        try:
+            await session.start()
+            await until(lambda: len(server.connections) == 1)
+            await asyncio.sleep(0.5)  # connected, configuration sent, no answer yet
+            assert session.connection.state != st.READY
+            await until(lambda: server.handshakes >= 2 and session.connection.state == st.READY,
+                        what=lambda: (server.handshakes, rec.states, rec.notices))
+        finally:
+            await session.shutdown()
+    before_reconnect = rec.states[: rec.states.index(st.RECONNECTING)]
+    assert st.READY not in before_reconnect
+    said = [text for _, text in rec.notices if "does not answer" in text]
+    assert len(said) == 1 and "Reconnecting" in said[0]

@@ -7,6 +7,7 @@ by default, or any PCM you give it). Faults are switched on per test through ``S
 
 =========================  =====================================================================
 ``http_status``            refuse the handshake with this HTTP status (e.g. 401) and ``http_body``
+``redirect_to``            answer the handshake with ``redirect_status`` (302) and this ``Location``
 ``drop_after_deltas``      cut the TCP connection (no close frame: 1006) after N audio deltas of
                            a response, on the first ``drop_connections`` connections only
                            (FIN by default; ``drop_with_reset`` for an RST)
@@ -22,6 +23,8 @@ by default, or any PCM you give it). Faults are switched on per test through ``S
 ``binary_frames``          binary frames sent after ``session.created`` (the protocol is text only)
 ``oversized_frame_bytes``  one text frame of about this size (first connection only)
 ``freeze_after_created``   stop reading, so pings go unanswered (first connection only)
+``silent_connections``     the first N connections are accepted but never answered: no
+                           ``session.created``, no ``session.updated`` (pings are still answered)
 ``max_session_seconds``    the session cap: close (1000, "session time limit") after this long, like
                            the service's 120-minute limit
 ``drop_every_responses``   cut the connection (1006) mid-reply on every Nth reply, server-wide
@@ -136,6 +139,8 @@ class Script:
     # faults
     http_status: int | None = None
     http_body: str = "Unauthorized: invalid api key"
+    redirect_to: str | None = None  # Location of a 3xx answer to the handshake
+    redirect_status: int = 302
     drop_after_deltas: int | None = None
     drop_connections: int = 1
     drop_with_reset: bool = False  # RST instead of FIN (may lose data in flight)
@@ -152,6 +157,7 @@ class Script:
     binary_frames: int = 0  # binary frames sent after session.created (the protocol is text only)
     oversized_frame_bytes: int | None = None  # one text frame this large after session.created (first connection)
     freeze_after_created: bool = False  # stop reading (so no pongs) after session.created (first connection)
+    silent_connections: int = 0  # the first N connections are accepted and never answered
     drop_every_responses: int | None = None  # drop mid-reply (after 2 deltas) on every Nth reply, server-wide
     slow_word: str = ""  # a typed message containing this word gets a reply paced at slow_delta_delay
     slow_delta_delay: float = 0.03
@@ -267,6 +273,10 @@ class ScriptedServer:
 
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         self.handshakes += 1
+        if self.script.redirect_to is not None:
+            response = connection.respond(HTTPStatus(self.script.redirect_status), "Moved\n")
+            response.headers["Location"] = self.script.redirect_to
+            return response
         if self.script.http_status is not None:
             return connection.respond(HTTPStatus(self.script.http_status), self.script.http_body + "\n")
         if not request.path.startswith(PATH):
@@ -421,6 +431,13 @@ class _Session:
         return message
 
     async def run(self) -> None:
+        if self.index < self.script.silent_connections:
+            # Accepts the socket, reads (so pings are answered) and says nothing at all.
+            for _ in range(100_000):
+                if await self.recv() is None:
+                    self.log.closed_by = self.log.closed_by or "client"
+                    return
+            return
         await self.send({"type": "session.created", "session": self.session})
         if self.script.close_after_created is not None:
             await self.close_raw(*self.script.close_after_created)

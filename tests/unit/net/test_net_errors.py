@@ -103,3 +103,15 @@ def test_oversized_close_frame_absent_or_truncated() -> None:
     assert find_oversized_close_frame(b"") is None
     # A bogus code is not taken for a close frame.
     assert find_oversized_close_frame(_frame(77, LONG_REASON)) is None
+
+
+def test_a_redirect_is_fatal_and_names_where_it_pointed_without_secrets() -> None:
+    outcome = classify_http_status(
+        301, b"", None, "wss://user:pw@other.example.com:8443/api-ws/v1/realtime?model=m&api_key=abc#frag"
+    )
+    assert isinstance(outcome, FatalConnectionError) and outcome.status == 301
+    assert "wss://other.example.com:8443/api-ws/v1/realtime" in outcome.message
+    for secret in ("api_key", "abc", "pw", "frag", "?"):
+        assert secret not in outcome.message
+    bare = classify_http_status(307)
+    assert isinstance(bare, FatalConnectionError) and "redirected the connection (HTTP 307)" in bare.message
