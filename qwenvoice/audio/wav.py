@@ -7,6 +7,7 @@ were set to "unknown", still reads whole. Pure stdlib and numpy, so the offline 
 
 from __future__ import annotations
 
+import os
 import struct
 import time
 from pathlib import Path
@@ -14,6 +15,8 @@ from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
+
+from qwenvoice.private_files import open_private, private_dir
 
 Int16Array = npt.NDArray[np.int16]
 Float32Array = npt.NDArray[np.float32]
@@ -136,8 +139,9 @@ class WavTrack:
         self.samples_written = 0
         self.patch_interval_s = 0.5
         self._patched_at = 0.0
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(path, "w+b")  # noqa: SIM115 - the track lives as long as the conversation
+        private_dir(path.parent)
+        # 0600: a conversation's audio is the user's alone. The track lives as long as the conversation.
+        self._file = os.fdopen(open_private(path, os.O_RDWR | os.O_TRUNC), "w+b")
         self._file.write(wav_header(sample_rate, 0))
         self._file.flush()
 

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from qwenvoice.private_files import open_private, private_dir
 from qwenvoice.settings.coerce import LoadNotice
 from qwenvoice.settings.schema import (
     SCHEMA_VERSION,
@@ -157,7 +158,7 @@ class SettingsStore:
         problems = validate(settings)
         if problems:
             raise problems[0]
-        self.config_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.config_dir)
         payload = json.dumps(settings_to_dict(settings), ensure_ascii=False, indent=2, sort_keys=False) + "\n"
         fd, tmp_name = tempfile.mkstemp(prefix=".settings-", suffix=".tmp", dir=self.config_dir)
         try:
@@ -192,7 +193,9 @@ class SettingsStore:
     def _copy_aside(self, tag: str) -> Path | None:
         target = self._aside_path(tag)
         try:
-            target.write_bytes(self.path.read_bytes())
+            data = self.path.read_bytes()
+            with os.fdopen(open_private(target, os.O_WRONLY | os.O_TRUNC), "wb") as fh:
+                fh.write(data)
         except OSError:
             return None
         return target
