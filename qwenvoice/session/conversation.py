@@ -217,6 +217,7 @@ class Conversation:
     def log_event_line(self, line: str) -> None:
         if self.events_file is not None and not self.events_file.closed:
             self.events_file.write(line + "\n")
+            self.events_file.flush()  # a line at a time: a crash keeps every event up to it
 
     def close(self) -> None:
         for track in (self.user_track, self.assistant_track):
@@ -243,7 +244,10 @@ class ConversationSummary:
 
 
 def load_turns(folder: Path) -> list[Turn]:
-    """Read ``transcript.jsonl``; the last record of each turn wins; a torn last line is skipped."""
+    """Read ``transcript.jsonl``; the last record of each turn wins; a torn last line is skipped.
+
+    A reply whose last record is not final was cut by a crash (every reply that ends, even one the user
+    cut, is saved final): it is marked interrupted, with all its text kept as what was heard."""
     path = folder / "transcript.jsonl"
     if not path.exists():
         return []
@@ -255,7 +259,13 @@ def load_turns(folder: Path) -> list[Turn]:
             continue
         if isinstance(record, dict) and "turn_id" in record:
             latest[record["turn_id"]] = Turn.from_record(record)
-    return list(latest.values())  # dicts keep first-insertion order = turn order
+    turns = list(latest.values())  # dicts keep first-insertion order = turn order
+    for turn in turns:
+        if turn.role == ASSISTANT and not turn.final:
+            turn.interrupted, turn.final = True, True
+            if turn.heard_chars is None:
+                turn.heard_chars = len(turn.text)
+    return turns
 
 
 def _started_at(folder: Path) -> float:
