@@ -250,7 +250,7 @@ async def test_a_damaged_settings_notice_found_before_the_window_exists_is_shown
         banner = next(b for b in win.notifications.banners if "damaged" in b.message.text())
         assert banner.action_button is not None and banner.action_button.text() == "Open settings"
         # Later notices come through the signal; the start-up one is not shown again.
-        controller.notice.emit(st.INFO, "later", "")
+        controller.notice.emit(st.WARNING, "later", "")  # (an info banner would outlive the window on a timer)
         assert [t for t in win.notifications.texts() if "damaged" in t] == damaged
     finally:
         await controller.shutdown()
