@@ -8,9 +8,12 @@ or an API key, so a key cannot reach a log file or the terminal even with ``-vv`
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 from pathlib import Path
+
+from qwenvoice.private_files import open_private, private_dir
 
 _SECRET_PATTERNS = (
     re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?bearer\s+)[^\s\"',}]+"),
@@ -67,7 +70,8 @@ def configure_logging(verbosity: int = 0, log_file: Path | None = None) -> None:
         stream.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root.addHandler(stream)
     if log_file is not None:
-        log_file.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(log_file.parent)
+        os.close(open_private(log_file, os.O_WRONLY | os.O_APPEND))  # created 0600 before the handler opens it
         fh = logging.FileHandler(log_file, encoding="utf-8")
         fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root.addHandler(fh)

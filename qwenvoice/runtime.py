@@ -114,12 +114,12 @@ def resource_path(relative: str | os.PathLike[str]) -> Path:
 
 
 def user_log_dir() -> Path:
-    """Per-user log folder (e.g. ``~/.local/state/qwenvoice/log`` on Linux), created on demand."""
+    """Per-user log folder (e.g. ``~/.local/state/qwenvoice/log`` on Linux), created on demand (0700)."""
     import platformdirs
 
-    path = Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    from qwenvoice.private_files import private_dir
+
+    return private_dir(Path(platformdirs.user_log_dir(APP_NAME, appauthor=False)))
 
 
 def default_log_file(name: str = "qwenvoice.log") -> Path:

@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 
 __all__ = ["OFFLINE_BANNER", "Controller", "RunOptions", "event_payload"]
 
+_STARTUP_NOTICES_KEPT = 20  # a controller that no view ever asks keeps no more than this
+
 
 class _Reports(QObject):
     """The sessions' listener: each report becomes the controller's signal of the same meaning."""
@@ -52,6 +54,7 @@ class _Reports(QObject):
         self._c = controller
 
     def notice(self, level: str, text: str, action: str) -> None:
+        self._c.keep_startup_notice(level, text, action)
         self._c.notice.emit(level, text, action)
 
     def connection_changed(self, info: st.ConnectionInfo) -> None:
@@ -109,6 +112,9 @@ class Controller(QObject):
         self._tts_task: asyncio.Task[str] | None = None
         self._studio_result = SpeechResult()  # the studio's last job (a voice preview is not kept)
         self._closer: asyncio.Task[None] | None = None
+        # Notices sent before a view listens (a damaged settings file is found before the window
+        # exists), kept until the first view takes them; None once taken.
+        self._startup_notices: list[tuple[str, str, str]] | None = []
 
     # ------------------------------------------------------------------ what the views read
 
@@ -212,6 +218,20 @@ class Controller(QObject):
 
     def playback_status(self) -> st.PlaybackStatus:
         return self.voice.audio.playback_status(self.dropped_late_deltas)
+
+    # ------------------------------------------------------------------ notices
+
+    def keep_startup_notice(self, level: str, text: str, action: str) -> None:
+        """Keep a notice for the window that is not built yet (see take_startup_notices)."""
+        kept = self._startup_notices
+        if kept is not None and len(kept) < _STARTUP_NOTICES_KEPT:
+            kept.append((level, text, action))
+
+    def take_startup_notices(self) -> list[tuple[str, str, str]]:
+        """The notices (level, text, action) sent so far, once: for the view that connects to ``notice``
+        after they were sent. Later notices only come through the signal."""
+        kept, self._startup_notices = self._startup_notices or [], None
+        return kept
 
     # ------------------------------------------------------------------ settings
 

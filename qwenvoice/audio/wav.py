@@ -7,6 +7,7 @@ were set to "unknown", still reads whole. Pure stdlib and numpy, so the offline 
 
 from __future__ import annotations
 
+import os
 import struct
 import time
 from pathlib import Path
@@ -14,6 +15,8 @@ from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
+
+from qwenvoice.private_files import open_private, private_dir
 
 Int16Array = npt.NDArray[np.int16]
 Float32Array = npt.NDArray[np.float32]
@@ -122,8 +125,8 @@ def write_wav(path: str | Path, pcm: bytes | npt.NDArray[np.generic], rate: int,
 class WavTrack:
     """Append-only PCM16 mono WAV writer whose file stays playable after every append.
 
-    The data is flushed every block and the RIFF sizes patched a few times a second, so a crash leaves a
-    file holding everything appended so far (``read_wav`` takes the data to the end of the file). With an
+    After every append the data is flushed and the RIFF sizes are patched to match (two 4-byte writes),
+    so a crash or ``kill -9`` leaves a file any player reads whole, up to the last block. With an
     ``origin``, silence pads each block to its wall-clock position, so that the user and assistant tracks
     of one conversation line up when played side by side.
     """
@@ -134,10 +137,9 @@ class WavTrack:
         # origin: the monotonic time that sample 0 stands for (None = no alignment padding)
         self.origin = origin
         self.samples_written = 0
-        self.patch_interval_s = 0.5
-        self._patched_at = 0.0
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(path, "w+b")  # noqa: SIM115 - the track lives as long as the conversation
+        private_dir(path.parent)
+        # 0600: a conversation's audio is the user's alone. The track lives as long as the conversation.
+        self._file = os.fdopen(open_private(path, os.O_RDWR | os.O_TRUNC), "w+b")
         self._file.write(wav_header(sample_rate, 0))
         self._file.flush()
 
@@ -156,10 +158,13 @@ class WavTrack:
         now = time.monotonic() if now is None else now
         target = int((now - self.origin) * self.sample_rate)
         missing = target - self.samples_written
+        if missing <= 0:
+            return
         while missing > 0:
             n = min(missing, _SILENCE_CHUNK)
             self._write_raw(bytes(2 * n))
             missing -= n
+        self._patch_sizes()
 
     def append(self, pcm: bytes, align: bool = True) -> None:
         if self._file.closed or not pcm:
@@ -170,13 +175,7 @@ class WavTrack:
             block_s = (len(pcm) // 2) / self.sample_rate
             self.pad_to_now(time.monotonic() - block_s)
         self._write_raw(pcm)
-        # The data is flushed every block; the RIFF sizes are patched a few times a second (readers
-        # here take the data length from the file, so a crash in between still loses nothing).
-        now = time.monotonic()
-        if now - self._patched_at >= self.patch_interval_s:
-            self._patch_sizes()
-        else:
-            self._file.flush()
+        self._patch_sizes()
 
     def _write_raw(self, pcm: bytes) -> None:
         self._file.seek(0, 2)
@@ -184,13 +183,13 @@ class WavTrack:
         self.samples_written += len(pcm) // 2
 
     def _patch_sizes(self) -> None:
-        data_bytes = self.samples_written * 2
-        self._file.seek(4)
-        self._file.write(struct.pack("<I", 36 + data_bytes))
-        self._file.seek(40)
-        self._file.write(struct.pack("<I", data_bytes))
+        """Hand the data to the OS, then make both size fields say how much there is: what a reader
+        sees after a crash is a whole file (at worst the header is one block behind the data, never ahead)."""
         self._file.flush()
-        self._patched_at = time.monotonic()
+        data_bytes = self.samples_written * 2
+        fd = self._file.fileno()
+        os.pwrite(fd, struct.pack("<I", min(36 + data_bytes, UNKNOWN_SIZE)), 4)
+        os.pwrite(fd, struct.pack("<I", min(data_bytes, UNKNOWN_SIZE)), 40)
 
     def close(self) -> None:
         if not self._file.closed:

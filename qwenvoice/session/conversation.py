@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from qwenvoice.audio.wav import WavTrack, read_wav, write_wav
+from qwenvoice.private_files import open_private, private_dir, write_private_text
 
 USER = "user"
 ASSISTANT = "assistant"
@@ -73,6 +74,11 @@ class Turn:
         return cls(**known)
 
 
+def _append_private(path: Path) -> TextIO:
+    """A UTF-8 text file opened for appending, readable by this user alone (0600)."""
+    return os.fdopen(open_private(path, os.O_WRONLY | os.O_APPEND), "a", encoding="utf-8")
+
+
 def new_conversation_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
 
@@ -90,14 +96,14 @@ class Conversation:
         self.assistant_track: WavTrack | None = None
         self.events_file: TextIO | None = None
         if folder is not None:
-            folder.mkdir(parents=True, exist_ok=True)
-            self._transcript_file = open(folder / "transcript.jsonl", "a", encoding="utf-8")  # noqa: SIM115
+            private_dir(folder)  # the data dir and conversations/ too, when they are new: 0700
+            self._transcript_file = _append_private(folder / "transcript.jsonl")
             origin = time.monotonic()
             self.user_track = WavTrack(folder / "user.wav", USER_RATE, origin)
             self.assistant_track = WavTrack(folder / "assistant.wav", ASSISTANT_RATE, origin)
-            self.events_file = open(folder / "events.jsonl", "a", encoding="utf-8")  # noqa: SIM115
+            self.events_file = _append_private(folder / "events.jsonl")
             meta = {"id": self.conversation_id, "started_at": time.time()}
-            (folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+            write_private_text(folder / "meta.json", json.dumps(meta))
 
     @classmethod
     def create(cls, root: Path | None = None) -> Conversation:
@@ -211,6 +217,7 @@ class Conversation:
     def log_event_line(self, line: str) -> None:
         if self.events_file is not None and not self.events_file.closed:
             self.events_file.write(line + "\n")
+            self.events_file.flush()  # a line at a time: a crash keeps every event up to it
 
     def close(self) -> None:
         for track in (self.user_track, self.assistant_track):
@@ -237,7 +244,10 @@ class ConversationSummary:
 
 
 def load_turns(folder: Path) -> list[Turn]:
-    """Read ``transcript.jsonl``; the last record of each turn wins; a torn last line is skipped."""
+    """Read ``transcript.jsonl``; the last record of each turn wins; a torn last line is skipped.
+
+    A reply whose last record is not final was cut by a crash (every reply that ends, even one the user
+    cut, is saved final): it is marked interrupted, with all its text kept as what was heard."""
     path = folder / "transcript.jsonl"
     if not path.exists():
         return []
@@ -249,7 +259,13 @@ def load_turns(folder: Path) -> list[Turn]:
             continue
         if isinstance(record, dict) and "turn_id" in record:
             latest[record["turn_id"]] = Turn.from_record(record)
-    return list(latest.values())  # dicts keep first-insertion order = turn order
+    turns = list(latest.values())  # dicts keep first-insertion order = turn order
+    for turn in turns:
+        if turn.role == ASSISTANT and not turn.final:
+            turn.interrupted, turn.final = True, True
+            if turn.heard_chars is None:
+                turn.heard_chars = len(turn.text)
+    return turns
 
 
 def _started_at(folder: Path) -> float:

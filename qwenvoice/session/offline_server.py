@@ -20,6 +20,8 @@ import time
 from collections import deque
 from pathlib import Path
 
+from qwenvoice.private_files import open_private, private_dir
+
 log = logging.getLogger(__name__)
 
 READY_PATTERN = re.compile(r"ready at (ws://\S+)")
@@ -93,8 +95,8 @@ class OfflineServer:
             sink = None
             if self.log_file is not None:
                 with contextlib.suppress(OSError):
-                    self.log_file.parent.mkdir(parents=True, exist_ok=True)
-                    sink = open(self.log_file, "a", encoding="utf-8")  # noqa: SIM115
+                    private_dir(self.log_file.parent)
+                    sink = os.fdopen(open_private(self.log_file, os.O_WRONLY | os.O_APPEND), "a", encoding="utf-8")
             found = False
             try:
                 for raw in proc.stdout:

@@ -23,13 +23,14 @@ from qwenvoice.logsetup import redact
 from qwenvoice.net.backoff import NO_RECONNECT
 from qwenvoice.net.client import NO_ANSWER, ConnectionState, ConnectionStatus, ConnectOptions, RealtimeClient
 from qwenvoice.net.errors import FatalConnectionError
+from qwenvoice.private_files import tighten_tree
 from qwenvoice.protocol import notifications as nt
 from qwenvoice.protocol.config import OmniSessionConfig
 from qwenvoice.protocol.events import ErrorDetail
 from qwenvoice.protocol.omni import OmniConversation
 from qwenvoice.session import status as st
 from qwenvoice.session.audio_link import AudioLink, Block
-from qwenvoice.session.conversation import USER_RATE, Conversation, data_dir
+from qwenvoice.session.conversation import USER_RATE, Conversation, conversations_dir, data_dir
 from qwenvoice.session.endpoint import LocalServer, choose_endpoint, lookup_api_key
 from qwenvoice.session.eventlog import EventLog, redact_error
 from qwenvoice.session.link import ServerLink
@@ -264,6 +265,9 @@ class VoiceSession:
         self._started = True
         if not self._settings_loaded:
             self.load_settings()
+        # Saved conversations and logs are the user's alone; older versions left them readable by others.
+        for private in (conversations_dir(self.data_root), self._log_dir()):
+            tighten_tree(private)
         self.listener.mode_changed(self.mode)
         self.new_conversation()
         self._machine_tick = self.spawn(self._tick_machine(), "qwenvoice-session-deadlines")

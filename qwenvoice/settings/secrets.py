@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Protocol
 
 from qwenvoice.logsetup import register_secret
+from qwenvoice.private_files import private_dir
 
 KEYRING_SERVICE = "qwenvoice"
 KEYRING_USERNAME = "dashscope-api-key"
@@ -212,7 +213,7 @@ class ApiKeyStore:
         self._remove_plaintext()
 
     def _write_plaintext(self, key: str) -> None:
-        self._config_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self._config_dir)
         tmp = self.plaintext_path.with_suffix(".tmp")
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()

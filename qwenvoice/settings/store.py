@@ -4,7 +4,7 @@
   overrides the folder (tests, portable installs).
 - Writing: a temporary file in the same folder, flushed and fsynced, then ``os.replace`` — a crash
   leaves either the old or the new file, never half of one.
-- Reading: a file that is not JSON (or not an object) is moved aside as
+- Reading: a file that is not UTF-8 JSON (or not an object, or nested too deep to read) is moved aside as
   ``settings.json.corrupt-<timestamp>`` and defaults are used; a field with a bad value falls back to
   its default. Both come back as notices for the UI. Files from older schema versions go through
   ``MIGRATIONS`` step by step; a file from a newer version is read as far as it is understood and
@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from qwenvoice.private_files import open_private, private_dir
 from qwenvoice.settings.coerce import LoadNotice
 from qwenvoice.settings.schema import (
     SCHEMA_VERSION,
@@ -93,6 +94,27 @@ def migrate(data: dict[str, object], notices: list[LoadNotice]) -> tuple[dict[st
     return data, start
 
 
+class _Damaged(ValueError):
+    """The file's bytes are not a settings object; the message says why, briefly."""
+
+
+def _parse(raw: bytes) -> dict[str, object]:
+    """The JSON object in ``raw``; _Damaged for anything else (not UTF-8, not JSON, nested too deep)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _Damaged(f"not UTF-8 text: byte {exc.start} is 0x{raw[exc.start]:02x}") from exc
+    try:
+        data = json.loads(text)
+    except RecursionError as exc:  # e.g. 100k nested lists: json recurses once per level
+        raise _Damaged("nested too deeply") from exc
+    except ValueError as exc:
+        raise _Damaged(str(exc)) from exc
+    if not isinstance(data, dict):
+        raise _Damaged("not a JSON object")
+    return data
+
+
 class SettingsStore:
     def __init__(self, config_dir: Path | None = None) -> None:
         self.config_dir = config_dir if config_dir is not None else default_config_dir()
@@ -105,20 +127,19 @@ class SettingsStore:
         """Read the settings; never raises for a bad file (defaults + notices instead)."""
         notices: list[LoadNotice] = []
         try:
-            text = self.path.read_text(encoding="utf-8")
+            raw = self.path.read_bytes()
         except FileNotFoundError:
             return LoadResult(AppSettings())
         except OSError as exc:
             notices.append(LoadNotice("settings", f"could not be read ({exc.strerror}); defaults are used"))
             return LoadResult(AppSettings(), notices)
         try:
-            data = json.loads(text)
-            if not isinstance(data, dict):
-                raise ValueError("not a JSON object")
-        except ValueError as exc:
+            data = _parse(raw)
+        except _Damaged as exc:
             backup = self._move_aside("corrupt")
             where = f"; the damaged file was kept as {backup.name}" if backup else ""
             notices.append(LoadNotice("settings", f"the settings file was damaged ({exc}){where}; defaults are used"))
+            log.warning("settings: %s", notices[-1])
             if backup is not None:
                 with contextlib.suppress(OSError):  # a read-only folder: defaults in memory still work
                     self.save(AppSettings())
@@ -137,7 +158,7 @@ class SettingsStore:
         problems = validate(settings)
         if problems:
             raise problems[0]
-        self.config_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.config_dir)
         payload = json.dumps(settings_to_dict(settings), ensure_ascii=False, indent=2, sort_keys=False) + "\n"
         fd, tmp_name = tempfile.mkstemp(prefix=".settings-", suffix=".tmp", dir=self.config_dir)
         try:
@@ -172,7 +193,9 @@ class SettingsStore:
     def _copy_aside(self, tag: str) -> Path | None:
         target = self._aside_path(tag)
         try:
-            target.write_bytes(self.path.read_bytes())
+            data = self.path.read_bytes()
+            with os.fdopen(open_private(target, os.O_WRONLY | os.O_TRUNC), "wb") as fh:
+                fh.write(data)
         except OSError:
             return None
         return target

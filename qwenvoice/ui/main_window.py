@@ -286,6 +286,9 @@ class MainWindow(QMainWindow):
         self._on_talking(False)
         self._on_connection(controller.connection)
         self._on_reset()
+        # What was said before this window listened (e.g. "the settings file was damaged").
+        for level, text, action in controller.take_startup_notices():
+            self._on_notice(level, text, action)
 
     # ----- controller → view -----
 

@@ -231,3 +231,26 @@ async def test_a_live_language_switch_retranslates_the_open_window(window):
     finally:
         manager.apply("en")
     await wait_for(lambda: texts() == english, within=3, what=texts)
+
+
+async def test_a_damaged_settings_notice_found_before_the_window_exists_is_shown(qtbot, tmp_path):
+    # Built the way gui.py builds it: the settings are loaded (and the notice sent) before the window.
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "settings.json").write_text("{not json", encoding="utf-8")
+    controller = Controller(RunOptions(url="ws://127.0.0.1:9/x", audio=False, data_root=tmp_path / "data",
+                                       config_dir=config))
+    controller.load_settings()
+    win = MainWindow(controller, settings_panel_factory=lambda: build_settings_panel(controller))
+    qtbot.addWidget(win)
+    win.show()
+    try:
+        damaged = [text for text in win.notifications.texts() if "damaged" in text]
+        assert len(damaged) == 1, win.notifications.texts()
+        banner = next(b for b in win.notifications.banners if "damaged" in b.message.text())
+        assert banner.action_button is not None and banner.action_button.text() == "Open settings"
+        # Later notices come through the signal; the start-up one is not shown again.
+        controller.notice.emit(st.WARNING, "later", "")  # (an info banner would outlive the window on a timer)
+        assert [t for t in win.notifications.texts() if "damaged" in t] == damaged
+    finally:
+        await controller.shutdown()

@@ -229,6 +229,23 @@ def test_history_lists_opens_and_exports(qtbot, tmp_path):
     assert not panel.export_button.isEnabled()
 
 
+def test_history_shows_a_reply_cut_by_a_crash_as_interrupted(qtbot, tmp_path):
+    conv = Conversation.create(tmp_path)
+    conv.user_transcript("i1", "first question", final=True)
+    conv.assistant_delta("r1", "A whole answer.")
+    conv.assistant_done("r1")
+    conv.user_transcript("i2", "second question", final=True)
+    conv.assistant_delta("r2", "Half an ans")  # the app died here: no close, no final record
+    panel = HistoryPanel(lambda: tmp_path)
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.list.setCurrentRow(0)
+    texts = [b.text.text() for b in panel.preview.bubbles]
+    assert len(texts) == 4 and "interrupted" not in texts[1]
+    assert "Half an ans" in texts[3] and "interrupted" in texts[3]
+    conv.close()
+
+
 def test_studio_drives_the_controller_interface(qtbot):
     from PySide6.QtCore import QObject, Signal
 

@@ -66,16 +66,23 @@ def test_refuses_what_is_not_16_bit_pcm_wav(tmp_path: Path) -> None:
         read_wav(tmp_path / "missing.wav")
 
 
-def test_a_track_reads_whole_before_its_sizes_are_patched(tmp_path: Path) -> None:
+def test_a_track_header_matches_its_data_after_every_append(tmp_path: Path) -> None:
     track = WavTrack(tmp_path / "t.wav", 16000)
-    track.patch_interval_s = 3600.0  # as if the process died between patches
-    track.append(np.arange(100, dtype="<i2").tobytes(), align=False)
-    (data_size,) = struct.unpack_from("<I", (tmp_path / "t.wav").read_bytes(), 40)
-    assert data_size < 200  # the header lags the data ...
-    assert read_wav(tmp_path / "t.wav").samples().tolist() == list(range(100))  # ... and nothing is lost
+    for n in range(1, 4):  # appends in quick succession, as a reply streams
+        track.append(np.arange(100, dtype="<i2").tobytes(), align=False)
+        data = (tmp_path / "t.wav").read_bytes()
+        riff_size, data_size = struct.unpack_from("<I", data, 4)[0], struct.unpack_from("<I", data, 40)[0]
+        assert data_size == len(data) - 44 == 200 * n and riff_size == 36 + data_size
+        with wave.open(str(tmp_path / "t.wav")) as w:  # still open for writing: other readers take it all
+            assert w.getnframes() == 100 * n
+    # A header that lags the data (a file from an older version) still reads whole here.
+    with open(tmp_path / "t.wav", "r+b") as f:
+        f.seek(40)
+        f.write(struct.pack("<I", 10))
+    assert read_wav(tmp_path / "t.wav").samples().tolist() == list(range(100)) * 3
     track.close()
     with wave.open(str(tmp_path / "t.wav")) as w:
-        assert w.getnframes() == 100
+        assert w.getnframes() == 300
 
 
 def test_streamed_wav_prefix_is_split_from_the_pcm() -> None:

@@ -102,3 +102,25 @@ def test_unreadable_file_does_not_crash(tmp_path):
         store.path.chmod(0)
     result = store.load()
     assert result.settings == AppSettings() and result.notices
+
+
+@pytest.mark.parametrize(
+    ("kind", "content"),
+    [
+        ("latin-1", '{"ui": {"theme": "dark"}, "omni": {"instructions": "café"}}'.encode("latin-1")),
+        ("deeply nested", b"[" * 100_000 + b"]" * 100_000),
+        ("deeply nested object", b'{"a": ' * 100_000 + b"1" + b"}" * 100_000),
+    ],
+    ids=["latin-1", "nested-lists", "nested-objects"],
+)
+def test_a_file_that_is_not_utf8_or_nests_too_deep_is_damaged_not_fatal(tmp_path, kind, content, caplog):
+    store = SettingsStore(tmp_path)
+    store.path.write_bytes(content)
+    with caplog.at_level("WARNING", logger="qwenvoice.settings.store"):
+        result = store.load()
+    assert result.settings == AppSettings(), kind
+    assert result.backup_path is not None and result.backup_path.read_bytes() == content
+    assert any("damaged" in n.message for n in result.notices)
+    assert "damaged" in caplog.text  # the log says so too, not only the window
+    again = store.load()
+    assert again.notices == [] and again.settings == AppSettings()
