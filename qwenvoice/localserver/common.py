@@ -18,7 +18,7 @@ from websockets.exceptions import ConnectionClosed
 
 from qwenvoice.localserver.responder import Responder
 from qwenvoice.localserver.speech import SpeechModels
-from qwenvoice.localserver.vad import ScorerPool
+from qwenvoice.localserver.vad import MAX_TURN_SECONDS, ScorerPool
 from qwenvoice.protocol.codec import decode_client_event, encode_event, new_event_id
 from qwenvoice.protocol.events import (
     ErrorDetail,
@@ -43,12 +43,22 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:22]}"
 
 
+@dataclass(frozen=True, slots=True)
+class ServerLimits:
+    """What one session may ask of the server, so that no client can starve the others."""
+
+    max_append_bytes: int = 6 * 1024 * 1024  # audio in one input_audio_buffer.append (~3 min at 16 kHz)
+    max_turn_seconds: float = MAX_TURN_SECONDS  # one spoken turn under voice activity detection
+    max_text_chars: int = 20_000  # TTS text waiting to be spoken (buffer and queue together)
+
+
 @dataclass
 class ServerContext:
     """What every session of one server process shares."""
 
     models: SpeechModels
     executor: Executor
+    limits: ServerLimits = field(default_factory=ServerLimits)
     responder: Responder = field(default_factory=Responder)
     vad_pool: ScorerPool = field(default_factory=ScorerPool)
     sessions: set[Any] = field(default_factory=set)

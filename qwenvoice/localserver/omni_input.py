@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 INPUT_RATE = 16000
 MAX_BUFFER_SECONDS = 600
+SCORE_SLICE = INPUT_RATE  # samples scored between two chances for other sessions to run
 
 
 @dataclass
@@ -61,6 +62,9 @@ class InputTurns:
         self.out = session.out
         self.ctx = session.ctx
         self.detector: TurnDetector | None = None
+        # Voice activity detection is on with these settings; its detector (and the ~10 MB model it
+        # scores with) is made on the first audio, so sessions that never speak hold none.
+        self.vad_settings: VadSettings | None = None
         self._scorer: SileroScorer | None = None
         self.manual_buffer: list[np.ndarray] = []
         self.audio_since_commit = False
@@ -71,28 +75,32 @@ class InputTurns:
 
     @property
     def speaking(self) -> bool:
-        return self.detector is not None and self.speech_item_id is not None
+        return self.vad_settings is not None and self.speech_item_id is not None
 
     # ---- turn detection (session.turn_detection) -------------------------------------------------
 
     async def configure_vad(self) -> None:
         td = self.session.config.turn_detection
         if td is None:
+            self.vad_settings = None
             self.detector = None
             return
-        settings = VadSettings(
+        self.vad_settings = VadSettings(
             threshold=float(td.threshold),
             silence_duration_ms=int(td.silence_duration_ms),
             prefix_padding_ms=int(td.prefix_padding_ms),
         )
         if self.detector is not None:
-            self.detector.configure(settings)
-            return
-        if self._scorer is None:
-            self._scorer = await asyncio.to_thread(self.ctx.vad_pool.acquire)
-        else:
-            self._scorer.reset()
-        self.detector = TurnDetector(settings, self._scorer)
+            self.detector.configure(self.vad_settings)
+
+    async def _detector(self, settings: VadSettings) -> TurnDetector:
+        if self.detector is None:
+            if self._scorer is None:
+                self._scorer = await asyncio.to_thread(self.ctx.vad_pool.acquire)
+            else:
+                self._scorer.reset()
+            self.detector = TurnDetector(settings, self._scorer, self.ctx.limits.max_turn_seconds)
+        return self.detector
 
     def release(self) -> None:
         """Give the VAD scorer back to the pool; the session's tasks are already stopped."""
@@ -105,13 +113,23 @@ class InputTurns:
 
     async def on_audio_append(self, event: InputAudioBufferAppend) -> None:
         raw = event.audio
+        limit = self.ctx.limits.max_append_bytes
+        if len(raw) > limit:
+            await self.out.error(
+                f"The audio in one append is too large ({len(raw)} bytes; at most {limit}): send it in "
+                "smaller chunks.",
+                code="invalid_value",
+                param="audio",
+                client_event_id=event.event_id,
+            )
+            return
         if len(raw) % 2:
             raw = raw[:-1]
         pcm = np.frombuffer(raw, dtype="<i2")
         if pcm.size == 0:
             return
         self.audio_since_commit = True
-        if self.detector is None:
+        if self.vad_settings is None:
             held = sum(part.size for part in self.manual_buffer)
             if held + pcm.size > MAX_BUFFER_SECONDS * INPUT_RATE:
                 await self.out.error(
@@ -122,13 +140,17 @@ class InputTurns:
                 return
             self.manual_buffer.append(pcm.copy())
             return
-        for vad_event in self.detector.feed(pcm):
-            if isinstance(vad_event, SpeechStart):
-                await self._on_speech_started(vad_event)
-            elif isinstance(vad_event, SpeechPause):
-                self._start_early_asr(vad_event.audio)
-            elif isinstance(vad_event, SpeechStop):
-                await self._on_speech_stopped(vad_event)
+        detector = await self._detector(self.vad_settings)
+        for start in range(0, pcm.size, SCORE_SLICE):
+            if start:
+                await asyncio.sleep(0)  # a long append is scored in slices: other sessions go on meanwhile
+            for vad_event in detector.feed(pcm[start : start + SCORE_SLICE]):
+                if isinstance(vad_event, SpeechStart):
+                    await self._on_speech_started(vad_event)
+                elif isinstance(vad_event, SpeechPause):
+                    self._start_early_asr(vad_event.audio)
+                elif isinstance(vad_event, SpeechStop):
+                    await self._on_speech_stopped(vad_event)
 
     async def _on_speech_started(self, started: SpeechStart) -> None:
         self.session.disarm_idle()

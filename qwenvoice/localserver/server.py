@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -28,15 +28,22 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from qwenvoice.localserver.common import Outbox, ServerContext
+from qwenvoice.localserver.common import Outbox, ServerContext, ServerLimits
 from qwenvoice.localserver.speech import SpeechModels
 from qwenvoice.protocol.models import is_tts_model
 
 log = logging.getLogger(__name__)
 
 PATH = "/api-ws/v1/realtime"
-MAX_MESSAGE_BYTES = 32 * 1024 * 1024  # a whole recording may come in one append, as the docs' sample does
+# One frame: a recording of a few minutes in one append still fits (the docs' sample sends a whole
+# file); larger frames close the connection (1009) before anything is decoded.
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 SPEECH_WORKERS = 2
+# Concurrent sessions: each holds conversation state and, once it sends audio, a voice-detection model.
+MAX_SESSIONS = 16
+# A token from the environment (how the app passes it: a command line is readable by every local user).
+TOKEN_ENV = "QWENVOICE_SERVE_TOKEN"
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +51,16 @@ class ServeOptions:
     host: str = "127.0.0.1"
     port: int = 0
     token: str | None = None
+    max_sessions: int = MAX_SESSIONS
+    limits: ServerLimits = field(default_factory=ServerLimits)
+
+
+def cross_origin(origin: str | None, host: str | None) -> bool:
+    """A browser handshake from another site. Native clients send no Origin, or (like websocket-client,
+    which the vendor's SDK uses) the server's own address; this server serves no pages of its own."""
+    if not origin:
+        return False
+    return urlsplit(origin).netloc.lower() != (host or "").lower()
 
 
 def request_model(path: str) -> str | None:
@@ -58,7 +75,7 @@ class RealtimeServer:
         self.options = options
         self.models = models or SpeechModels()
         self.executor = ThreadPoolExecutor(max_workers=SPEECH_WORKERS, thread_name_prefix="qwenvoice-speech")
-        self.ctx = ServerContext(models=self.models, executor=self.executor)
+        self.ctx = ServerContext(models=self.models, executor=self.executor, limits=options.limits)
         self._server: Server | None = None
         self._vad_warmup: asyncio.Future[None] | None = None
         self.connections = 0
@@ -73,6 +90,9 @@ class RealtimeServer:
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         if urlsplit(request.path).path.rstrip("/") != PATH:
             return connection.respond(HTTPStatus.NOT_FOUND, f"Not found; the endpoint is {PATH}?model=...\n")
+        if cross_origin(request.headers.get("Origin"), request.headers.get("Host")):
+            # A page on some web site, opened in the user's browser, must not drive this server.
+            return connection.respond(HTTPStatus.FORBIDDEN, "Browser pages may not connect to this server.\n")
         if self.options.token is not None:
             expected = f"Bearer {self.options.token}".encode()
             given = (request.headers.get("Authorization") or "").encode()
@@ -80,6 +100,9 @@ class RealtimeServer:
                 return connection.respond(HTTPStatus.UNAUTHORIZED, "Invalid or missing API key.\n")
         if request_model(request.path) is None:
             return connection.respond(HTTPStatus.BAD_REQUEST, "Missing query parameter 'model'.\n")
+        if len(self.ctx.sessions) >= self.options.max_sessions:
+            return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE,
+                                      f"Too many sessions (at most {self.options.max_sessions}); try again later.\n")
         return None
 
     async def _handle(self, connection: ServerConnection) -> None:
@@ -214,18 +237,28 @@ async def _stop_when_orphaned(stop: asyncio.Event, every_s: float = 1.0) -> None
         await asyncio.sleep(every_s)
 
 
+def serve_options(args: Any) -> ServeOptions:
+    """The options of ``qwenvoice serve``: ``--token`` wins over the token in ``QWENVOICE_SERVE_TOKEN``."""
+    token = getattr(args, "token", None) or os.environ.get(TOKEN_ENV) or None
+    return ServeOptions(host=args.host or "127.0.0.1", port=int(args.port or 0), token=token)
+
+
 def run_serve(args: Any) -> int:
     """Entry point for ``qwenvoice serve`` (args: host, port, token, verbose)."""
     os.environ["HF_HUB_OFFLINE"] = "1"
-    token = getattr(args, "token", None)
-    if token:
-        try:
-            from qwenvoice.logsetup import register_secret
+    options = serve_options(args)
+    os.environ.pop(TOKEN_ENV, None)  # nothing this server starts needs it
+    if options.token:
+        from qwenvoice.logsetup import register_secret
 
-            register_secret(token)
-        except ImportError:
-            pass
-    options = ServeOptions(host=args.host or "127.0.0.1", port=int(args.port or 0), token=token or None)
+        register_secret(options.token)
+    if options.host not in LOOPBACK_HOSTS:
+        if not options.token:
+            print(f"qwenvoice serve: listening on {options.host} reaches other machines; give a --token "
+                  f"(or {TOKEN_ENV}) so that only your clients can connect", file=sys.stderr)
+            return 2
+        print(f"qwenvoice serve: warning: listening on {options.host}, reachable from other machines; "
+              "the token is the only protection and travels in clear over ws://", file=sys.stderr)
     # Until the loop takes over, SIGTERM ends us like Ctrl+C does: through the same clean path.
     previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     models = SpeechModels()

@@ -69,6 +69,7 @@ class TtsSession(ConnectionSession[TtsSessionConfig]):
         self.buffer = ""
         self.appended_since_commit = False
         self.queue: asyncio.Queue[Segment | None] = asyncio.Queue()
+        self.queued_chars = 0  # text in the queue, not yet being spoken
         self.current_task: asyncio.Task[None] | None = None
         self._worker: asyncio.Task[None] | None = None
         self._flush_timer: asyncio.TimerHandle | None = None
@@ -109,6 +110,17 @@ class TtsSession(ConnectionSession[TtsSessionConfig]):
     async def on_append(self, event: InputTextBufferAppend) -> None:
         if not event.text:
             return
+        limit = self.ctx.limits.max_text_chars
+        waiting = len(self.buffer) + self.queued_chars
+        if waiting + len(event.text) > limit:
+            await self.out.error(
+                f"Too much text is waiting to be spoken ({waiting} characters; at most {limit}): commit "
+                "or wait for the audio before appending more text.",
+                code="invalid_value",
+                param="text",
+                client_event_id=event.event_id,
+            )
+            return
         self.buffer += event.text
         self.appended_since_commit = True
         if self.config.mode == "server_commit":
@@ -116,11 +128,12 @@ class TtsSession(ConnectionSession[TtsSessionConfig]):
 
     def _segment_streamed_text(self) -> None:
         sentences, rest = take_complete_sentences(self.buffer)
-        if len(rest) > LONG_SEGMENT_CHARS:
+        while len(rest) > LONG_SEGMENT_CHARS:
             cut = max(rest.rfind(",", 0, LONG_SEGMENT_CHARS), rest.rfind(" ", 0, LONG_SEGMENT_CHARS))
-            if cut > 0:
-                sentences.append(rest[: cut + 1].strip())
-                rest = rest[cut + 1 :]
+            # No comma or space to cut at: cut anyway, so a run-on text is not rescanned on every append.
+            end = cut + 1 if cut > 0 else LONG_SEGMENT_CHARS
+            sentences.append(rest[:end].strip())
+            rest = rest[end:]
         for sentence in sentences:
             self._enqueue(sentence)
         self.buffer = rest
@@ -142,6 +155,7 @@ class TtsSession(ConnectionSession[TtsSessionConfig]):
 
     def _enqueue(self, text: str) -> None:
         if text.strip():
+            self.queued_chars += len(text.strip())
             self.queue.put_nowait(Segment(text=text.strip(), config=self.config))
 
     async def on_commit(self, event: InputTextBufferCommit) -> None:
@@ -172,6 +186,7 @@ class TtsSession(ConnectionSession[TtsSessionConfig]):
         while not self.queue.empty():
             self.queue.get_nowait()
             dropped += 1
+        self.queued_chars = 0
         task = self.current_task
         if task is not None and not task.done():
             task.cancel()
@@ -202,6 +217,7 @@ class TtsSession(ConnectionSession[TtsSessionConfig]):
             segment = await self.queue.get()
             if segment is None:
                 return
+            self.queued_chars = max(0, self.queued_chars - len(segment.text))
             task = asyncio.get_running_loop().create_task(self._respond(segment))
             self.current_task = task
             # wait() rather than await: a response.cancel cancels the response, not this worker.

@@ -16,6 +16,10 @@ import numpy as np
 RATE = 16000
 
 
+# The longest spoken turn: the detector ends a turn of continuous speech here.
+MAX_TURN_SECONDS = 120.0
+
+
 def probability_threshold(threshold: float) -> float:
     """Qwen's threshold in [-1, 1] (lower = more sensitive) onto silero's speech probability."""
     return max(0.05, min(0.95, 0.5 + threshold / 2.0))
@@ -74,31 +78,45 @@ def silero_scorer() -> SileroScorer:
 
 
 class ScorerPool:
-    """Reuses silero instances across sessions: creating one loads its model (about 0.1-0.4 s)."""
+    """Reuses silero instances across sessions: creating one loads its model (about 0.1-0.4 s, ~10 MB).
+    Only ``keep_idle`` are kept between sessions; the rest are let go so memory comes back."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep_idle: int = 2) -> None:
         self._idle: list[SileroScorer] = []
         self._lock = threading.Lock()
+        self.keep_idle = keep_idle
+        self.alive = 0  # scorers that exist now, idle or in use (tests and probes read it)
 
     def acquire(self) -> SileroScorer:
         """May block while a model loads: call it from a worker thread."""
         with self._lock:
             scorer = self._idle.pop() if self._idle else None
         if scorer is None:
+            with self._lock:
+                self.alive += 1
             return SileroScorer()
         scorer.reset()
         return scorer
 
     def release(self, scorer: SileroScorer) -> None:
         with self._lock:
-            self._idle.append(scorer)
+            if len(self._idle) < self.keep_idle:
+                self._idle.append(scorer)
+            else:
+                self.alive -= 1  # let go: counted only while it exists
+
+    def idle_count(self) -> int:
+        with self._lock:
+            return len(self._idle)
 
 
 class TurnDetector:
     WINDOW = 512  # silero's 32 ms window at 16 kHz
 
-    def __init__(self, settings: VadSettings, scorer: Callable[[np.ndarray], float] | None = None) -> None:
+    def __init__(self, settings: VadSettings, scorer: Callable[[np.ndarray], float] | None = None,
+                 max_turn_seconds: float = MAX_TURN_SECONDS) -> None:
         self._score = scorer or silero_scorer()
+        self._max_turn_windows = max(1, int(max_turn_seconds * RATE / self.WINDOW))
         self.configure(settings)
         self._pending = np.zeros(0, dtype=np.float32)
         self._recent: list[np.ndarray] = []  # int16 windows kept for the prefix padding
@@ -167,6 +185,12 @@ class TurnDetector:
                 return SpeechStart(audio_start_ms=window_start * 1000 // RATE)
             return None
         self._speech.append(window)
+        if len(self._speech) >= self._max_turn_windows:
+            # Nobody speaks this long in one turn; without a limit the turn (and its recognition) grows
+            # without bound. End it here, as if the speaker had paused.
+            audio = np.concatenate(self._speech)
+            self._speech, self._recent, self.in_speech, self._silent_run = [], [], False, 0
+            return SpeechStop(audio_end_ms=(window_start + self.WINDOW) * 1000 // RATE, audio=audio)
         if probability >= self._p_off:
             self._silent_run = 0
             return None

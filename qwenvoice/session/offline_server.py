@@ -31,11 +31,15 @@ class OfflineServerError(RuntimeError):
     pass
 
 
-def serve_command(token: str) -> list[str]:
+# The token travels in the child's environment: any local user can read a process's command line.
+TOKEN_ENV = "QWENVOICE_SERVE_TOKEN"
+
+
+def serve_command() -> list[str]:
     """How to run the server: the frozen app runs itself, otherwise this interpreter runs the package."""
     from qwenvoice import runtime
 
-    return [*runtime.app_command(), "serve", "--host", "127.0.0.1", "--port", "0", f"--token={token}"]
+    return [*runtime.app_command(), "serve", "--host", "127.0.0.1", "--port", "0"]
 
 
 class OfflineServer:
@@ -68,11 +72,12 @@ class OfflineServer:
         env = dict(os.environ)
         env.setdefault("PYTHONUNBUFFERED", "1")
         env.setdefault("HF_HUB_OFFLINE", "1")
+        env[TOKEN_ENV] = self.token
         env["QWENVOICE_EXIT_WITH_PARENT"] = "1"  # the server stops if this process dies without stopping it
         try:
             # Popen returns right after fork/exec; the slow part (reading output) runs in a thread.
             self.process = subprocess.Popen(  # noqa: ASYNC220
-                serve_command(self.token),
+                serve_command(),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
