@@ -84,6 +84,9 @@ class _Reports(QObject):
     def server_error(self, error: ErrorDetail) -> None:
         """The notice already says it; the window needs nothing more."""
 
+    def notices_cleared(self, action: str) -> None:
+        self._c.notices_cleared.emit(action)
+
     def speech_progress(self, done: int, expected: int) -> None:
         self._c.tts_progress.emit(done, expected)
 
@@ -96,6 +99,7 @@ class Controller(QObject):
     turn_changed = Signal(int)  # index into conversation.turns (added or updated)
     conversation_reset = Signal()
     notice = Signal(str, str, str)  # level, text, action
+    notices_cleared = Signal(str)  # action: the notices offering it no longer apply
     metrics_updated = Signal()
     mode_changed = Signal(str)
     talking_changed = Signal(bool)

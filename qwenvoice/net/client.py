@@ -64,6 +64,7 @@ from qwenvoice.protocol.events import (
     InputAudioBufferAppend,
     InputImageBufferAppend,
     MalformedEvent,
+    ResponseDone,
     ServerEvent,
     SessionUpdate,
     SessionUpdated,
@@ -126,6 +127,10 @@ class ConnectOptions:
     renew_after: float | None = RENEW_AFTER_DEFAULT
     # "Quiet" means nothing of a reply and no request for this long.
     renew_quiet: float = 2.0
+    # A busy conversation is never quiet that long: this long after the renewal was due, the moment
+    # between two turns will do too (a reply just finished; nothing sent since, the user not speaking,
+    # no manual turn half recorded).
+    renew_turn_grace: float = 20.0
     # Renew even without a quiet moment this much later (a reply whose end never came).
     renew_force_after: float = 180.0
     # After a failed renewal, try again this much later (the old session keeps running meanwhile).
@@ -272,6 +277,7 @@ class RealtimeClient:
         self._send_lock = asyncio.Lock()
         # What a renewal waits for to be quiet: decided by the protocol layer from the traffic.
         self.quiet = QuietTracker()
+        self._reply_finished = asyncio.Event()  # set at every response.done: wakes a waiting renewal
 
     def __repr__(self) -> str:
         # Never include the key.
@@ -567,7 +573,14 @@ class RealtimeClient:
                 fresh = renewer.result()
                 old_ws, old_reader = ws, reader
                 async with self._send_lock:
-                    ws = self._ws = fresh.ws
+                    # Checked again with no send in flight: a turn may have begun since the renewer looked.
+                    taken = self._may_hand_over(asyncio.get_running_loop().time(), fresh)
+                    if taken:
+                        ws = self._ws = fresh.ws
+                if not taken:
+                    renewer = asyncio.create_task(SessionRenewer(self).until_handover(fresh),
+                                                  name="qwenvoice-net-renewer")
+                    continue
                 self.quiet.new_connection()
                 if fresh.update is not None:
                     self.quiet.sent(fresh.update, asyncio.get_running_loop().time())
@@ -628,6 +641,11 @@ class RealtimeClient:
     def _quiet(self, now: float) -> bool:
         return self.quiet.quiet(now, self.options.renew_quiet)
 
+    def _may_hand_over(self, now: float, fresh: Renewed) -> bool:
+        """Whether the renewed session may take over now: the old one is quiet or between two turns
+        (nothing of it is in flight), or the forcing deadline has passed."""
+        return now >= fresh.force_at or self._quiet(now) or self.quiet.between_turns(now)
+
     async def _retire(self, ws: ClientConnection, reader: asyncio.Task[None]) -> None:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(ws.close(1000, "session renewed"), self.options.close_timeout + 1.0)
@@ -677,6 +695,8 @@ class RealtimeClient:
             if answers_configuration(event):
                 ready.set()
             self.quiet.received(event, asyncio.get_running_loop().time())
+            if isinstance(event, ResponseDone):
+                self._reply_finished.set()
         self._incoming.put_nowait(event)
 
     async def _write(self, ready: asyncio.Event) -> None:

@@ -1,6 +1,10 @@
 """Renewing a realtime session before the service's time limit: open a fresh connection at a quiet
 moment, configure it, wait for ``session.updated``, and hand it to the client, which moves its outgoing
-queue over. The old session carries on if any of this fails; a later attempt follows."""
+queue over. The old session carries on if any of this fails; a later attempt follows.
+
+A busy conversation may never be quiet (``renew_quiet`` seconds without a request or a reply), so
+``renew_turn_grace`` seconds after the renewal was due, the moment between two turns (a reply just
+finished, nothing sent since) will do as well; the forcing deadline stays the last resort."""
 
 from __future__ import annotations
 
@@ -29,48 +33,63 @@ class SessionRenewer:
         self._client = client
 
     async def when_due(self, renew_after: float) -> Renewed:
-        """Wait until the connection is ``renew_after`` seconds old, then for a quiet moment (or the
-        forcing deadline), and open the new session. Returns only with a ready session; failures are
-        retried every ``renew_retry`` seconds while the old session carries on."""
+        """Wait until the connection is ``renew_after`` seconds old, then for a quiet moment (after
+        ``renew_turn_grace`` more, the moment between two turns; or the forcing deadline), and open the
+        new session. Returns only with a ready session; failures are retried every ``renew_retry``
+        seconds while the old session carries on."""
         c = self._client
         opts = c.options
         loop = asyncio.get_running_loop()
         due = loop.time() + renew_after
         force_at = due + opts.renew_force_after
+        between_at = due + min(opts.renew_turn_grace, opts.renew_force_after)
         next_try = due
         for _ in range(10_000_000):  # bounded; in practice ends with a renewal or a cancel
             now = loop.time()
             if now < next_try:
                 await asyncio.sleep(next_try - now)
                 continue
-            if now >= force_at or c._quiet(now):
+            if now >= force_at or c._quiet(now) or (now >= between_at and c.quiet.between_turns(now)):
                 c._emit(ConnectionStatus(ConnectionState.RENEWING,
                                          reason="renewing the session before its time limit"))
                 fresh = await self._open()
                 if fresh is not None:
-                    await self._until_quiet_for_handover(fresh, force_at)
+                    fresh.force_at = force_at
+                    await self.until_handover(fresh)
                     return fresh
                 c.stats.renewal_failures += 1
                 next_try = loop.time() + opts.renew_retry
                 c._emit(ConnectionStatus(ConnectionState.CONNECTED, attempt=c.stats.connections,
                                          reason=RENEWAL_FAILED))
                 continue
-            await asyncio.sleep(0.1)
+            await self._nap(0.1)
         raise RuntimeError("renewal loop exhausted")
 
-    async def _until_quiet_for_handover(self, fresh: Renewed, force_at: float) -> None:
+    async def _nap(self, seconds: float) -> None:
+        """Sleep ``seconds``, waking early when a reply finishes: the moment between two turns may
+        last only until the next request, so it is taken at once rather than at the next poll."""
+        finished = self._client._reply_finished
+        finished.clear()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await finished.wait()
+
+    async def until_handover(self, fresh: Renewed) -> Renewed:
         """The user may have started speaking, or a reply begun, while the new session was opening:
-        keep it waiting until the old one is quiet again, so nothing in flight there is cut off."""
+        keep it waiting until the old one is quiet, or between two turns, again (or the forcing
+        deadline), so nothing in flight there is cut off. The client checks again, with no send in
+        flight, when it takes the session over."""
         c = self._client
         loop = asyncio.get_running_loop()
         try:
-            # Polled: quiet is computed from timestamps, there is no event to wait on.
-            while loop.time() < force_at and not c._quiet(loop.time()):  # noqa: ASYNC110
-                await asyncio.sleep(0.05)
+            # Quiet is computed from timestamps: polled, and woken when a reply finishes.
+            while not c._may_hand_over(loop.time(), fresh):
+                await self._nap(0.05)
         except BaseException:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(fresh.ws.close(), c.options.close_timeout)
             raise
+        return fresh
 
     async def _open(self) -> Renewed | None:
         c = self._client
@@ -120,6 +139,7 @@ class Renewed:
     ws: ClientConnection
     early: list[str]  # frames it sent before the hand-over (session.created, session.updated)
     update: SessionUpdate | None
+    force_at: float = float("inf")  # the loop time after which it takes over whatever the old one does
 
 
 class RenewalRefused(Exception):

@@ -6,6 +6,11 @@ Quiet means: no reply running (a reply silent for 15 s counts as ended, cancelle
 report their end), the user not speaking (the server says so, or the microphone was loud a moment ago
 in server-VAD mode, before the server's ``speech_started`` arrives), no manual turn half recorded,
 no reply expected for a turn the server just committed, and no request in the last ``quiet_for`` s.
+
+A busy conversation may never be quiet that long, so there is a weaker moment too, ``between_turns``:
+a reply has just finished (``response.done``) and nothing has followed it yet: no reply running or
+asked for, no request and no voice sent since, the user not speaking, no manual turn half recorded.
+Nothing is in flight then either; it only comes without a pause to confirm it.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ class QuietTracker:
         self.user_speaking = False
         self.manual_turns = False
         self.replies_done = 0  # replies finished on the current connection
+        self._last_done: float | None = None  # when the last reply finished (this connection)
         self._last_reply_event = 0.0
         self._last_request_sent = 0.0
         self._last_voice_sent = float("-inf")
@@ -63,6 +69,7 @@ class QuietTracker:
         self._uncommitted_audio = False
         self._reply_expected_since = None
         self.replies_done = 0
+        self._last_done = None
 
     def sent(self, event: ClientEvent, now: float) -> None:
         """Track what makes a moment unsafe: a request just sent, audio of a manual turn not committed."""
@@ -96,6 +103,7 @@ class QuietTracker:
             elif isinstance(event, ResponseDone):
                 self.active_responses.discard(event.response_id)
                 self.replies_done += 1
+                self._last_done = now
 
     def quiet(self, now: float, quiet_for: float) -> bool:
         if now - self._last_request_sent < quiet_for or now - self._last_reply_event < quiet_for:
@@ -105,5 +113,20 @@ class QuietTracker:
         if self._reply_expected_since is not None and now - self._reply_expected_since < REPLY_EXPECTED_S:
             return False
         if self.active_responses and now - self._last_reply_event < REPLY_SILENT_S:
+            return False
+        return not (self.user_speaking or self._uncommitted_audio)
+
+    def between_turns(self, now: float) -> bool:
+        """The moment between two turns: the last reply just finished and nothing has followed it (see
+        the module docstring). Weaker than ``quiet``: it confirms no pause, so a renewal takes it only
+        when no quiet moment came in time."""
+        done = self._last_done
+        if done is None or now < done:
+            return False
+        if self.active_responses or self._last_reply_event > done:
+            return False  # another reply started (or still streams) after that one finished
+        if self._last_request_sent >= done or self._last_voice_sent >= done:
+            return False  # the next turn has begun: a request, or the user's voice
+        if self._reply_expected_since is not None:
             return False
         return not (self.user_speaking or self._uncommitted_audio)

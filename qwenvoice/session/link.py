@@ -70,10 +70,12 @@ class ServerLink:
     # ----- connecting
 
     def open(self, url: str, key: str | None, model: str, options: ConnectOptions | None,
-             policy: ReconnectPolicy | None = None) -> RealtimeClient:
-        """A client for this endpoint (raises EndpointError for a refused URL) and its consumer task."""
+             policy: ReconnectPolicy | None = None, continuing: bool = False) -> RealtimeClient:
+        """A client for this endpoint (raises EndpointError for a refused URL) and its consumer task.
+        ``continuing``: its first session continues the conversation too (configured with a summary)."""
         self.model = model
-        client = RealtimeClient(url, key, model=model, session_update=self._session_update_event,
+        first = self._renewal_update_event if continuing else self._session_update_event
+        client = RealtimeClient(url, key, model=model, session_update=first,
                                 renewal_update=self._renewal_update_event, options=options, policy=policy)
         self.client = client
         self.consumer = asyncio.get_running_loop().create_task(self._consume(client), name="qwenvoice-session-consumer")

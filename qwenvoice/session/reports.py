@@ -40,6 +40,10 @@ class VoiceListener(NoticeListener, Protocol):
     def server_error(self, error: ErrorDetail) -> None:
         """An ``error`` event the user is told about (the notice says it too; a face may want the fields)."""
 
+    def notices_cleared(self, action: str) -> None:
+        """What the earlier notices offering ``action`` said is over (e.g. the connection is back, so
+        ``status.ACTION_RECONNECT`` notices no longer apply): a face that still shows them removes them."""
+
 
 class SpeechListener(NoticeListener, Protocol):
     def speech_progress(self, done: int, expected: int) -> None:
@@ -80,6 +84,9 @@ class QuietVoiceListener:
         pass
 
     def server_error(self, error: ErrorDetail) -> None:
+        pass
+
+    def notices_cleared(self, action: str) -> None:
         pass
 
 

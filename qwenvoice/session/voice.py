@@ -50,6 +50,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 NO_KEY_REASON = " No API key was found (keyring or DASHSCOPE_API_KEY)."
+# The offline server child is restarted when it dies, but not without end: a third death within this
+# many seconds of the first of them is reported instead.
+SERVER_RESTART_WINDOW_S = 300.0
+SERVER_RESTARTS_IN_WINDOW = 2
 OFFLINE_BANNER = (
     "Offline mode: you are talking to the built-in local server. It understands English only and its "
     "replies are simple. Add a DashScope API key in Settings to talk to Qwen."
@@ -122,6 +126,8 @@ class VoiceSession:
         self.reply_taps: list[Callable[[str, bytes], None]] = []
         self._started = False
         self._settings_loaded = False
+        self._server_restarts: list[float] = []  # monotonic times the offline server was restarted
+        self._server_watch: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ small helpers
 
@@ -276,7 +282,10 @@ class VoiceSession:
             await self.audio.start(self.settings.audio)
         await self.connect()
 
-    async def connect(self) -> None:
+    async def connect(self, *, announce: bool = True, continuing: bool = False) -> None:
+        """Choose the endpoint (starting the offline server when it is the one) and connect. ``announce``
+        off: no offline-mode notice (it was given already); ``continuing``: the first session already
+        continues this conversation (its configuration carries a summary of it)."""
         choice = choose_endpoint(self.settings.connection, url=self.options.url, offline=self.options.offline,
                                  api_key=self.lookup_key() if not self.options.offline else None)
         self.model = self.options.model or self.settings.connection.omni_model
@@ -285,8 +294,9 @@ class VoiceSession:
         if url is None:
             self.set_connection(state=st.STARTING_SERVER, model=self.model, region=choice.region, offline=True,
                                 detail="")
-            reason = NO_KEY_REASON if choice.no_key else ""
-            self.say(st.INFO, OFFLINE_BANNER + reason, st.ACTION_ADD_KEY)
+            if announce:
+                reason = NO_KEY_REASON if choice.no_key else ""
+                self.say(st.INFO, OFFLINE_BANNER + reason, st.ACTION_ADD_KEY)
             try:
                 url = await self.local.url()
             except OfflineServerError as exc:
@@ -299,7 +309,7 @@ class VoiceSession:
                             offline=choice.offline, detail="", retry_at=None)
         try:
             client = self.link.open(url, key, self.model, self.options.connect_options,
-                                    policy=None if self.options.reconnect else NO_RECONNECT)
+                                    policy=None if self.options.reconnect else NO_RECONNECT, continuing=continuing)
         except Exception as exc:  # a refused URL (e.g. ws:// to a remote host)
             self.set_connection(state=st.FAILED, detail=str(exc))
             self.say(st.ERROR, f"Cannot use this endpoint: {exc}", st.ACTION_OPEN_SETTINGS)
@@ -391,7 +401,7 @@ class VoiceSession:
                 # A new server session: its input timeline (audio_end_ms) starts again at 0.
                 self.capture_clock.reset()
             if self.link.answered:
-                self.set_connection(state=st.READY, detail="", retry_at=None)
+                self._ready()
             else:  # ready once the server answers the configuration (a silent server must not look ready)
                 self.set_connection(state=st.CONNECTING, detail="waiting for the server to answer", retry_at=None)
         elif s.state is ConnectionState.RENEWING:  # a fresh session before the time limit; still talking
@@ -403,18 +413,24 @@ class VoiceSession:
             self._connection_lost()  # a partial reply is kept, marked as cut off
             self.replies.flush(None)
             self.set_connection(state=st.RECONNECTING, detail=s.reason, retry_at=time.monotonic() + s.delay)
-            if s.attempt <= 1 and s.reason.startswith(NO_ANSWER):
+            if self._own_server_link():
+                # Our own child may have died (its socket closes a moment before it is seen to exit):
+                # then it is restarted, not retried on its dead port.
+                self._watch_server(s)
+            elif s.attempt <= 1 and s.reason.startswith(NO_ANSWER):
                 self.say(st.WARNING, f"Connected, but {s.reason}. Reconnecting; what you say meanwhile is "
                          "not sent.", st.ACTION_RECONNECT)
             elif s.attempt <= 1:
-                self.say(st.WARNING, f"Connection lost ({s.reason}). Reconnecting; what you say meanwhile is "
-                         "not sent.")
+                self._say_connection_lost(s)
         elif s.state is ConnectionState.FAILED:
             self.lost = s
             self._connection_lost()
+            if self._own_server_link() and self.local.server is not None and not self.local.server.running:
+                self._watch_server(s)  # the offline server died: restart it rather than fail
+                return
             self.set_connection(state=st.FAILED, detail=s.reason, retry_at=None)
-            advice = failure_advice(s)
-            action = st.ACTION_RECONNECT if advice.startswith("Check your network") else st.ACTION_OPEN_SETTINGS
+            advice = failure_advice(s, offline=self.connection.offline)
+            action = st.ACTION_OPEN_SETTINGS if advice.startswith("Check the ") else st.ACTION_RECONNECT
             self.say(st.ERROR, f"Connection failed: {s.reason}. {advice}", action)
         elif s.state is ConnectionState.CLOSED:
             self.lost = s
@@ -425,7 +441,70 @@ class VoiceSession:
 
     def _answered(self) -> None:
         """The server answered the configuration of a new connection: the session works now."""
+        self._ready()
+
+    def _ready(self) -> None:
+        was_ready = self.connection.state == st.READY
         self.set_connection(state=st.READY, detail="", retry_at=None)
+        if not was_ready:  # connected again: what the connection notices said is over
+            self.listener.notices_cleared(st.ACTION_RECONNECT)
+
+    def _say_connection_lost(self, s: ConnectionStatus) -> None:
+        self.say(st.WARNING, f"Connection lost ({s.reason}). Reconnecting; what you say meanwhile is not sent.",
+                 st.ACTION_RECONNECT)
+
+    # ------------------------------------------------------------------ the offline server child
+
+    def _own_server_link(self) -> bool:
+        """Connected (or connecting) to the offline server child this session started."""
+        server = self.local.server
+        return bool(self.connection.offline and server is not None and server.url
+                    and self.url == server.url and not self.shutting_down)
+
+    def _watch_server(self, s: ConnectionStatus) -> None:
+        if self._server_watch is None or self._server_watch.done():
+            self._server_watch = self.spawn(self._check_server(s), "qwenvoice-offline-server-check")
+
+    async def _check_server(self, s: ConnectionStatus, settle_s: float = 1.0) -> None:
+        """After the link to our own server dropped: restart the server if it exited, else tell the
+        user about the drop as for any other server (the client is reconnecting meanwhile)."""
+        server = self.local.server
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + settle_s
+        # Polled: the child is reaped with poll(), there is no event to wait on (qasync has no child watcher).
+        while server is not None and server.running and loop.time() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        if server is not None and not server.running and server is self.local.server:
+            await self._restart_server(server)
+        elif s.state is ConnectionState.RECONNECTING and s.attempt <= 1 and self.connection.state == st.RECONNECTING:
+            self._say_connection_lost(s)
+
+    async def _restart_server(self, dead: OfflineServer) -> None:
+        """Our offline server child exited: start a new one (a new port and token) and connect to it,
+        continuing the conversation. Said in one notice; a server that keeps dying is reported."""
+        code = dead.process.poll() if dead.process is not None else None
+        log.warning("the offline server exited (code %s); restarting it", code)
+        await self.disconnect()  # stop retrying its dead port
+        if self.shutting_down:
+            return
+        now = time.monotonic()
+        self._server_restarts = [t for t in self._server_restarts if now - t < SERVER_RESTART_WINDOW_S]
+        if len(self._server_restarts) >= SERVER_RESTARTS_IN_WINDOW:
+            detail = f"the offline server exited (code {code})"
+            self.set_connection(state=st.FAILED, detail=detail, retry_at=None)
+            self.say(st.ERROR, "The offline server keeps stopping (see offline-server.log in the log folder). "
+                     "Press Reconnect to start it again.", st.ACTION_RECONNECT)
+            return
+        self._server_restarts.append(now)
+        self.set_connection(state=st.STARTING_SERVER, detail="restarting the offline server", retry_at=None)
+        try:
+            await self.local.url()
+        except OfflineServerError as exc:
+            self.set_connection(state=st.FAILED, detail=str(exc), retry_at=None)
+            self.say(st.ERROR, f"The offline server stopped and could not be restarted: {exc}", st.ACTION_RECONNECT)
+            return
+        self.say(st.INFO, "The offline server stopped; it was restarted and the conversation goes on.")
+        await self.connect(announce=False, continuing=True)
 
     def _connection_lost(self) -> None:
         self._on_notes(self.link.lost())
@@ -585,11 +664,13 @@ class VoiceSession:
         self.listener.conversation_reset()
 
 
-def failure_advice(s: ConnectionStatus) -> str:
+def failure_advice(s: ConnectionStatus, offline: bool = False) -> str:
     kind = str(getattr(s.error, "kind", "")).lower()
     if "auth" in kind or s.code in (401, 403) or "401" in s.reason or "403" in s.reason:
         return "Check the API key and that it belongs to the chosen region (Settings → Connection)."
     if "config" in kind:
         return "Check the session settings."
+    if offline:  # the built-in server on this machine: the network is not the problem
+        return "Press Reconnect to try again."
     return "Check your network, then press Reconnect."
 

@@ -273,6 +273,7 @@ class MainWindow(QMainWindow):
         controller.turn_changed.connect(self._on_turn)
         controller.conversation_reset.connect(self._on_reset)
         controller.notice.connect(self._on_notice)
+        controller.notices_cleared.connect(self.notifications.dismiss_key)
         controller.metrics_updated.connect(self._on_metrics)
         controller.mode_changed.connect(self._on_mode)
         controller.talking_changed.connect(self._on_talking)
@@ -304,8 +305,10 @@ class MainWindow(QMainWindow):
 
     def _on_notice(self, level: str, text: str, action: str) -> None:
         label, callback = self._action(action)
-        key = action if action in (st.ACTION_ADD_KEY,) else ""
-        self.notifications.show_notice(level, text, label, callback, key=key, sticky=bool(key))
+        # Keyed by their action: a newer one replaces it, and the session can say when they no longer
+        # apply (a Reconnect banner once the connection is back).
+        key = action if action in (st.ACTION_ADD_KEY, st.ACTION_RECONNECT) else ""
+        self.notifications.show_notice(level, text, label, callback, key=key, sticky=action == st.ACTION_ADD_KEY)
 
     def _action(self, action: str) -> tuple[str, Callable[[], None] | None]:
         if action in (st.ACTION_OPEN_SETTINGS, st.ACTION_ADD_KEY, st.ACTION_AUDIO_SETTINGS):

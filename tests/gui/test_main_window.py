@@ -254,3 +254,29 @@ async def test_a_damaged_settings_notice_found_before_the_window_exists_is_shown
         assert [t for t in win.notifications.texts() if "damaged" in t] == damaged
     finally:
         await controller.shutdown()
+
+
+async def test_a_connection_failure_banner_goes_once_the_session_is_ready_again(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("DASHSCOPE_API_KEY", TOKEN)
+    async with ScriptedServer(Script(reply_seconds=0.3, http_status=503), token=TOKEN) as server:
+        c = Controller(RunOptions(url=server.url, mode="ptt", audio=False, data_root=tmp_path / "d",
+                                  config_dir=tmp_path / "c", reconnect=False))
+        c.load_settings()
+        win = MainWindow(c)
+        qtbot.addWidget(win)
+        win.show()
+        qtbot.waitExposed(win)
+        try:
+            await c.start()
+            await wait_for(lambda: c.connection.state == st.FAILED)
+            assert any("Connection failed" in t for t in win.notifications.texts()), win.notifications.texts()
+            server.script.http_status = None  # the server is back
+            win.reconnect_action.trigger()  # the toolbar's Reconnect, which leaves the banner alone itself
+            await wait_for(lambda: c.connection.state == st.READY)
+            await asyncio.sleep(0.1)
+            assert not any("Connection failed" in t for t in win.notifications.texts()), win.notifications.texts()
+            assert any("Connection failed" in text for _, text in win.notifications.history)
+            c.send_text("still there?")
+            await wait_for(lambda: len(c.conversation.turns) >= 2 and c.conversation.turns[-1].final)
+        finally:
+            await c.shutdown()

@@ -12,7 +12,9 @@ about 1.1 s of user speech, a 3 s spoken reply, pauses. Turns run back to back a
 server answers (speech is fed as PCM blocks, no sound devices: playback would run in real time).
 The session renewal that the service's 120-minute cap forces once per two hours is made to happen
 every ``--renew-every`` seconds of wall time instead (many more hand-overs than real use), and the
-server drops the connection mid-reply every ``--drop-every`` replies.
+server drops the connection mid-reply every ``--drop-every`` replies. A reconnect is a new session
+whose clock starts again, so the renewal interval must be shorter than the time between two drops
+(25 turns take about 7 s here): at 20 s no renewal ever came due, which the verdict now catches.
 
 ``tests/reliability/test_soak.py`` runs a short version (10 minutes of session time) in the normal
 test run.
@@ -155,7 +157,7 @@ async def _until(predicate: Any, within: float, what: str) -> None:
         await asyncio.sleep(0.01)
 
 
-async def run_soak(hours: float, *, turn_seconds: float = 10.0, renew_every: float = 20.0, drop_every: int = 25,
+async def run_soak(hours: float, *, turn_seconds: float = 10.0, renew_every: float = 3.0, drop_every: int = 25,
                    data_root: Path | None = None, progress: bool = False) -> SoakReport:
     """Run the soak on the current (qasync) loop; returns the report (problems listed, not raised)."""
     from qwenvoice.app.controller import Controller, RunOptions
@@ -174,7 +176,10 @@ async def run_soak(hours: float, *, turn_seconds: float = 10.0, renew_every: flo
     root = data_root or Path(tmp.name)  # type: ignore[union-attr]
     old_key = os.environ.get("DASHSCOPE_API_KEY")
     os.environ["DASHSCOPE_API_KEY"] = TOKEN
-    connect = ConnectOptions(ping_interval=10.0, ping_timeout=10.0, renew_after=renew_every, renew_quiet=0.3)
+    # The turns run back to back; the renewal takes a quiet moment (a pause) or, past a short grace, the
+    # moment between two turns, as in a busy real conversation.
+    connect = ConnectOptions(ping_interval=10.0, ping_timeout=10.0, renew_after=renew_every, renew_quiet=0.3,
+                             renew_turn_grace=min(2.0, renew_every / 2))
     c = Controller(RunOptions(url=url, mode="vad", audio=False, data_root=root / "data",
                               config_dir=root / "config", connect_options=connect))
     c.load_settings()
@@ -302,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--hours", type=float, default=2.0, help="simulated session time (default 2)")
     parser.add_argument("--turn-seconds", type=float, default=10.0)
-    parser.add_argument("--renew-every", type=float, default=20.0, help="wall seconds between session renewals")
+    parser.add_argument("--renew-every", type=float, default=3.0, help="wall seconds between session renewals")
     parser.add_argument("--drop-every", type=int, default=25, help="drop the connection mid-reply every N replies")
     parser.add_argument("--json", type=Path, default=None, help="write the samples and results here")
     args = parser.parse_args(argv)
@@ -341,6 +346,8 @@ def verdict(report: SoakReport, long_run: bool) -> list[str]:
         failed.append(f"threads left running: {report.leaked_threads}")
     if report.fds_after > report.fds_before + 2:
         failed.append(f"file descriptors: {report.fds_before} before, {report.fds_after} after")
+    if report.turns >= 50 and report.renewals == 0:
+        failed.append(f"no session renewal in {report.turns} turns (a real session would meet the cap mid-turn)")
     if report.saved_turns < report.turns * 2:
         failed.append(f"only {report.saved_turns} saved turns for {report.turns} exchanges")
     return failed

@@ -16,5 +16,5 @@ async def test_short_soak_keeps_memory_tasks_threads_and_files_flat_and_loses_no
     assert report.turns == 60
     assert report.barge_ins >= 5 and report.spoken_turns >= 30 and report.typed_turns >= 8
     assert report.reconnects >= 3  # the server dropped every 12th reply
-    assert report.renewals >= 1
+    assert report.renewals > 0
     assert verdict(report, long_run=False) == []
