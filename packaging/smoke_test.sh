@@ -176,9 +176,12 @@ for _ in $(seq 240); do
 done
 if [ -n "$APP_SERVER" ] && [ -n "$(listening_port_of "$APP_SERVER")" ]; then
   APP_PORT="$(listening_port_of "$APP_SERVER")"
-  # The token is on the server's command line, as `--token T` or `--token=T`.
-  APP_TOKEN="$(tr '\0' '\n' <"/proc/$APP_SERVER/cmdline" | awk 'take { print; exit } $0 == "--token" { take = 1 }
-    /^--token=/ { sub(/^--token=/, ""); print; exit }')"
+  # The app hands its server the token in the environment (never on the command line, which every
+  # local user can read); this user can read the child's environment.
+  if tr '\0' '\n' <"/proc/$APP_SERVER/cmdline" | grep -q -- '--token'; then
+    fail "the app's server has its token on the command line"
+  fi
+  APP_TOKEN="$(tr '\0' '\n' <"/proc/$APP_SERVER/environ" | sed -n 's/^QWENVOICE_SERVE_TOKEN=//p' | head -1)"
   pass "the app started its offline server from the bundle: '$(tr '\0' ' ' <"/proc/$APP_SERVER/cmdline" | sed -E 's/--token[ =][^ ]*/--token ***/')' on port $APP_PORT"
   speak_check app-server "ws://127.0.0.1:$APP_PORT/api-ws/v1/realtime" "${APP_TOKEN:-offline}" "$OUT/app-server-speak.wav"
 else
