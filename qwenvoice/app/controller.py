@@ -23,7 +23,7 @@ from qwenvoice.net.backoff import ReconnectPolicy
 from qwenvoice.net.client import ConnectOptions, RealtimeClient
 from qwenvoice.protocol.events import ErrorDetail
 from qwenvoice.protocol.omni import OmniConversation
-from qwenvoice.protocol.tts_text import split_sentences
+from qwenvoice.protocol.tts_text import split_paragraphs, split_sentences
 from qwenvoice.session import status as st
 from qwenvoice.session.audio_link import Block
 from qwenvoice.session.conversation import Conversation
@@ -359,7 +359,7 @@ class Controller(QObject):
             return f"could not connect: {exc}"
         self._reports.speech_state_changed("speaking", "")
         try:
-            result = await speech.run(split_sentences(text) or [text])
+            result = await speech.run(studio_segments(text, mode))
         finally:
             self._speech = None
         failed = result.failure
@@ -464,6 +464,14 @@ class Controller(QObject):
 
     def clear_api_key(self) -> None:
         self.key_store().delete()
+
+
+def studio_segments(text: str, mode: str) -> list[str]:
+    """The studio's modes do what they are called: "commit" makes one segment (one commit, one response)
+    per paragraph; in "server_commit" the server cuts where it likes, and the sentences only tell the
+    progress bar how many segments to expect."""
+    segments = split_paragraphs(text) if mode == "commit" else split_sentences(text)
+    return segments or [text]
 
 
 def _device(value: object) -> str | None:

@@ -188,13 +188,27 @@ async def test_speech_studio_streams_the_text_and_reports_progress(make_controll
         c.tts_progress.connect(lambda d, e: progress.append((d, e)))
         await c.start()
         await wait_for(lambda: c.connection.state == st.READY)
-        text = "First sentence here. Second one follows! And a third?"
+        text = ("First sentence here. Still the first paragraph!\nAnd its second line.\n\n"
+                "Second one follows.\n\nA third?")
         c.speak(text, mode)
         await wait_for(lambda: states and states[-1][0] in ("done", "failed"), within=20)
         assert states[0][0] == "connecting" and states[-1][0] == "done", states
-        assert progress[0] == (0, 3) and progress[-1][0] == progress[-1][1] >= 1
+        assert progress[-1][0] == progress[-1][1] >= 1
         if mode == "commit":
-            assert progress[-1] == (3, 3)  # one response per committed segment
+            # "One segment per paragraph": a commit per paragraph, whatever its sentences and lines.
+            assert progress[0] == (0, 3) and progress[-1] == (3, 3)
+            tts = next(x for x in server.connections if "tts" in x.model)
+            committed, buffer = [], ""
+            for message in tts.received:
+                if message.get("type") == "input_text_buffer.append":
+                    buffer += message["text"]
+                elif message.get("type") == "input_text_buffer.commit":
+                    committed.append(buffer.strip())
+                    buffer = ""
+            assert committed == ["First sentence here. Still the first paragraph!\nAnd its second line.",
+                                 "Second one follows.", "A third?"]
+        else:
+            assert progress[0] == (0, 5)  # the server decides; the sentences are the estimate
         assert c.speech_duration_s() > 0.3  # the audio is kept for "Save as WAV"
         sent = [r.type for r in c.eventlog.records() if r.direction == "out"]
         received = {r.type for r in c.eventlog.records() if r.direction == "in"}
