@@ -363,7 +363,7 @@ class Controller(QObject):
         finally:
             self._speech = None
         failed = result.failure
-        if result.error is not None:
+        if failed:
             self.voice.say(st.ERROR, f"Speech studio: {failed}", st.ACTION_OPEN_SETTINGS)
         self._reports.speech_state_changed("failed" if failed else "done", failed or f"{result.seconds:.1f} s")
         return failed

@@ -59,6 +59,10 @@ class SpeechResult:
             return self.lost.error.message if self.lost.error else self.lost.reason
         if self.timed_out:
             return f"no answer from the server for {IDLE_TIMEOUT_S:.0f} s"
+        if not self.pcm:
+            # The service's only sure sign of success is audio: it may finish (or close) a session it
+            # could not synthesise for, e.g. an unknown model, without saying why.
+            return "the server sent no audio" + (" and finished the session" if self.finished else "")
         return ""
 
 

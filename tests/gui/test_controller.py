@@ -218,6 +218,25 @@ async def test_speech_studio_streams_the_text_and_reports_progress(make_controll
         assert [x.model for x in server.connections if "tts" in x.model] == [c.settings.connection.tts_model]
 
 
+@pytest.mark.parametrize(("script", "reason"), [
+    (Script(tts_close_on_text=(1000, "Model not found.")), "Model not found."),
+    (Script(tts_without_audio=True), "no audio"),
+])
+async def test_speech_studio_fails_with_the_reason_when_the_server_sends_no_audio(make_controller, script, reason):
+    async with ScriptedServer(script, token=TOKEN) as server:
+        c = make_controller(server.url)
+        states: list[tuple[str, str]] = []
+        notices: list[tuple[str, str, str]] = []
+        c.tts_state_changed.connect(lambda s, d: states.append((s, d)))
+        c.notice.connect(lambda *a: notices.append(a))
+        await c.start()
+        await wait_for(lambda: c.connection.state == st.READY)
+        c.speak("Hello there.", "commit")
+        await wait_for(lambda: states and states[-1][0] in ("done", "failed"), within=20)
+        assert states[-1][0] == "failed" and reason in states[-1][1], states
+        assert any(reason in n[1] for n in notices), notices
+
+
 async def test_speech_studio_shows_a_refused_setting_and_ends_failed(make_controller):
     refusal = {"type": "invalid_request_error", "code": "invalid_value", "message": "voice 'Nobody' is not supported",
                "param": "session.voice"}

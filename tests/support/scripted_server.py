@@ -136,6 +136,8 @@ class Script:
     later_session_ready_delay: float = 0.0  # connections after the first answer session.update this late
     max_session_seconds: float = 30.0
     wav_header_per_response: bool = True  # TTS response_format "wav": RIFF header in each response's first delta
+    tts_close_on_text: tuple[int, str] | None = None  # TTS: close (code, reason) when the first text arrives
+    tts_without_audio: bool = False  # TTS: responses carry no audio deltas (the session still finishes)
     # faults
     http_status: int | None = None
     http_body: str = "Unauthorized: invalid api key"
@@ -677,6 +679,8 @@ class _TtsSession(_Session):
         if kind == "session.update":
             await self.on_session_update(message)
         elif kind == "input_text_buffer.append":
+            if self.script.tts_close_on_text is not None:
+                await self.close_raw(*self.script.tts_close_on_text)
             self.text += str(message.get("text", ""))
             if self.session.get("mode") == "server_commit":
                 # Synthesize whole sentences as they complete, like the service's own segmentation.
@@ -723,7 +727,7 @@ class _TtsSession(_Session):
         pcm = sine_pcm(max(0.05, len(text.strip()) * s.tts_seconds_per_char), rate, 220.0)
         chunk = max(2, int(rate * s.delta_ms / 1000) * 2)
         wav = self.session.get("response_format") == "wav"
-        for n, i in enumerate(range(0, len(pcm), chunk)):
+        for n, i in enumerate(range(0, 0 if s.tts_without_audio else len(pcm), chunk)):
             data = pcm[i : i + chunk]
             if wav and n == 0 and s.wav_header_per_response:
                 data = wav_header(rate) + data
