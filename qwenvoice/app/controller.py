@@ -18,7 +18,6 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from qwenvoice.audio.wav import write_wav
 from qwenvoice.net.backoff import ReconnectPolicy
 from qwenvoice.net.client import ConnectOptions, RealtimeClient
 from qwenvoice.protocol.events import ErrorDetail
@@ -340,8 +339,9 @@ class Controller(QObject):
         self._reports.speech_state_changed("connecting", "")
         try:
             url, key, model = await self._tts_endpoint(model)
-            # The player takes PCM; the studio's own format setting is for files.
-            cfg = dataclasses.replace((tts or self.settings.tts).to_config(model), mode=mode, response_format="pcm")
+            # The format asked for is the one set (the job decodes mp3/opus for the player, and Save keeps
+            # the server's bytes); to_config sends bit_rate only with the format that takes it.
+            cfg = dataclasses.replace((tts or self.settings.tts).to_config(model), mode=mode)
 
             def play(response_id: str, item_id: str, pcm: bytes, rate: int) -> None:
                 audio.untimed_responses.add(response_id)  # not a conversation turn: no latency sample
@@ -388,9 +388,13 @@ class Controller(QObject):
             await speech.close()
         self._reports.speech_state_changed("stopped", f"{self.speech_duration_s():.1f} s")
 
+    def speech_file_suffix(self) -> str:
+        """The extension Save gives the studio's last job: .wav, .mp3 or .opus, by its format."""
+        return self._studio_result.file_suffix
+
     def save_speech(self, path: Path) -> Path:
         result = self._studio_result
-        write_wav(path, bytes(result.pcm), result.rate)
+        result.save(path)
         self.voice.say(st.INFO, f"Saved {result.seconds:.1f} s of speech to {path}")
         return path
 
