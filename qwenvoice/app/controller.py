@@ -18,12 +18,11 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from qwenvoice.audio.wav import write_wav
 from qwenvoice.net.backoff import ReconnectPolicy
 from qwenvoice.net.client import ConnectOptions, RealtimeClient
 from qwenvoice.protocol.events import ErrorDetail
 from qwenvoice.protocol.omni import OmniConversation
-from qwenvoice.protocol.tts_text import split_sentences
+from qwenvoice.protocol.tts_text import split_paragraphs, split_sentences
 from qwenvoice.session import status as st
 from qwenvoice.session.audio_link import Block
 from qwenvoice.session.conversation import Conversation
@@ -340,8 +339,9 @@ class Controller(QObject):
         self._reports.speech_state_changed("connecting", "")
         try:
             url, key, model = await self._tts_endpoint(model)
-            # The player takes PCM; the studio's own format setting is for files.
-            cfg = dataclasses.replace((tts or self.settings.tts).to_config(model), mode=mode, response_format="pcm")
+            # The format asked for is the one set (the job decodes mp3/opus for the player, and Save keeps
+            # the server's bytes); to_config sends bit_rate only with the format that takes it.
+            cfg = dataclasses.replace((tts or self.settings.tts).to_config(model), mode=mode)
 
             def play(response_id: str, item_id: str, pcm: bytes, rate: int) -> None:
                 audio.untimed_responses.add(response_id)  # not a conversation turn: no latency sample
@@ -359,11 +359,11 @@ class Controller(QObject):
             return f"could not connect: {exc}"
         self._reports.speech_state_changed("speaking", "")
         try:
-            result = await speech.run(split_sentences(text) or [text])
+            result = await speech.run(studio_segments(text, mode))
         finally:
             self._speech = None
         failed = result.failure
-        if result.error is not None:
+        if failed:
             self.voice.say(st.ERROR, f"Speech studio: {failed}", st.ACTION_OPEN_SETTINGS)
         self._reports.speech_state_changed("failed" if failed else "done", failed or f"{result.seconds:.1f} s")
         return failed
@@ -388,9 +388,13 @@ class Controller(QObject):
             await speech.close()
         self._reports.speech_state_changed("stopped", f"{self.speech_duration_s():.1f} s")
 
+    def speech_file_suffix(self) -> str:
+        """The extension Save gives the studio's last job: .wav, .mp3 or .opus, by its format."""
+        return self._studio_result.file_suffix
+
     def save_speech(self, path: Path) -> Path:
         result = self._studio_result
-        write_wav(path, bytes(result.pcm), result.rate)
+        result.save(path)
         self.voice.say(st.INFO, f"Saved {result.seconds:.1f} s of speech to {path}")
         return path
 
@@ -464,6 +468,14 @@ class Controller(QObject):
 
     def clear_api_key(self) -> None:
         self.key_store().delete()
+
+
+def studio_segments(text: str, mode: str) -> list[str]:
+    """The studio's modes do what they are called: "commit" makes one segment (one commit, one response)
+    per paragraph; in "server_commit" the server cuts where it likes, and the sentences only tell the
+    progress bar how many segments to expect."""
+    segments = split_paragraphs(text) if mode == "commit" else split_sentences(text)
+    return segments or [text]
 
 
 def _device(value: object) -> str | None:

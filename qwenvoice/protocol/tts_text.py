@@ -1,5 +1,6 @@
-"""How text for speech is cut up: sentences (commit mode, the offline server's synthesis, streamed text)
-and small word groups (text streamed as a typing user would send it).
+"""How text for speech is cut up: sentences (commit mode, the offline server's synthesis, streamed text),
+paragraphs (the speech studio's "one segment per paragraph") and small word groups (text streamed as a
+typing user would send it).
 
 Pure text logic, shared by the app, the terminal commands and the offline server, so that all of them
 agree on where a sentence ends.
@@ -40,6 +41,16 @@ def sentence_pieces(text: str) -> list[str]:
 def split_sentences(text: str) -> list[str]:
     """Sentences (with their punctuation, without surrounding whitespace) in order, empty ones dropped."""
     return [piece.strip() for piece, _ in _pieces(text) if piece.strip()]
+
+
+_PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n\s*")  # a blank line (spaces on it allowed), and what follows
+
+
+def split_paragraphs(text: str) -> list[str]:
+    """Paragraphs in order, cut at blank lines only (sentence ends and single line breaks stay inside),
+    without surrounding whitespace, empty ones dropped."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return [part.strip() for part in _PARAGRAPH_BREAK.split(text) if part.strip()]
 
 
 def take_complete_sentences(buffer: str) -> tuple[list[str], str]:

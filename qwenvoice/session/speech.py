@@ -13,8 +13,10 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from qwenvoice.audio.wav import split_wav_header
+from qwenvoice.audio.decode import ENCODED_FORMATS, FILE_SUFFIX, StreamDecoder, make_decoder
+from qwenvoice.audio.wav import split_wav_header, write_wav
 from qwenvoice.net.backoff import NO_RECONNECT
 from qwenvoice.net.client import ConnectionStatus, ConnectOptions, RealtimeClient
 from qwenvoice.protocol import events as ev
@@ -30,7 +32,7 @@ log = logging.getLogger(__name__)
 # Seconds without any server event before a job gives up.
 IDLE_TIMEOUT_S = 60.0
 
-# (response_id, item_id, pcm, sample rate): audio as it streams in.
+# (response_id, item_id, pcm, sample rate): audio as it streams in, decoded to 16-bit mono PCM.
 AudioOut = Callable[[str, str, bytes, int], None]
 
 
@@ -45,10 +47,26 @@ class SpeechResult:
     lost: ConnectionStatus | None = None  # the connection ended before the job did
     timed_out: bool = False
     response_ids: set[str] = field(default_factory=set)
+    response_format: str = "pcm"  # what the server was asked to send
+    encoded: bytearray = field(default_factory=bytearray)  # mp3/opus: the bytes as the server sent them
 
     @property
     def seconds(self) -> float:
         return len(self.pcm) / 2 / self.rate
+
+    @property
+    def file_suffix(self) -> str:
+        """The extension of the file ``save`` writes: .mp3, .opus, or .wav (for pcm and wav)."""
+        return FILE_SUFFIX.get(self.response_format, ".wav")
+
+    def save(self, path: Path) -> None:
+        """Compressed audio as the server sent it; PCM and WAV as one WAV file of the samples (the server
+        repeats the WAV header in each response, so its bytes joined would not make one file)."""
+        if self.response_format in ENCODED_FORMATS:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(bytes(self.encoded))
+        else:
+            write_wav(path, bytes(self.pcm), self.rate)
 
     @property
     def failure(self) -> str:
@@ -59,6 +77,10 @@ class SpeechResult:
             return self.lost.error.message if self.lost.error else self.lost.reason
         if self.timed_out:
             return f"no answer from the server for {IDLE_TIMEOUT_S:.0f} s"
+        if not self.pcm:
+            # The service's only sure sign of success is audio: it may finish (or close) a session it
+            # could not synthesise for, e.g. an unknown model, without saying why.
+            return "the server sent no audio" + (" and finished the session" if self.finished else "")
         return ""
 
 
@@ -78,8 +100,9 @@ class SpeechSession:
         self.on_audio_done = on_audio_done
         self.eventlog = eventlog
         self.idle_timeout = idle_timeout
-        self.result = SpeechResult(rate=config.sample_rate)
+        self.result = SpeechResult(rate=config.sample_rate, response_format=config.response_format)
         self.client: RealtimeClient | None = None
+        self._decoders: dict[str, StreamDecoder] = {}  # per response: mp3/opus to PCM for on_audio
 
     def _configure(self, config: TtsSessionConfig) -> ev.SessionUpdate:
         update = self.machine.configure(config)[0]
@@ -157,9 +180,11 @@ class SpeechSession:
                     elif isinstance(note, nt.AudioChunk):
                         self._audio(note, wav, started)
                     elif isinstance(note, nt.AudioDone):
+                        self._end_decoding(note.response_id, note.item_id or "tts")
                         if self.on_audio_done is not None:
                             self.on_audio_done(note.response_id)
                     elif isinstance(note, nt.ResponseFinished) and not note.interrupted:
+                        self._end_decoding(note.response_id, "tts")  # when no audio.done came
                         result.responses += 1
                         done += 1
                         expected = max(expected, done)
@@ -181,17 +206,34 @@ class SpeechSession:
 
     def _audio(self, note: nt.AudioChunk, wav: bool, started: list[float]) -> None:
         result = self.result
-        data = note.pcm
-        if wav:
+        data = note.pcm  # the delta's bytes in the session's response_format
+        result.response_ids.add(note.response_id)
+        if result.first_audio_ms is None and started and data:
+            result.first_audio_ms = (time.perf_counter() - started[0]) * 1000.0
+        if result.response_format in ENCODED_FORMATS:
+            result.encoded += data
+            decoder = self._decoders.get(note.response_id)
+            if decoder is None:
+                decoder = make_decoder(result.response_format, result.rate)
+                assert decoder is not None
+                self._decoders[note.response_id] = decoder
+            data = decoder.feed(data)
+        elif wav:
             data, header_rate = split_wav_header(data)
             if header_rate:
                 result.rate = header_rate
-        result.response_ids.add(note.response_id)
-        if result.first_audio_ms is None and started:
-            result.first_audio_ms = (time.perf_counter() - started[0]) * 1000.0
-        result.pcm += data
+        self._pcm(note.response_id, note.item_id or "tts", data)
+
+    def _pcm(self, response_id: str, item_id: str, data: bytes) -> None:
+        self.result.pcm += data
         if self.on_audio is not None and data:
-            self.on_audio(note.response_id, note.item_id or "tts", data, result.rate)
+            self.on_audio(response_id, item_id, data, self.result.rate)
+
+    def _end_decoding(self, response_id: str, item_id: str) -> None:
+        """A response's audio is complete: what its decoder still holds is played too."""
+        decoder = self._decoders.pop(response_id, None)
+        if decoder is not None:
+            self._pcm(response_id, item_id, decoder.end())
 
     async def close(self) -> None:
         client, self.client = self.client, None

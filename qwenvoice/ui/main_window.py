@@ -255,10 +255,9 @@ class MainWindow(QMainWindow):
         tb.addAction(self.inspector_action)
 
     def _bind_keys(self) -> None:
-        controller = self.controller
         self.esc_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
         self.esc_shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
-        self.esc_shortcut.activated.connect(controller.stop)
+        self.esc_shortcut.activated.connect(self._on_escape)
         # Ctrl+Q (Cmd+Q on macOS) quits through the same path as the close button.
         self.quit_shortcut = QShortcut(QKeySequence("Ctrl+Q"), self)
         self.quit_shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
@@ -266,6 +265,12 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         assert app is not None
         app.installEventFilter(self)
+
+    def _on_escape(self) -> None:
+        """Esc stops what is being said: the conversation's reply, and a speech-studio job the way the
+        studio's Stop does (synthesis ends, not only the sound already buffered)."""
+        self.controller.stop()
+        self.controller.stop_speaking()  # nothing to do when no speech job runs
 
     def _bind_controller(self) -> None:
         controller = self.controller

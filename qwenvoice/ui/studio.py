@@ -1,4 +1,5 @@
-"""Speech studio (Qwen-TTS-Realtime): type or paste text, hear it as it streams, save it as WAV."""
+"""Speech studio (Qwen-TTS-Realtime): type or paste text, hear it as it streams, save it in the format set
+(a WAV for PCM and WAV; the MP3 or Opus bytes the server sent)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from qwenvoice.ui.i18n import Retranslator, translate
 
+SAVE_FILTERS = {".wav": "WAV audio", ".mp3": "MP3 audio", ".opus": "Opus audio"}
 MODES = (("server_commit", "Server decides segments (server_commit)"), ("commit", "One segment per paragraph (commit)"))
 
 
@@ -132,6 +134,10 @@ class StudioPanel(QWidget):
         self.status.setText(text)
 
     def _save_clicked(self) -> None:
-        name, _ = QFileDialog.getSaveFileName(self, self.tr("Save speech"), "speech.wav", "WAV audio (*.wav)")
+        suffix = self.controller.speech_file_suffix()  # what the server sent: .wav, .mp3 or .opus
+        kind = SAVE_FILTERS.get(suffix, SAVE_FILTERS[".wav"])
+        name, _ = QFileDialog.getSaveFileName(self, self.tr("Save speech"), f"speech{suffix}",
+                                              f"{kind} (*{suffix})")
         if name:
-            self.controller.save_speech(Path(name))
+            path = Path(name)
+            self.controller.save_speech(path if path.suffix.lower() == suffix else path.with_name(path.name + suffix))

@@ -89,7 +89,7 @@ def main(out_dir: Path) -> int:
         grab("conversation-inspector")
         window.inspector_dock.hide()
         window.tabs.setCurrentWidget(window.studio)
-        window.studio.text.setPlainText("Streaming speech from text. Each sentence is one segment.\n\n"
+        window.studio.text.setPlainText("Streaming speech from text. Each paragraph is one segment.\n\n"
                                         "The audio plays as it arrives, and it can be saved as a WAV file.")
         window.studio.mode.setCurrentIndex(window.studio.mode.findData("commit"))
         window.studio.speak()

@@ -4,10 +4,12 @@ VAD and push-to-talk turns, typed messages, barge-in, errors, mode switching, pe
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import pytest
 
 from qwenvoice.app.controller import Controller, RunOptions, event_payload
+from qwenvoice.audio.wav import read_wav
 from qwenvoice.protocol import events as ev
 from qwenvoice.protocol.tts_text import split_sentences
 from qwenvoice.session import status as st
@@ -188,13 +190,27 @@ async def test_speech_studio_streams_the_text_and_reports_progress(make_controll
         c.tts_progress.connect(lambda d, e: progress.append((d, e)))
         await c.start()
         await wait_for(lambda: c.connection.state == st.READY)
-        text = "First sentence here. Second one follows! And a third?"
+        text = ("First sentence here. Still the first paragraph!\nAnd its second line.\n\n"
+                "Second one follows.\n\nA third?")
         c.speak(text, mode)
         await wait_for(lambda: states and states[-1][0] in ("done", "failed"), within=20)
         assert states[0][0] == "connecting" and states[-1][0] == "done", states
-        assert progress[0] == (0, 3) and progress[-1][0] == progress[-1][1] >= 1
+        assert progress[-1][0] == progress[-1][1] >= 1
         if mode == "commit":
-            assert progress[-1] == (3, 3)  # one response per committed segment
+            # "One segment per paragraph": a commit per paragraph, whatever its sentences and lines.
+            assert progress[0] == (0, 3) and progress[-1] == (3, 3)
+            tts = next(x for x in server.connections if "tts" in x.model)
+            committed, buffer = [], ""
+            for message in tts.received:
+                if message.get("type") == "input_text_buffer.append":
+                    buffer += message["text"]
+                elif message.get("type") == "input_text_buffer.commit":
+                    committed.append(buffer.strip())
+                    buffer = ""
+            assert committed == ["First sentence here. Still the first paragraph!\nAnd its second line.",
+                                 "Second one follows.", "A third?"]
+        else:
+            assert progress[0] == (0, 5)  # the server decides; the sentences are the estimate
         assert c.speech_duration_s() > 0.3  # the audio is kept for "Save as WAV"
         sent = [r.type for r in c.eventlog.records() if r.direction == "out"]
         received = {r.type for r in c.eventlog.records() if r.direction == "in"}
@@ -202,6 +218,59 @@ async def test_speech_studio_streams_the_text_and_reports_progress(make_controll
         assert sent.count("input_text_buffer.commit") == (3 if mode == "commit" else 0)
         assert {"response.audio.delta", "response.done", "session.finished"} <= received
         assert [x.model for x in server.connections if "tts" in x.model] == [c.settings.connection.tts_model]
+
+
+@pytest.mark.parametrize("response_format", ["pcm", "wav", "mp3", "opus"])
+async def test_speech_studio_and_voice_preview_honour_the_format_setting(make_controller, tmp_path, response_format):
+    """The Format setting is what the server is asked for (with the bit rate only where it is taken: Opus);
+    the studio plays every format and Save keeps what the server sent, named by its format."""
+    async with ScriptedServer(Script(tts_seconds_per_char=0.01), token=TOKEN) as server:
+        c = make_controller(server.url)
+        states: list[tuple[str, str]] = []
+        c.tts_state_changed.connect(lambda s, d: states.append((s, d)))
+        await c.start()
+        await wait_for(lambda: c.connection.state == st.READY)
+        settings = c.settings.copy()
+        settings.tts = dataclasses.replace(settings.tts, response_format=response_format, bit_rate=32)
+        c.apply_settings(settings)
+        c.speak("First sentence here. A second one.", "commit")
+        await wait_for(lambda: states and states[-1][0] in ("done", "failed"), within=20)
+        assert states[-1][0] == "done", states
+        tts = [x for x in server.connections if "tts" in x.model]
+        update = [m for m in tts[0].received if m.get("type") == "session.update"][0]["session"]
+        assert update["response_format"] == response_format
+        assert update.get("bit_rate") == (32 if response_format == "opus" else None)
+        assert 0.3 < c.speech_duration_s() < 0.6  # decoded PCM: 34 characters at 0.01 s each
+        suffix = c.speech_file_suffix()
+        assert suffix == {"pcm": ".wav", "wav": ".wav"}.get(response_format, f".{response_format}")
+        saved = c.save_speech(tmp_path / f"speech{suffix}")
+        if response_format in ("mp3", "opus"):
+            assert saved.read_bytes() == bytes(tts[0].audio_sent)
+        else:
+            headers = 44 * bytes(tts[0].audio_sent).count(b"RIFF")  # the wire has one per response
+            assert read_wav(saved).rate == 24000 and len(read_wav(saved).pcm) == len(tts[0].audio_sent) - headers
+        # The settings' Preview voice takes the same path.
+        await c.preview_voice(c.settings.connection.tts_model, settings.tts, "Hi there.")
+        assert states[-1][0] == "done", states
+
+
+@pytest.mark.parametrize(("script", "reason"), [
+    (Script(tts_close_on_text=(1000, "Model not found.")), "Model not found."),
+    (Script(tts_without_audio=True), "no audio"),
+])
+async def test_speech_studio_fails_with_the_reason_when_the_server_sends_no_audio(make_controller, script, reason):
+    async with ScriptedServer(script, token=TOKEN) as server:
+        c = make_controller(server.url)
+        states: list[tuple[str, str]] = []
+        notices: list[tuple[str, str, str]] = []
+        c.tts_state_changed.connect(lambda s, d: states.append((s, d)))
+        c.notice.connect(lambda *a: notices.append(a))
+        await c.start()
+        await wait_for(lambda: c.connection.state == st.READY)
+        c.speak("Hello there.", "commit")
+        await wait_for(lambda: states and states[-1][0] in ("done", "failed"), within=20)
+        assert states[-1][0] == "failed" and reason in states[-1][1], states
+        assert any(reason in n[1] for n in notices), notices
 
 
 async def test_speech_studio_shows_a_refused_setting_and_ends_failed(make_controller):

@@ -126,6 +126,39 @@ async def test_escape_and_stop_cut_a_reply(qtbot, tmp_path, monkeypatch):
             await c.shutdown()
 
 
+async def test_escape_in_the_studio_stops_synthesis_like_stop(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("DASHSCOPE_API_KEY", TOKEN)
+    script = Script(tts_seconds_per_char=0.05, delta_delay=0.05)  # several seconds of speech, paced
+    async with ScriptedServer(script, token=TOKEN) as server:
+        c = Controller(RunOptions(url=server.url, mode="vad", audio=False, data_root=tmp_path / "d",
+                                  config_dir=tmp_path / "c"))
+        win = MainWindow(c)
+        qtbot.addWidget(win)
+        win.show()
+        qtbot.waitExposed(win)
+        states: list[str] = []
+        c.tts_state_changed.connect(lambda state, _detail: states.append(state))
+        try:
+            await c.start()
+            await wait_for(lambda: c.connection.state == st.READY)
+            win.tabs.setCurrentWidget(win.studio)
+            win.studio.text.setPlainText("A long text to speak. " * 6)
+            qtbot.mouseClick(win.studio.speak_button, Qt.MouseButton.LeftButton)
+            await wait_for(lambda: states[-1:] == ["speaking"] and c.speech_duration_s() > 0.2,
+                           what=lambda: states)
+            qtbot.keyClick(win.studio.text, Qt.Key.Key_Escape)
+            await wait_for(lambda: states[-1:] == ["stopped"], what=lambda: states)
+            heard = c.speech_duration_s()
+            await asyncio.sleep(0.5)
+            assert states[-1] == "stopped" and "done" not in states, states
+            assert c.speech_duration_s() == heard, "synthesis went on after Esc"
+            assert win.studio.status.text().startswith("Stopped") and win.studio.speak_button.isEnabled()
+            tts = next(x for x in server.connections if "tts" in x.model)
+            assert "session.finished" not in tts.sent_types
+        finally:
+            await c.shutdown()
+
+
 async def test_notices_show_as_banners_with_actions(window, qtbot):
     c = window.controller
     c.notice.emit(st.ERROR, "Connection failed: boom", st.ACTION_RECONNECT)

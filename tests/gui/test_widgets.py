@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -290,3 +291,49 @@ def test_studio_drives_the_controller_interface(qtbot):
     ctl.tts_state_changed.emit("done", "1.5 s")
     assert panel.save_button.isEnabled() and "Done" in panel.status.text()
     assert panel.voice_label.text() == "voice Cherry"
+
+
+@pytest.mark.parametrize(("suffix", "kind"), [(".opus", "Opus audio"), (".mp3", "MP3 audio"), (".wav", "WAV audio")])
+def test_studio_save_offers_the_extension_of_the_format_sent(qtbot, monkeypatch, tmp_path, suffix, kind):
+    from PySide6.QtCore import QObject, Signal
+    from PySide6.QtWidgets import QFileDialog
+
+    from qwenvoice.ui.studio import StudioPanel
+
+    class Recorder(QObject):
+        tts_progress = Signal(int, int)
+        tts_state_changed = Signal(str, str)
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.saved: list[Path] = []
+
+        def speech_duration_s(self) -> float:
+            return 1.0
+
+        def speech_file_suffix(self) -> str:
+            return suffix
+
+        def stop_speaking(self) -> None:
+            pass
+
+        def save_speech(self, path: Path) -> Path:
+            self.saved.append(path)
+            return path
+
+    asked: list[tuple[str, str]] = []
+    answers = iter([str(tmp_path / f"mine{suffix}"), str(tmp_path / "typed-without-one")])
+
+    def dialog(_parent, _title, name, filters):  # type: ignore[no-untyped-def]
+        asked.append((name, filters))
+        return next(answers), filters
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", dialog)
+    ctl = Recorder()
+    panel = StudioPanel(ctl)
+    qtbot.addWidget(panel)
+    ctl.tts_state_changed.emit("done", "1.0 s")
+    panel.save_button.click()
+    panel.save_button.click()
+    assert asked[0] == (f"speech{suffix}", f"{kind} (*{suffix})")
+    assert ctl.saved == [tmp_path / f"mine{suffix}", tmp_path / f"typed-without-one{suffix}"]

@@ -55,6 +55,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import io
 import itertools
 import json
 import logging
@@ -109,6 +110,34 @@ def sine_pcm(seconds: float, rate: int = 24000, freq: float = 440.0, amplitude: 
     return (np.sin(2 * math.pi * freq * t) * amplitude * 32767).astype("<i2").tobytes()
 
 
+def encode_speech(response_format: str, pcm: bytes, rate: int, bit_rate_kbps: int | None = None) -> bytes:
+    """``pcm`` (mono int16 at ``rate``) as the TTS service sends it compressed, made with PyAV: "mp3" as
+    bare MP3 frames (no ID3 tag, no Xing header: a stream), "opus" as an Ogg Opus stream at 48 kHz."""
+    import fractions
+
+    import av
+
+    buffer = io.BytesIO()
+    if response_format == "mp3":
+        out = av.open(buffer, "w", format="mp3", options={"write_xing": "0", "id3v2_version": "0"})
+        stream = out.add_stream("libmp3lame", rate=rate, layout="mono")
+    elif response_format == "opus":
+        out = av.open(buffer, "w", format="ogg")
+        stream = out.add_stream("libopus", rate=48000, layout="mono")
+    else:
+        raise ValueError(response_format)
+    if bit_rate_kbps:
+        stream.bit_rate = bit_rate_kbps * 1000
+    frame = av.AudioFrame.from_ndarray(np.frombuffer(pcm, "<i2").reshape(1, -1), format="s16", layout="mono")
+    frame.sample_rate = rate
+    frame.pts = 0
+    frame.time_base = fractions.Fraction(1, rate)
+    for packet in [*stream.encode(frame), *stream.encode(None)]:
+        out.mux(packet)
+    out.close()
+    return buffer.getvalue()
+
+
 def speech_like_pcm(rate: int = 16000, speech_s: float = 0.8, lead_s: float = 0.2, tail_s: float = 0.3) -> bytes:
     """Silence, a voiced-sounding burst (harmonics with a syllable envelope), silence."""
     n = int(speech_s * rate)
@@ -136,6 +165,8 @@ class Script:
     later_session_ready_delay: float = 0.0  # connections after the first answer session.update this late
     max_session_seconds: float = 30.0
     wav_header_per_response: bool = True  # TTS response_format "wav": RIFF header in each response's first delta
+    tts_close_on_text: tuple[int, str] | None = None  # TTS: close (code, reason) when the first text arrives
+    tts_without_audio: bool = False  # TTS: responses carry no audio deltas (the session still finishes)
     # faults
     http_status: int | None = None
     http_body: str = "Unauthorized: invalid api key"
@@ -174,6 +205,7 @@ class ConnectionLog:
     sent_types: list[str] = field(default_factory=list)
     appended_audio_bytes: int = 0
     closed_by: str = ""
+    audio_sent: bytearray = field(default_factory=bytearray)  # TTS: every audio delta's bytes, in order
 
     def types(self) -> list[str]:
         return [str(m.get("type")) for m in self.received]
@@ -677,6 +709,8 @@ class _TtsSession(_Session):
         if kind == "session.update":
             await self.on_session_update(message)
         elif kind == "input_text_buffer.append":
+            if self.script.tts_close_on_text is not None:
+                await self.close_raw(*self.script.tts_close_on_text)
             self.text += str(message.get("text", ""))
             if self.session.get("mode") == "server_commit":
                 # Synthesize whole sentences as they complete, like the service's own segmentation.
@@ -722,13 +756,18 @@ class _TtsSession(_Session):
         await self.send({"type": "response.content_part.added", **base, "part": {"type": "audio", "text": ""}})
         pcm = sine_pcm(max(0.05, len(text.strip()) * s.tts_seconds_per_char), rate, 220.0)
         chunk = max(2, int(rate * s.delta_ms / 1000) * 2)
-        wav = self.session.get("response_format") == "wav"
-        for n, i in enumerate(range(0, len(pcm), chunk)):
+        response_format = self.session.get("response_format")
+        wav = response_format == "wav"
+        if response_format in ("mp3", "opus"):
+            pcm = encode_speech(response_format, pcm, rate, self.session.get("bit_rate"))
+            chunk = 500  # compressed bytes per delta: frames and Ogg pages cut anywhere
+        for n, i in enumerate(range(0, 0 if s.tts_without_audio else len(pcm), chunk)):
             data = pcm[i : i + chunk]
             if wav and n == 0 and s.wav_header_per_response:
                 data = wav_header(rate) + data
             await self.pace_delta()
             await self.count_delta()
+            self.log.audio_sent += data
             await self.send({"type": "response.audio.delta", **base, "delta": base64.b64encode(data).decode()})
         await self.send({"type": "response.audio.done", **base})
         await self.send({"type": "response.content_part.done", **base, "part": {"type": "audio", "text": ""}})

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from qwenvoice.protocol.tts_text import sentence_pieces, split_sentences, take_complete_sentences, text_chunks
+from qwenvoice.protocol.tts_text import (
+    sentence_pieces,
+    split_paragraphs,
+    split_sentences,
+    take_complete_sentences,
+    text_chunks,
+)
 
 
 def test_split_sentences() -> None:
@@ -14,6 +20,17 @@ def test_split_sentences() -> None:
 def test_paragraphs_without_punctuation_are_sentences_of_their_own() -> None:
     assert split_sentences("One. Two!  Three?\n\nFour") == ["One.", "Two!", "Three?", "Four"]
     assert split_sentences("A heading\n\nThe body. The end") == ["A heading", "The body.", "The end"]
+
+
+def test_paragraphs_split_at_blank_lines_only() -> None:
+    text = "First sentence. Second sentence!\nSame paragraph, next line?\n\n  \t\nA new paragraph. Still it.\n\n"
+    assert split_paragraphs(text) == [
+        "First sentence. Second sentence!\nSame paragraph, next line?",
+        "A new paragraph. Still it.",
+    ]
+    assert split_paragraphs("你好。今天天气很好！\r\n\r\n再见。") == ["你好。今天天气很好！", "再见。"]
+    assert split_paragraphs("One line only") == ["One line only"]
+    assert split_paragraphs(" \n\n ") == []
 
 
 def test_numbers_and_punctuation_runs_stay_whole() -> None:
