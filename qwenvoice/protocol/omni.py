@@ -338,9 +338,10 @@ class OmniConversation(RealtimeSessionMachine[OmniSessionConfig]):
     # ---- server events ---------------------------------------------------------------------------
 
     def _refuses_update(self, error: ErrorDetail, request_type: str | None) -> bool:
-        # an unattributed error refuses the update only when it names a session parameter
+        # An unattributed error refuses the update when it names a session parameter, or when it answers
+        # the first configuration: nothing else is sent before that is answered (the client holds it).
         return request_type == SessionUpdate.TYPE or (
-            request_type is None and (error.param or "").startswith("session")
+            request_type is None and ((error.param or "").startswith("session") or self.config is None)
         )
 
     def _on_refused(self, error: ErrorDetail, request_type: str | None) -> None:

@@ -306,6 +306,18 @@ def test_ask_error_event_exits_1(question: Path, tmp_path: Path, capsys: pytest.
     assert "Invalid modalities" in err and "param=session.modalities" in err and "type=invalid_request_error" in err
 
 
+@pytest.mark.parametrize("close", [False, True])
+def test_ask_refused_configuration_exits_1_naming_the_field(
+    close: bool, question: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = Script(reject_session_update=ERROR_WITH_EVENT_ID, close_after_reject=close)
+    code, _, err, server = ask(script, question, tmp_path, capsys)
+    assert code == 1, err
+    assert "param=session.voice" in err and ERROR_WITH_EVENT_ID["message"] in err
+    assert "input_audio_buffer.append" not in server.connections[0].types()  # never sent as if configured
+    assert server.handshakes == 1
+
+
 def test_ask_shows_the_long_1007_reason(question: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err, _server = ask(Script(close_after_created=(1007, FREE_TIER_REASON)), question, tmp_path, capsys)
     assert code == 3 and FREE_TIER_REASON in err
