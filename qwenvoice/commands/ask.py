@@ -255,6 +255,15 @@ def _outcome(session: VoiceSession, printer: AskPrinter) -> int:
         where = " during the reply" if cut else ""
         print(f"qwenvoice: connection lost{where}: {loss_reason(lost)}", file=sys.stderr)
         return fatal_exit_code(lost.error) if lost.error is not None else EXIT_CONNECTION
+    replies = [t for t in session.conversation.turns if t.role == ASSISTANT]
+    if replies and replies[-1].status:
+        # The server ended the reply as incomplete (kept, a warning) or failed (an error).
+        reply = replies[-1]
+        printer.close_line()
+        why = f": {reply.status_reason}" if reply.status_reason else ""
+        print(f"qwenvoice: the reply is {reply.status}{why}", file=sys.stderr)
+        if reply.status == "failed":
+            return EXIT_SERVER_ERROR
     return EXIT_OK
 
 

@@ -348,6 +348,24 @@ class Usage:
         )
 
 
+def status_reason(details: dict[str, Any] | None) -> str:
+    """The reason a ``status_details`` object gives: ``reason``, else its ``error``'s message or code."""
+    if not details:
+        return ""
+    reason = details.get("reason")
+    if isinstance(reason, str) and reason:
+        return reason
+    error = details.get("error")
+    if isinstance(error, dict):
+        for key in ("message", "code", "type"):
+            value = error.get(key)
+            if isinstance(value, str) and value:
+                return value
+    elif isinstance(error, str) and error:
+        return error
+    return ""
+
+
 def _count(value: object) -> int:
     if isinstance(value, bool):
         return 0
@@ -391,6 +409,17 @@ class ResponseDone(ServerEvent):
     def status(self) -> str | None:
         """``completed``, ``failed``, ``incomplete``, ``cancelled`` ... as the server says."""
         return _str_or_none(self.response.get("status"))
+
+    @property
+    def status_details(self) -> dict[str, Any] | None:
+        details = self.response.get("status_details")
+        return details if isinstance(details, dict) else None
+
+    @property
+    def status_reason(self) -> str:
+        """Why the response is not ``completed``, in the server's words: ``status_details.reason``
+        (``max_output_tokens``, ``turn_detected`` ...) or its ``error`` message or code; "" if none."""
+        return status_reason(self.status_details)
 
     @property
     def usage(self) -> Usage | None:

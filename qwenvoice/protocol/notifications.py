@@ -129,6 +129,8 @@ class ResponseFinished:
     status: str | None  # as the server said; "cancelled" when we ended it ourselves after a cancel
     usage: Usage | None
     interrupted: bool
+    #: Why it did not complete, from ``status_details`` (e.g. ``max_output_tokens``, an error message).
+    status_reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -523,7 +523,7 @@ class OmniConversation(RealtimeSessionMachine[OmniSessionConfig]):
         record = self._record(event.response_id)
         notes: list[Notification] = []
         if not record.finished:
-            notes.append(self._finish(record, event.status, usage, record.interrupted))
+            notes.append(self._finish(record, event.status, usage, record.interrupted, event.status_reason))
         if self._create_after_response and not self._unfinished():
             self._create_after_response = False
             notes.append(SendEvents([self._stamp(ResponseCreate())]))
@@ -546,12 +546,12 @@ class OmniConversation(RealtimeSessionMachine[OmniSessionConfig]):
         return self._stamp(ResponseCancel())
 
     def _finish(
-        self, record: ResponseRecord, status: str | None, usage: Usage | None, interrupted: bool
+        self, record: ResponseRecord, status: str | None, usage: Usage | None, interrupted: bool, reason: str = ""
     ) -> Notification:
         record.finished = True
         if not self._unfinished() and self.turn_phase is TurnPhase.RESPONDING:
             self.turn_phase = TurnPhase.IDLE
-        return ResponseFinished(record.response_id, status, usage, interrupted)
+        return ResponseFinished(record.response_id, status, usage, interrupted, reason)
 
     def _set_turn(self, phase: TurnPhase) -> None:
         self.turn_phase = phase

@@ -540,7 +540,7 @@ class VoiceSession:
         elif isinstance(n, nt.TranscriptDelta):
             self._on_transcript(n)
         elif isinstance(n, nt.TranscriptionFailed):
-            self.say(st.WARNING, "Your words could not be transcribed for this turn.")
+            self.say(st.WARNING, transcription_failure_text(n.error))
         elif isinstance(n, nt.ResponseStarted | nt.AudioChunk | nt.AudioDone | nt.ResponseFinished):
             self.replies.on_note(n)
         elif isinstance(n, nt.ProtocolErrorNotice) and n.configuration_refused:
@@ -696,6 +696,19 @@ class VoiceSession:
             self.conversation = Conversation(None)
         self.replies.forget()
         self.listener.conversation_reset()
+
+
+def transcription_failure_text(error: dict[str, Any]) -> str:
+    """The notice for ``conversation.item.input_audio_transcription.failed``, with the server's reason."""
+    reason = ""
+    for key in ("message", "code", "type"):
+        value = error.get(key) if isinstance(error, dict) else None
+        if isinstance(value, str) and value.strip():
+            reason = value.strip()
+            break
+    if not reason:
+        return "Your words could not be transcribed for this turn (the server gave no reason)."
+    return f"Your words could not be transcribed: {reason}"
 
 
 def failure_advice(s: ConnectionStatus, offline: bool = False) -> str:

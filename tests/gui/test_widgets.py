@@ -246,6 +246,29 @@ def test_history_shows_a_reply_cut_by_a_crash_as_interrupted(qtbot, tmp_path):
     conv.close()
 
 
+@pytest.mark.parametrize(("status", "reason"), [("incomplete", "max_output_tokens"),
+                                                  ("failed", "The model is overloaded.")])
+def test_a_reply_the_server_did_not_complete_shows_its_status_live_and_in_history(qtbot, tmp_path, status, reason):
+    conv = Conversation.create(tmp_path)
+    conv.user_text("tell me everything")
+    a = conv.assistant_delta("r1", "Half <an> answer")
+    conv.assistant_status("r1", status, reason)
+    conv.assistant_done("r1")
+    view = TranscriptView()
+    qtbot.addWidget(view)
+    view.set_turns(conv.turns)
+    shown = view.bubbles[a].text.text()
+    assert "Half &lt;an&gt; answer" in shown and status in shown and reason in shown
+    assert "interrupted" not in shown
+    conv.close()
+    panel = HistoryPanel(lambda: tmp_path)  # read back from the saved transcript
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.list.setCurrentRow(0)
+    again = panel.preview.bubbles[1].text.text()
+    assert status in again and reason in again
+
+
 def test_studio_drives_the_controller_interface(qtbot):
     from PySide6.QtCore import QObject, Signal
 

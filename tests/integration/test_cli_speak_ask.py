@@ -318,6 +318,20 @@ def test_ask_refused_configuration_exits_1_naming_the_field(
     assert server.handshakes == 1
 
 
+@pytest.mark.parametrize(("status", "details", "code"), [
+    ("incomplete", {"type": "incomplete", "reason": "max_output_tokens"}, 0),
+    ("failed", {"type": "failed", "error": {"code": "internal_error", "message": "The model is overloaded."}}, 1),
+])
+def test_ask_says_when_the_server_did_not_complete_the_reply(
+    status: str, details: dict[str, Any], code: int, question: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = Script(response_status=status, response_status_details=details)
+    exit_code, _, err, _server = ask(script, question, tmp_path, capsys)
+    assert exit_code == code, err
+    reason = details.get("reason") or details["error"]["message"]
+    assert f"the reply is {status}: {reason}" in err
+
+
 def test_ask_shows_the_long_1007_reason(question: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err, _server = ask(Script(close_after_created=(1007, FREE_TIER_REASON)), question, tmp_path, capsys)
     assert code == 3 and FREE_TIER_REASON in err

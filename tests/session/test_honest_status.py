@@ -56,3 +56,69 @@ async def test_an_unattributed_refusal_of_the_first_configuration_is_not_ready(t
             assert "bad field" in session.connection.detail
         finally:
             await session.shutdown()
+
+
+INCOMPLETE = {"type": "incomplete", "reason": "max_output_tokens"}
+FAILED = {"type": "failed", "error": {"type": "server_error", "code": "internal_error",
+                                      "message": "The model is overloaded."}}
+
+
+@pytest.mark.parametrize(("status", "details", "reason"), [("incomplete", INCOMPLETE, "max_output_tokens"),
+                                                            ("failed", FAILED, "The model is overloaded.")])
+async def test_a_reply_the_server_marks_incomplete_or_failed_says_so_and_is_saved(tmp_path, status, details, reason):
+    from qwenvoice.session.conversation import load_turns
+
+    script = Script(reply_text="Half an answer.", response_status=status, response_status_details=details)
+    async with ScriptedServer(script, token=TOKEN) as server:
+        rec = Recorder()
+        session = _session(tmp_path, server.url, rec)
+        try:
+            await session.start()
+            await until(lambda: session.connection.state == st.READY)
+            session.send_text("tell me everything")
+            await until(lambda: session.metrics.usage.responses == 1)
+            reply = session.conversation.turns[-1]
+            assert reply.role == "assistant" and reply.status == status
+            assert reply.status_reason == reason
+            assert any(status in text and reason in text for _level, text in rec.notices), rec.notices
+            folder = session.conversation.folder
+        finally:
+            await session.shutdown()
+    assert folder is not None
+    saved = load_turns(folder)[-1]
+    assert (saved.status, saved.status_reason, saved.text) == (status, reason, "Half an answer.")
+
+
+async def test_a_completed_reply_has_no_status_mark(tmp_path):
+    async with ScriptedServer(Script(reply_text="All of it."), token=TOKEN) as server:
+        rec = Recorder()
+        session = _session(tmp_path, server.url, rec)
+        try:
+            await session.start()
+            await until(lambda: session.connection.state == st.READY)
+            session.send_text("hi")
+            await until(lambda: session.metrics.usage.responses == 1)
+            assert session.conversation.turns[-1].status in (None, "completed")
+            assert not [n for n in rec.notices if n[0] != st.INFO]
+        finally:
+            await session.shutdown()
+
+
+async def test_a_failed_transcription_shows_the_servers_reason(tmp_path):
+    from tests.session.test_voice_session import _feed, _tone
+
+    error = {"code": "asr_failed", "message": "The audio could not be decoded."}
+    async with ScriptedServer(Script(transcription_error=error, user_transcript_deltas=False),
+                              token=TOKEN) as server:
+        rec = Recorder()
+        session = _session(tmp_path, server.url, rec)
+        try:
+            await session.start()
+            await until(lambda: session.connection.state == st.READY)
+            _feed(session, _tone(0.6))
+            _feed(session, bytes(16000))
+            await until(lambda: any("transcribed" in t for _l, t in rec.notices), what=lambda: rec.notices)
+            shown = [t for _l, t in rec.notices if "transcribed" in t]
+            assert shown == ["Your words could not be transcribed: The audio could not be decoded."], shown
+        finally:
+            await session.shutdown()
