@@ -21,7 +21,7 @@ from PySide6.QtCore import QObject, Signal
 from qwenvoice.audio.wav import write_wav
 from qwenvoice.net.backoff import ReconnectPolicy
 from qwenvoice.net.client import ConnectOptions, RealtimeClient
-from qwenvoice.protocol.events import ErrorDetail
+from qwenvoice.protocol.events import ErrorDetail, Usage
 from qwenvoice.protocol.omni import OmniConversation
 from qwenvoice.protocol.tts_text import split_sentences
 from qwenvoice.session import status as st
@@ -362,6 +362,9 @@ class Controller(QObject):
             result = await speech.run(split_sentences(text) or [text])
         finally:
             self._speech = None
+        if result.usage != Usage():
+            self.voice.metrics.usage.add(result.usage)  # TTS characters count in the session's usage too
+            self._reports.metrics_updated()
         failed = result.failure
         if result.error is not None:
             self.voice.say(st.ERROR, f"Speech studio: {failed}", st.ACTION_OPEN_SETTINGS)

@@ -314,6 +314,9 @@ class Usage:
     output_text_tokens: int = 0
     output_audio_tokens: int = 0
     characters: int = 0
+    #: Input tokens served from the service's context cache (``input_tokens_details.cached_tokens``); a
+    #: part of ``input_tokens``, billed at a discount.
+    cached_tokens: int = 0
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
@@ -325,6 +328,7 @@ class Usage:
             self.output_text_tokens + other.output_text_tokens,
             self.output_audio_tokens + other.output_audio_tokens,
             self.characters + other.characters,
+            self.cached_tokens + other.cached_tokens,
         )
 
     @classmethod
@@ -345,6 +349,7 @@ class Usage:
             output_text_tokens=_count(output_details.get("text_tokens")),
             output_audio_tokens=_count(output_details.get("audio_tokens")),
             characters=_count(usage.get("characters")),
+            cached_tokens=_count(input_details.get("cached_tokens")),
         )
 
 

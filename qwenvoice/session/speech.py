@@ -45,6 +45,7 @@ class SpeechResult:
     lost: ConnectionStatus | None = None  # the connection ended before the job did
     timed_out: bool = False
     response_ids: set[str] = field(default_factory=set)
+    usage: ev.Usage = field(default_factory=ev.Usage)  # what the server reported (TTS: characters)
 
     @property
     def seconds(self) -> float:
@@ -160,6 +161,8 @@ class SpeechSession:
                         if self.on_audio_done is not None:
                             self.on_audio_done(note.response_id)
                     elif isinstance(note, nt.ResponseFinished) and not note.interrupted:
+                        if note.usage is not None:
+                            result.usage = result.usage + note.usage
                         result.responses += 1
                         done += 1
                         expected = max(expected, done)

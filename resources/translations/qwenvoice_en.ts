@@ -27,6 +27,14 @@
         <source>tokens: </source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>cached: </source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>TTS characters: </source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>Banner</name>

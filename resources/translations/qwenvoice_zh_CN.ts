@@ -27,6 +27,14 @@
         <source>tokens: </source>
         <translation>词元：</translation>
     </message>
+    <message>
+        <source>cached: </source>
+        <translation>已缓存：</translation>
+    </message>
+    <message>
+        <source>TTS characters: </source>
+        <translation>TTS 字符：</translation>
+    </message>
 </context>
 <context>
     <name>Banner</name>

@@ -171,6 +171,13 @@ def test_status_bar_shows_state_countdown_latency_and_cost(qtbot):
     assert "850 ms" in bar.latency.text() and "1200" in bar.usage.text() and "$" in bar.usage.text()
     bar.show_metrics(m, offline=True)
     assert "free" in bar.usage.text()
+    before = m.estimated_cost_usd
+    m.usage.add({"input_text_tokens": 0, "cached_tokens": 0, "characters": 2500})  # a speech-studio job
+    m.usage.add({"total_tokens": 300, "input_text_tokens": 256, "output_text_tokens": 44, "cached_tokens": 128})
+    bar.show_metrics(m)
+    shown = bar.usage.text()
+    assert "1500" in shown and "cached: 128" in shown and "TTS characters: 2500" in shown, shown
+    assert m.estimated_cost_usd > before
 
 
 def test_inspector_lists_filters_expands_and_exports(qtbot, tmp_path):

@@ -169,6 +169,13 @@ def test_speak_error_event_exits_1_with_the_message(
         assert f"param={error['param']}" in err
 
 
+def test_speak_prints_the_characters_the_server_billed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err, _server = speak(Script(), tmp_path, capsys, "--mode", "commit")
+    assert code == 0, err
+    billed = sum(len(s) for s in sentence_pieces(TEXT))  # the scripted server bills what it synthesised
+    assert f"usage: 0 tokens, {billed} TTS characters, ≈ $" in out, out
+
+
 def test_speak_error_instead_of_audio_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err, _server = speak(Script(error_on_response=ERROR_TTS), tmp_path, capsys)
     assert code == 1 and ERROR_TTS["message"] in err

@@ -122,3 +122,19 @@ async def test_a_failed_transcription_shows_the_servers_reason(tmp_path):
             assert shown == ["Your words could not be transcribed: The audio could not be decoded."], shown
         finally:
             await session.shutdown()
+
+
+async def test_cached_tokens_of_a_reply_reach_the_usage_totals(tmp_path):
+    async with ScriptedServer(Script(cached_tokens=64), token=TOKEN) as server:
+        rec = Recorder()
+        session = _session(tmp_path, server.url, rec)
+        try:
+            await session.start()
+            await until(lambda: session.connection.state == st.READY)
+            session.send_text("hi")
+            await until(lambda: session.metrics.usage.responses == 1)
+            usage = session.metrics.usage
+            assert usage.cached_input_tokens == 64 and usage.total_tokens == 120
+            assert "64 cached" in usage.summary()
+        finally:
+            await session.shutdown()
