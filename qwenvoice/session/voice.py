@@ -548,7 +548,7 @@ class VoiceSession:
         elif isinstance(n, nt.ProtocolErrorNotice):
             self._on_error(n.error, n.request_type)
         elif isinstance(n, nt.SessionClosed):
-            if n.reason == "finished" and not self.shutting_down:
+            if n.reason == "finished" and not self.shutting_down and not self.link.closing:
                 # The server ended the session but left the connection open: nothing more would be
                 # answered on it, so say so and start a new one.
                 self.say(st.WARNING, "The server ended the session; starting a new one.")

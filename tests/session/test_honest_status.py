@@ -138,3 +138,86 @@ async def test_cached_tokens_of_a_reply_reach_the_usage_totals(tmp_path):
             assert "64 cached" in usage.summary()
         finally:
             await session.shutdown()
+
+
+def _session_for(tmp_path, url: str, listener: Recorder, model: str, connect=None):
+    from qwenvoice.session.voice import RunOptions, VoiceSession
+    from tests.reliability.helpers import TEST_CONNECT
+
+    session = VoiceSession(listener, RunOptions(url=url, audio=False, data_root=tmp_path / "data", model=model,
+                                                config_dir=tmp_path / "config",
+                                                connect_options=connect or TEST_CONNECT))
+    session.load_settings()
+    return session
+
+
+async def test_closing_sends_session_finish_to_a_model_that_takes_it(tmp_path):
+    async with ScriptedServer(Script(), token=TOKEN) as server:
+        rec = Recorder()
+        session = _session_for(tmp_path, server.url, rec, "qwen3-omni-flash-realtime")
+        await session.start()
+        await until(lambda: session.connection.state == st.READY)
+        await session.shutdown()
+        assert server.connections[0].types()[-1] == "session.finish"
+        await until(lambda: server.connections[0].closed_by != "")
+        assert server.connections[0].closed_by == "server: finished"
+        assert not [n for n in rec.notices if n[0] != st.INFO], rec.notices
+        assert rec.states[-1] == st.DISCONNECTED
+
+
+async def test_closing_sends_no_session_finish_to_a_model_that_refuses_it(tmp_path):
+    async with ScriptedServer(Script(), token=TOKEN) as server:
+        rec = Recorder()
+        session = _session_for(tmp_path, server.url, rec, "qwen3.5-omni-flash-realtime")
+        await session.start()
+        await until(lambda: session.connection.state == st.READY)
+        await session.shutdown()
+        assert "session.finish" not in server.connections[0].types()
+
+
+async def test_a_reconnect_finishes_the_old_session_quietly(tmp_path):
+    async with ScriptedServer(Script(), token=TOKEN) as server:
+        rec = Recorder()
+        session = _session_for(tmp_path, server.url, rec, "qwen3-omni-flash-realtime")
+        try:
+            await session.start()
+            await until(lambda: session.connection.state == st.READY)
+            session.reconnect()
+            await until(lambda: len(server.connections) == 2 and session.connection.state == st.READY)
+            await asyncio.sleep(0.5)
+            assert "session.finish" in server.connections[0].types()
+            assert len(server.connections) == 2  # "the server ended the session" is not taken as news
+            assert not [n for n in rec.notices if n[0] != st.INFO], rec.notices
+        finally:
+            await session.shutdown()
+
+
+async def test_an_idle_push_to_talk_session_is_renewed_before_the_service_cuts_it(tmp_path):
+    """The scripted server cuts a socket 0.8 s after the client last sent anything (pings do not
+    count), as the service does after 300 s; the session renews itself after 0.4 s of quiet."""
+    from qwenvoice.net.client import ConnectOptions
+    from tests.session.test_voice_session import _tone
+
+    connect = ConnectOptions(ping_interval=0.2, ping_timeout=2.0, renew_after=None, renew_when_idle=0.4,
+                             renew_quiet=0.2)
+    async with ScriptedServer(Script(idle_cut_after=0.8, reply_text="Still here."), token=TOKEN) as server:
+        rec = Recorder()
+        session = _session_for(tmp_path, server.url, rec, "qwen3-omni-flash-realtime", connect)
+        session.options.mode = "ptt"
+        session.load_settings()
+        try:
+            await session.start()
+            await until(lambda: session.connection.state == st.READY)
+            await asyncio.sleep(3.0)  # a long quiet spell with the key up
+            assert not [c.closed_by for c in server.connections if c.closed_by.startswith("server: idle")]
+            assert len(server.connections) >= 3  # renewed, again and again
+            assert st.RECONNECTING not in rec.states and session.connection.state == st.READY
+            session.send_turn_audio(_tone(0.5))  # the next press goes to a live session
+            session.commit_turn()
+            await until(lambda: session.conversation.as_text().count("Still here.") == 1,
+                        what=session.conversation.as_text)
+            assert not [n for n in rec.notices if n[0] != st.INFO], rec.notices
+            update = server.connections[-1].received[0]
+            assert update["type"] == "session.update" and update["session"]["turn_detection"] is None
+        finally:
+            await session.shutdown()
