@@ -270,6 +270,8 @@ def test_ask_manual_commits_then_asks_for_the_response(
     session = conn.received[0]["session"]
     assert session["turn_detection"] is None and session["voice"] == "Ethan" and session["instructions"] == "Be brief."
     types_ = conn.types()
+    assert types_[-1] == "session.finish"  # the command ends its session cleanly
+    types_ = types_[:-1]
     assert types_[-2:] == ["input_audio_buffer.commit", "response.create"]
     assert set(types_[1:-2]) == {"input_audio_buffer.append"}
     # Exactly the question's audio: 1.3 s at 16 kHz mono.
