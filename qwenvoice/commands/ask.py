@@ -216,7 +216,8 @@ async def _ask_session(args: argparse.Namespace, session: VoiceSession, printer:
     try:
         await session.start()
         if session.connection.state == st.FAILED:
-            return _failure_exit(session)
+            # A refused configuration is the server's answer (exit 1, naming the field), not a lost link.
+            return _outcome(session, printer) if printer.error is not None else _failure_exit(session)
         sender = asyncio.create_task(_send_question(args, session, printer, pcm, source, pace),
                                      name="qwenvoice-ask-sender")
         limit = args.timeout + (len(pcm) / (2 * OMNI_INPUT_RATE)) * pace
