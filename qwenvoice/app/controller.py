@@ -20,7 +20,7 @@ from PySide6.QtCore import QObject, Signal
 
 from qwenvoice.net.backoff import ReconnectPolicy
 from qwenvoice.net.client import ConnectOptions, RealtimeClient
-from qwenvoice.protocol.events import ErrorDetail
+from qwenvoice.protocol.events import ErrorDetail, Usage
 from qwenvoice.protocol.omni import OmniConversation
 from qwenvoice.protocol.tts_text import split_paragraphs, split_sentences
 from qwenvoice.session import status as st
@@ -362,6 +362,9 @@ class Controller(QObject):
             result = await speech.run(studio_segments(text, mode))
         finally:
             self._speech = None
+        if result.usage != Usage():
+            self.voice.metrics.usage.add(result.usage)  # TTS characters count in the session's usage too
+            self._reports.metrics_updated()
         failed = result.failure
         if failed:
             self.voice.say(st.ERROR, f"Speech studio: {failed}", st.ACTION_OPEN_SETTINGS)

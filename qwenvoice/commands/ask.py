@@ -216,7 +216,8 @@ async def _ask_session(args: argparse.Namespace, session: VoiceSession, printer:
     try:
         await session.start()
         if session.connection.state == st.FAILED:
-            return _failure_exit(session)
+            # A refused configuration is the server's answer (exit 1, naming the field), not a lost link.
+            return _outcome(session, printer) if printer.error is not None else _failure_exit(session)
         sender = asyncio.create_task(_send_question(args, session, printer, pcm, source, pace),
                                      name="qwenvoice-ask-sender")
         limit = args.timeout + (len(pcm) / (2 * OMNI_INPUT_RATE)) * pace
@@ -255,6 +256,15 @@ def _outcome(session: VoiceSession, printer: AskPrinter) -> int:
         where = " during the reply" if cut else ""
         print(f"qwenvoice: connection lost{where}: {loss_reason(lost)}", file=sys.stderr)
         return fatal_exit_code(lost.error) if lost.error is not None else EXIT_CONNECTION
+    replies = [t for t in session.conversation.turns if t.role == ASSISTANT]
+    if replies and replies[-1].status:
+        # The server ended the reply as incomplete (kept, a warning) or failed (an error).
+        reply = replies[-1]
+        printer.close_line()
+        why = f": {reply.status_reason}" if reply.status_reason else ""
+        print(f"qwenvoice: the reply is {reply.status}{why}", file=sys.stderr)
+        if reply.status == "failed":
+            return EXIT_SERVER_ERROR
     return EXIT_OK
 
 

@@ -35,6 +35,7 @@ from qwenvoice.commands.common import (
 from qwenvoice.protocol.config import ConfigError, TtsSessionConfig
 from qwenvoice.protocol.tts_text import sentence_pieces
 from qwenvoice.session.connection import FatalConnectionError
+from qwenvoice.session.metrics import UsageTotals
 from qwenvoice.session.reports import QuietSpeechListener
 from qwenvoice.session.speech import SpeechSession
 
@@ -99,6 +100,10 @@ async def _speak(args: argparse.Namespace, job: SpeechSession, target: Target, p
     if result.first_audio_ms is not None:
         print(f"first audio after {result.first_audio_ms:.0f} ms")
     print(f"wrote {args.out}: {result.seconds:.2f} s of audio at {result.rate} Hz in {result.responses} response(s)")
+    if result.usage.characters or result.usage.total_tokens:
+        usage = UsageTotals()
+        usage.add(result.usage)
+        print(f"usage: {usage.summary()}, ≈ ${usage.estimated_cost_usd(job.model):.4f} at list prices")
     if exit_code == EXIT_OK and not result.pcm:
         print("qwenvoice: the server sent no audio", file=sys.stderr)
         exit_code = EXIT_SERVER_ERROR

@@ -43,7 +43,20 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 OUTPUT_RATE = 24000
-AUDIO_TOKENS_PER_SECOND = 25  # an estimate in the spirit of the cloud's per-second audio billing
+# Audio is billed by its length. Documented: qwen-omni-turbo-realtime 25 tokens per second, at least
+# one second (reference/protocol.md e.1). Qwen3-Omni (and its 3.5/3.8 successors) codes audio at
+# 12.5 Hz, one token per 80 ms (its technical report); the service publishes no other rate for them.
+TURBO_AUDIO_TOKENS_PER_SECOND = 25.0
+AUDIO_TOKENS_PER_SECOND = 12.5
+
+
+def audio_tokens(model: str, seconds: float) -> int:
+    """The audio tokens the model being imitated counts for ``seconds`` of audio (0 for none)."""
+    if seconds <= 0:
+        return 0
+    if model.startswith("qwen-omni-turbo"):
+        return math.ceil(max(seconds, 1.0) * TURBO_AUDIO_TOKENS_PER_SECOND)
+    return math.ceil(seconds * AUDIO_TOKENS_PER_SECOND)
 OMNI_GAIN = 1.6
 
 
@@ -143,7 +156,7 @@ class Responses:
                 if turn is not None and turn.images:
                     reply += " I can't see images in offline mode."
             response.input_text_tokens = _text_tokens(persona or "") + _text_tokens(heard or "")
-            response.input_audio_tokens = math.ceil((turn.audio_seconds if turn else 0.0) * AUDIO_TOKENS_PER_SECOND)
+            response.input_audio_tokens = audio_tokens(self.session.model, turn.audio_seconds if turn else 0.0)
             await self._send_response_start(response)
             if response.has_audio:
                 await self._stream_audio_reply(response, reply)
@@ -298,7 +311,7 @@ class Responses:
 
     def _usage(self, response: ActiveResponse) -> dict[str, Any]:
         output_text = _text_tokens(response.transcript)
-        output_audio = math.ceil(response.audio_seconds * AUDIO_TOKENS_PER_SECOND)
+        output_audio = audio_tokens(self.session.model, response.audio_seconds)
         input_total = response.input_text_tokens + response.input_audio_tokens
         return {
             "total_tokens": input_total + output_text + output_audio,

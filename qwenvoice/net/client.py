@@ -82,6 +82,9 @@ DEFAULT_MAX_SIZE = 16 * 2**20
 # The cloud closes a session after 120 minutes; renew 5 minutes before (plus the forcing window).
 SESSION_CAP = 120 * 60.0
 RENEW_AFTER_DEFAULT = 115 * 60.0
+# The service has been seen to cut a socket on which the client sent nothing for 300 s, and pings do not
+# count (reference/protocol.md): a session idle this long is replaced by a fresh one before that.
+RENEW_WHEN_IDLE_DEFAULT = 240.0
 
 
 def _wire_logger() -> logging.Logger:
@@ -135,6 +138,10 @@ class ConnectOptions:
     renew_force_after: float = 180.0
     # After a failed renewal, try again this much later (the old session keeps running meanwhile).
     renew_retry: float = 30.0
+    # A session on which nothing was sent for this many seconds (push-to-talk with the key up) is
+    # renewed, so the next press never meets a socket the service cut for idleness. Only for clients
+    # that continue a conversation (with a renewal hook); None turns it off.
+    renew_when_idle: float | None = RENEW_WHEN_IDLE_DEFAULT
 
 
 @dataclass(slots=True)
@@ -633,9 +640,10 @@ class RealtimeClient:
     # ----- session renewal (before the service's session cap)
 
     def _start_renewer(self) -> asyncio.Task[Renewed] | None:
-        if self.options.renew_after is None or self._closing:
+        idle = self.options.renew_when_idle if self._renewal_update is not None else None
+        if (self.options.renew_after is None and idle is None) or self._closing:
             return None
-        return asyncio.create_task(SessionRenewer(self).when_due(self.options.renew_after),
+        return asyncio.create_task(SessionRenewer(self).when_due(self.options.renew_after, idle),
                                    name="qwenvoice-net-renewer")
 
     def _quiet(self, now: float) -> bool:

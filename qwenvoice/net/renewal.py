@@ -32,33 +32,40 @@ class SessionRenewer:
     def __init__(self, client: RealtimeClient) -> None:
         self._client = client
 
-    async def when_due(self, renew_after: float) -> Renewed:
+    async def when_due(self, renew_after: float | None, idle_after: float | None = None) -> Renewed:
         """Wait until the connection is ``renew_after`` seconds old, then for a quiet moment (after
         ``renew_turn_grace`` more, the moment between two turns; or the forcing deadline), and open the
-        new session. Returns only with a ready session; failures are retried every ``renew_retry``
-        seconds while the old session carries on."""
+        new session. Also when nothing was sent for ``idle_after`` seconds (the service cuts idle
+        sockets; pings do not count) and it is quiet. Returns only with a ready session; failures are
+        retried every ``renew_retry`` seconds while the old session carries on."""
         c = self._client
         opts = c.options
         loop = asyncio.get_running_loop()
-        due = loop.time() + renew_after
+        due = loop.time() + renew_after if renew_after is not None else float("inf")
         force_at = due + opts.renew_force_after
         between_at = due + min(opts.renew_turn_grace, opts.renew_force_after)
         next_try = due
+        retry_at = float("-inf")  # after a failed attempt, nothing before this
         for _ in range(10_000_000):  # bounded; in practice ends with a renewal or a cancel
             now = loop.time()
-            if now < next_try:
-                await asyncio.sleep(next_try - now)
+            idle_due = c.quiet.last_sent + idle_after if idle_after is not None else float("inf")
+            idle = now >= idle_due and now >= retry_at and c._quiet(now)
+            if now < next_try and not idle:
+                wake = min(next_try, max(idle_due, retry_at) if idle_after is not None else next_try)
+                await asyncio.sleep(min(max(0.05, wake - now), 3600.0))
                 continue
-            if now >= force_at or c._quiet(now) or (now >= between_at and c.quiet.between_turns(now)):
-                c._emit(ConnectionStatus(ConnectionState.RENEWING,
-                                         reason="renewing the session before its time limit"))
+            if idle or now >= force_at or c._quiet(now) or (now >= between_at and c.quiet.between_turns(now)):
+                why = "renewing the idle session" if idle and now < next_try else \
+                    "renewing the session before its time limit"
+                c._emit(ConnectionStatus(ConnectionState.RENEWING, reason=why))
                 fresh = await self._open()
                 if fresh is not None:
                     fresh.force_at = force_at
                     await self.until_handover(fresh)
                     return fresh
                 c.stats.renewal_failures += 1
-                next_try = loop.time() + opts.renew_retry
+                retry_at = loop.time() + opts.renew_retry
+                next_try = max(next_try, retry_at)
                 c._emit(ConnectionStatus(ConnectionState.CONNECTED, attempt=c.stats.connections,
                                          reason=RENEWAL_FAILED))
                 continue

@@ -314,6 +314,9 @@ class Usage:
     output_text_tokens: int = 0
     output_audio_tokens: int = 0
     characters: int = 0
+    #: Input tokens served from the service's context cache (``input_tokens_details.cached_tokens``); a
+    #: part of ``input_tokens``, billed at a discount.
+    cached_tokens: int = 0
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
@@ -325,6 +328,7 @@ class Usage:
             self.output_text_tokens + other.output_text_tokens,
             self.output_audio_tokens + other.output_audio_tokens,
             self.characters + other.characters,
+            self.cached_tokens + other.cached_tokens,
         )
 
     @classmethod
@@ -345,7 +349,26 @@ class Usage:
             output_text_tokens=_count(output_details.get("text_tokens")),
             output_audio_tokens=_count(output_details.get("audio_tokens")),
             characters=_count(usage.get("characters")),
+            cached_tokens=_count(input_details.get("cached_tokens")),
         )
+
+
+def status_reason(details: dict[str, Any] | None) -> str:
+    """The reason a ``status_details`` object gives: ``reason``, else its ``error``'s message or code."""
+    if not details:
+        return ""
+    reason = details.get("reason")
+    if isinstance(reason, str) and reason:
+        return reason
+    error = details.get("error")
+    if isinstance(error, dict):
+        for key in ("message", "code", "type"):
+            value = error.get(key)
+            if isinstance(value, str) and value:
+                return value
+    elif isinstance(error, str) and error:
+        return error
+    return ""
 
 
 def _count(value: object) -> int:
@@ -391,6 +414,17 @@ class ResponseDone(ServerEvent):
     def status(self) -> str | None:
         """``completed``, ``failed``, ``incomplete``, ``cancelled`` ... as the server says."""
         return _str_or_none(self.response.get("status"))
+
+    @property
+    def status_details(self) -> dict[str, Any] | None:
+        details = self.response.get("status_details")
+        return details if isinstance(details, dict) else None
+
+    @property
+    def status_reason(self) -> str:
+        """Why the response is not ``completed``, in the server's words: ``status_details.reason``
+        (``max_output_tokens``, ``turn_detected`` ...) or its ``error`` message or code; "" if none."""
+        return status_reason(self.status_details)
 
     @property
     def usage(self) -> Usage | None:

@@ -129,6 +129,8 @@ class ResponseFinished:
     status: str | None  # as the server said; "cancelled" when we ended it ourselves after a cancel
     usage: Usage | None
     interrupted: bool
+    #: Why it did not complete, from ``status_details`` (e.g. ``max_output_tokens``, an error message).
+    status_reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,12 +155,15 @@ class ProtocolErrorNotice:
 
     ``request_type`` names the client event the server rejected when it said which (``error.event_id``).
     ``recoverable`` follows the official SDK: only ``invalid_request_error`` keeps the session usable.
+    ``configuration_refused``: the error is the server's answer to our ``session.update``: it did not
+    take the settings (the machine's ``config`` still holds the last accepted ones, or None).
     """
 
     error: ErrorDetail
     request_type: str | None = None
     response_id: str | None = None
     recoverable: bool = True
+    configuration_refused: bool = False
 
 
 Notification: TypeAlias = (

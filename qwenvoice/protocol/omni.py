@@ -338,9 +338,10 @@ class OmniConversation(RealtimeSessionMachine[OmniSessionConfig]):
     # ---- server events ---------------------------------------------------------------------------
 
     def _refuses_update(self, error: ErrorDetail, request_type: str | None) -> bool:
-        # an unattributed error refuses the update only when it names a session parameter
+        # An unattributed error refuses the update when it names a session parameter, or when it answers
+        # the first configuration: nothing else is sent before that is answered (the client holds it).
         return request_type == SessionUpdate.TYPE or (
-            request_type is None and (error.param or "").startswith("session")
+            request_type is None and ((error.param or "").startswith("session") or self.config is None)
         )
 
     def _on_refused(self, error: ErrorDetail, request_type: str | None) -> None:
@@ -522,7 +523,7 @@ class OmniConversation(RealtimeSessionMachine[OmniSessionConfig]):
         record = self._record(event.response_id)
         notes: list[Notification] = []
         if not record.finished:
-            notes.append(self._finish(record, event.status, usage, record.interrupted))
+            notes.append(self._finish(record, event.status, usage, record.interrupted, event.status_reason))
         if self._create_after_response and not self._unfinished():
             self._create_after_response = False
             notes.append(SendEvents([self._stamp(ResponseCreate())]))
@@ -545,12 +546,12 @@ class OmniConversation(RealtimeSessionMachine[OmniSessionConfig]):
         return self._stamp(ResponseCancel())
 
     def _finish(
-        self, record: ResponseRecord, status: str | None, usage: Usage | None, interrupted: bool
+        self, record: ResponseRecord, status: str | None, usage: Usage | None, interrupted: bool, reason: str = ""
     ) -> Notification:
         record.finished = True
         if not self._unfinished() and self.turn_phase is TurnPhase.RESPONDING:
             self.turn_phase = TurnPhase.IDLE
-        return ResponseFinished(record.response_id, status, usage, interrupted)
+        return ResponseFinished(record.response_id, status, usage, interrupted, reason)
 
     def _set_turn(self, phase: TurnPhase) -> None:
         self.turn_phase = phase

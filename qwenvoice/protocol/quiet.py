@@ -58,6 +58,7 @@ class QuietTracker:
         self._last_done: float | None = None  # when the last reply finished (this connection)
         self._last_reply_event = 0.0
         self._last_request_sent = 0.0
+        self.last_sent = 0.0  # when anything at all was last sent (the service's idle timer counts from it)
         self._last_voice_sent = float("-inf")
         self._reply_expected_since: float | None = None  # server VAD committed a turn; no reply yet
         self._uncommitted_audio = False
@@ -73,6 +74,7 @@ class QuietTracker:
 
     def sent(self, event: ClientEvent, now: float) -> None:
         """Track what makes a moment unsafe: a request just sent, audio of a manual turn not committed."""
+        self.last_sent = now
         if isinstance(event, InputAudioBufferAppend | InputImageBufferAppend):
             if self.manual_turns:
                 self._uncommitted_audio = True

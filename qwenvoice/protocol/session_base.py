@@ -129,7 +129,8 @@ class RealtimeSessionMachine(Generic[ConfigT]):
     def _on_error(self, event: ErrorEvent) -> list[Notification]:
         error = event.error
         request_type = self._sent_types.get(error.event_id) if error.event_id else None
-        if self.session_phase is SessionPhase.CONFIGURING and self._refuses_update(error, request_type):
+        refused = self.session_phase is SessionPhase.CONFIGURING and self._refuses_update(error, request_type)
+        if refused:
             # the update was refused: the server keeps its previous configuration
             self._pending_config = None
             self.session_phase = SessionPhase.READY if self.config is not None else SessionPhase.CREATED
@@ -140,6 +141,7 @@ class RealtimeSessionMachine(Generic[ConfigT]):
                 request_type=request_type,
                 response_id=self._error_response_id(),
                 recoverable=error.type in ("", "invalid_request_error"),
+                configuration_refused=refused,
             )
         ]
 

@@ -60,6 +60,10 @@ class Turn:
     heard_chars: int | None = None
     source: str = "voice"  # "voice" or "text"
     preview: str = ""  # tentative tail of a live transcription (not yet confirmed)
+    # A reply the server ended as "incomplete" or "failed" (None: it completed, or was cut by the user),
+    # with the reason its status_details gave.
+    status: str | None = None
+    status_reason: str = ""
 
     @property
     def display_text(self) -> str:
@@ -188,6 +192,16 @@ class Conversation:
         self._persist(turn)
         return index
 
+    def assistant_status(self, response_id: str, status: str, reason: str = "") -> int | None:
+        """The server ended the reply as ``status`` (``incomplete``, ``failed``) for ``reason``."""
+        index = self._by_key.get((ASSISTANT, response_id))
+        if index is None:
+            return None
+        turn = self.turns[index]
+        turn.status, turn.status_reason = status, reason
+        self._persist(turn)
+        return index
+
     def mark_interrupted(self, response_id: str) -> int | None:
         """The user cut in: keep the text so far and mark where the cut happened."""
         index = self._by_key.get((ASSISTANT, response_id))
@@ -303,6 +317,8 @@ def transcript_markdown(turns: list[Turn], title: str = "qwenvoice conversation"
         if t.interrupted:
             heard = t.heard_chars if t.heard_chars is not None else len(t.text)
             text = text[:heard] + " — *[interrupted]*"
+        elif t.status:
+            text += f" — *[{t.status}{': ' + t.status_reason if t.status_reason else ''}]*"
         lines.append(text)
         lines.append("")
     return "\n".join(lines)

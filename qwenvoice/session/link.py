@@ -32,6 +32,9 @@ from qwenvoice.session.eventlog import IN, OUT, EventLog
 
 log = logging.getLogger(__name__)
 
+# How long a close waits for session.finished after session.finish (some models never send it).
+FINISH_WAIT_S = 1.0
+
 
 class ServerLink:
     def __init__(
@@ -66,6 +69,7 @@ class ServerLink:
         self.answered = False
         self._configuration_sent = False  # the last update hook produced a configuration to send
         self.model = ""
+        self.closing = False  # close() is finishing the session: what the connection does now is expected
 
     # ----- connecting
 
@@ -81,7 +85,15 @@ class ServerLink:
         self.consumer = asyncio.get_running_loop().create_task(self._consume(client), name="qwenvoice-session-consumer")
         return client
 
-    async def close(self) -> None:
+    async def close(self, finish_within: float = FINISH_WAIT_S) -> None:
+        """End the session: ``session.finish`` first where the model takes it (closing without it leaves
+        the session marked failed in the service's console), waiting up to ``finish_within`` seconds for
+        ``session.finished``; then close the connection. Its statuses meanwhile are not news."""
+        self.closing = True
+        try:
+            await self._finish(finish_within)
+        finally:
+            self.closing = False
         client, self.client = self.client, None
         self.ready = False
         if client is not None:
@@ -92,6 +104,20 @@ class ServerLink:
             consumer.cancel()
             with contextlib.suppress(BaseException):
                 await consumer
+
+    async def _finish(self, within: float) -> None:
+        client, machine = self.client, self.machine
+        if client is None or machine is None or not self.ready or not machine.ready or within <= 0:
+            return
+        events = machine.finish()
+        if not events:
+            return  # the model refuses session.finish: just close
+        self.send_all(events)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        # Polled: the consumer feeds session.finished to the machine; nothing else to wait on here.
+        while not machine.finished and client.connected and loop.time() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
 
     @property
     def responses(self) -> OmniConversation | None:
@@ -195,7 +221,8 @@ class ServerLink:
                 break
             try:
                 if isinstance(item, ConnectionStatus):
-                    self._on_status(item)
+                    if not self.closing:
+                        self._on_status(item)
                 else:
                     record = self.eventlog.add_event(IN, item)
                     self._on_received_line(record.to_json())

@@ -21,6 +21,14 @@ PRICES_PER_MILLION: dict[str, tuple[float, float, float, float]] = {
 _FALLBACK_PRICE = PRICES_PER_MILLION["qwen3-omni-flash-realtime"]
 
 
+# Input tokens served from the context cache: Model Studio bills the implicit cache at 20% of the
+# standard input price (its Context Cache page); the realtime pages do not say otherwise.
+CACHED_INPUT_PRICE_SHARE = 0.2
+# Qwen3-TTS realtime bills characters: $0.13 per 10,000 characters (international list price;
+# Beijing 1 CNY / 10k). See reference/protocol.md (e.2).
+TTS_PRICE_PER_10K_CHARS = 0.13
+
+
 def price_for(model: str) -> tuple[float, float, float, float]:
     for name, price in PRICES_PER_MILLION.items():
         if model.startswith(name):
@@ -35,6 +43,8 @@ class UsageTotals:
     output_text_tokens: int = 0
     output_audio_tokens: int = 0
     total_tokens: int = 0
+    cached_input_tokens: int = 0  # part of the input tokens: served from the context cache
+    tts_characters: int = 0  # characters synthesised by Qwen3-TTS (billed per character)
     responses: int = 0
 
     def add(self, usage: Usage | Mapping[str, int | None] | None) -> None:
@@ -59,16 +69,35 @@ class UsageTotals:
         self.output_text_tokens += out_text
         self.output_audio_tokens += out_audio
         self.total_tokens += total or (in_text + in_audio + out_text + out_audio)
+        self.cached_input_tokens += min(get("cached_tokens"), in_text + in_audio)
+        self.tts_characters += get("characters")
         self.responses += 1
 
     def estimated_cost_usd(self, model: str) -> float:
+        """Tokens at the model's list prices, cached input at its discount, TTS characters per 10k."""
         p_in_text, p_in_audio, p_out_text, p_out_audio = price_for(model)
-        return (
+        # Which modality the cache served is not reported: count it against text input first (the
+        # instructions and earlier turns' text are the prefix that repeats), the rest against audio.
+        cached_text = min(self.cached_input_tokens, self.input_text_tokens)
+        cached_audio = min(self.cached_input_tokens - cached_text, self.input_audio_tokens)
+        saved = (cached_text * p_in_text + cached_audio * p_in_audio) * (1.0 - CACHED_INPUT_PRICE_SHARE)
+        tokens = (
             self.input_text_tokens * p_in_text
             + self.input_audio_tokens * p_in_audio
             + self.output_text_tokens * p_out_text
             + self.output_audio_tokens * p_out_audio
+            - saved
         ) / 1_000_000
+        return tokens + self.tts_characters * TTS_PRICE_PER_10K_CHARS / 10_000
+
+    def summary(self) -> str:
+        """Short usage text: tokens (and how many came from the cache), TTS characters."""
+        parts = [f"{self.total_tokens} tokens"]
+        if self.cached_input_tokens:
+            parts[0] += f" ({self.cached_input_tokens} cached)"
+        if self.tts_characters:
+            parts.append(f"{self.tts_characters} TTS characters")
+        return ", ".join(parts)
 
 
 class CaptureClock:

@@ -8,11 +8,15 @@ import logging
 from typing import TYPE_CHECKING
 
 from qwenvoice.protocol import notifications as nt
+from qwenvoice.session import status as st
 
 if TYPE_CHECKING:
     from qwenvoice.session.voice import VoiceSession
 
 log = logging.getLogger(__name__)
+
+# Statuses of response.done that mean the reply did not come out whole (the server's own words).
+UNFINISHED_STATUSES = ("incomplete", "failed")
 
 
 class Replies:
@@ -73,6 +77,8 @@ class Replies:
         s.metrics.usage.add(n.usage)
         if n.interrupted and not self.cancelled(rid):
             self.cut(rid)  # ended under us (connection lost, or the server cut it)
+        elif not n.interrupted and n.status in UNFINISHED_STATUSES:
+            self._server_ended(rid, n.status, n.status_reason)
         s.turn_changed(s.conversation.assistant_done(rid))
         if rid == self._active_response:
             self.end_response_state()
@@ -81,6 +87,16 @@ class Replies:
             self.retry_create = False
             s.link.send_all(machine.create_response())
         s.listener.metrics_updated()
+
+    def _server_ended(self, rid: str, status: str, reason: str) -> None:
+        """The server says the reply did not complete: the bubble and the saved turn say so too."""
+        s = self._session
+        s.turn_changed(s.conversation.assistant_status(rid, status, reason))
+        why = f": {reason}" if reason else " (no reason given)"
+        if status == "failed":
+            s.say(st.ERROR, f"The reply failed{why}.")
+        else:
+            s.say(st.WARNING, f"The reply is incomplete{why}.")
 
     def _set_active(self, active: bool) -> None:
         if active != self.response_active:

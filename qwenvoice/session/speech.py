@@ -49,6 +49,7 @@ class SpeechResult:
     response_ids: set[str] = field(default_factory=set)
     response_format: str = "pcm"  # what the server was asked to send
     encoded: bytearray = field(default_factory=bytearray)  # mp3/opus: the bytes as the server sent them
+    usage: ev.Usage = field(default_factory=ev.Usage)  # what the server reported (TTS: characters)
 
     @property
     def seconds(self) -> float:
@@ -185,6 +186,8 @@ class SpeechSession:
                             self.on_audio_done(note.response_id)
                     elif isinstance(note, nt.ResponseFinished) and not note.interrupted:
                         self._end_decoding(note.response_id, "tts")  # when no audio.done came
+                        if note.usage is not None:
+                            result.usage = result.usage + note.usage
                         result.responses += 1
                         done += 1
                         expected = max(expected, done)

@@ -128,6 +128,9 @@ class VoiceSession:
         self._settings_loaded = False
         self._server_restarts: list[float] = []  # monotonic times the offline server was restarted
         self._server_watch: asyncio.Task[None] | None = None
+        # The server refused this connection's first configuration: the session is not configured and
+        # nothing is sent until the settings change or the user reconnects.
+        self.refusal: ErrorDetail | None = None
 
     # ------------------------------------------------------------------ small helpers
 
@@ -257,6 +260,9 @@ class VoiceSession:
                 "the server changed",)):
             self.say(st.INFO, "Reconnecting: " + "; ".join(change.omni_reconnect_reasons) + ".")
             self.reconnect()
+        elif self.refusal is not None and (change.omni_session_changed or mode_switched):
+            self.say(st.INFO, "Trying the changed settings on a new session.")
+            self.reconnect()  # the refused session was closed: the new settings need a new one
         elif change.omni_session_changed and not mode_switched:
             self.send_session_update()
         if self.audio.configure(old.audio, settings.audio):
@@ -286,6 +292,7 @@ class VoiceSession:
         """Choose the endpoint (starting the offline server when it is the one) and connect. ``announce``
         off: no offline-mode notice (it was given already); ``continuing``: the first session already
         continues this conversation (its configuration carries a summary of it)."""
+        self.refusal = None
         choice = choose_endpoint(self.settings.connection, url=self.options.url, offline=self.options.offline,
                                  api_key=self.lookup_key() if not self.options.offline else None)
         self.model = self.options.model or self.settings.connection.omni_model
@@ -396,6 +403,8 @@ class VoiceSession:
             self._on_notes(self.link.tick())
 
     def _on_status(self, s: ConnectionStatus) -> None:
+        if self.refusal is not None:
+            return  # the refused session is being closed: its end is not news, the refusal is
         if s.state is ConnectionState.CONNECTED:
             if self.link.connected(s):
                 # A new server session: its input timeline (audio_end_ms) starts again at 0.
@@ -440,8 +449,10 @@ class VoiceSession:
                 self.say(st.WARNING, f"Disconnected: {s.reason}.", st.ACTION_RECONNECT)
 
     def _answered(self) -> None:
-        """The server answered the configuration of a new connection: the session works now."""
-        self._ready()
+        """The server answered the configuration of a new connection: the session works now, unless
+        that answer was a refusal (then it is not configured and says so)."""
+        if self.refusal is None:
+            self._ready()
 
     def _ready(self) -> None:
         was_ready = self.connection.state == st.READY
@@ -529,13 +540,15 @@ class VoiceSession:
         elif isinstance(n, nt.TranscriptDelta):
             self._on_transcript(n)
         elif isinstance(n, nt.TranscriptionFailed):
-            self.say(st.WARNING, "Your words could not be transcribed for this turn.")
+            self.say(st.WARNING, transcription_failure_text(n.error))
         elif isinstance(n, nt.ResponseStarted | nt.AudioChunk | nt.AudioDone | nt.ResponseFinished):
             self.replies.on_note(n)
+        elif isinstance(n, nt.ProtocolErrorNotice) and n.configuration_refused:
+            self._configuration_refused(n.error)
         elif isinstance(n, nt.ProtocolErrorNotice):
             self._on_error(n.error, n.request_type)
         elif isinstance(n, nt.SessionClosed):
-            if n.reason == "finished" and not self.shutting_down:
+            if n.reason == "finished" and not self.shutting_down and not self.link.closing:
                 # The server ended the session but left the connection open: nothing more would be
                 # answered on it, so say so and start a new one.
                 self.say(st.WARNING, "The server ended the session; starting a new one.")
@@ -578,6 +591,27 @@ class VoiceSession:
         action = st.ACTION_OPEN_SETTINGS if err.param or err.type == "invalid_request_error" else st.ACTION_NONE
         advice = " Check this setting in Settings." if err.param else ""
         self.say(st.ERROR, f"The server reported an error: {text}.{advice}", action)
+
+    def _configuration_refused(self, err: ErrorDetail) -> None:
+        """The server refused a ``session.update``. Refused on a new connection, the session has no
+        configuration at all: it is closed and shown as failed with the field and the server's reason
+        (never ready). Refused as a live change, the previous settings stay in force: said so."""
+        err = redact_error(err)
+        field = err.param or "the session settings"
+        reason = err.message or err.code or err.type or "no reason was given"
+        machine = self.machine
+        self.listener.server_error(err)
+        if machine is not None and machine.config is not None:
+            self.say(st.ERROR, f"The server refused the changed setting {field}: {reason}. The previous "
+                     "settings stay in force.", st.ACTION_OPEN_SETTINGS)
+            return
+        self.refusal = err
+        self.link.ready = False
+        self.set_connection(state=st.FAILED, detail=f"the server refused {field}: {reason}", retry_at=None)
+        self.say(st.ERROR, f"The server refused the setting {field}: {reason}. Nothing is sent until it is "
+                 "changed in Settings (or press Reconnect to try again).", st.ACTION_OPEN_SETTINGS)
+        if not self.shutting_down:
+            self.spawn(self.disconnect(), "qwenvoice-close-refused-session")
 
     def turn_changed(self, index: int | None) -> None:
         if index is not None:
@@ -662,6 +696,19 @@ class VoiceSession:
             self.conversation = Conversation(None)
         self.replies.forget()
         self.listener.conversation_reset()
+
+
+def transcription_failure_text(error: dict[str, Any]) -> str:
+    """The notice for ``conversation.item.input_audio_transcription.failed``, with the server's reason."""
+    reason = ""
+    for key in ("message", "code", "type"):
+        value = error.get(key) if isinstance(error, dict) else None
+        if isinstance(value, str) and value.strip():
+            reason = value.strip()
+            break
+    if not reason:
+        return "Your words could not be transcribed for this turn (the server gave no reason)."
+    return f"Your words could not be transcribed: {reason}"
 
 
 def failure_advice(s: ConnectionStatus, offline: bool = False) -> str:

@@ -22,6 +22,14 @@ from qwenvoice.session.conversation import USER, Turn
 from qwenvoice.ui.i18n import translate
 
 
+def _status_label(status: str) -> str:
+    if status == "incomplete":
+        return translate("Bubble", "incomplete")
+    if status == "failed":
+        return translate("Bubble", "failed")
+    return status
+
+
 def turn_html(turn: Turn) -> str:
     """The bubble text: heard part, then a marker where the user cut in; live preview in grey."""
     if turn.interrupted:
@@ -34,6 +42,13 @@ def turn_html(turn: Turn) -> str:
         body += f'<span style="color:#7d8797;">{html.escape(turn.preview, quote=False)}</span>'
     if not body:
         body = '<span style="color:#7d8797;">…</span>'
+    if turn.status:
+        # The server ended this reply as incomplete or failed: say so, with its reason.
+        mark = html.escape(_status_label(turn.status), quote=False)
+        if turn.status_reason:
+            mark += ": " + html.escape(turn.status_reason, quote=False)
+        color = "#e5484d" if turn.status == "failed" else "#d97706"
+        body += f' <span style="color:{color};">⚠ <i>{mark}</i></span>'
     return body
 
 

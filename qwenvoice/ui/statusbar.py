@@ -110,6 +110,11 @@ class AppStatusBar(QStatusBar):
         self._metrics, self._offline = metrics, offline
         latency = metrics.last_latency
         self.latency.setText(self.tr("latency: ") + (f"{latency * 1000:.0f} ms" if latency is not None else "—"))
-        tokens = metrics.usage.total_tokens
+        usage = metrics.usage
+        text = self.tr("tokens: ") + f"{usage.total_tokens}"
+        if usage.cached_input_tokens:
+            text += " (" + self.tr("cached: ") + f"{usage.cached_input_tokens})"
+        if usage.tts_characters:
+            text += "  " + self.tr("TTS characters: ") + f"{usage.tts_characters}"
         cost = "free (offline)" if offline else f"≈ ${metrics.estimated_cost_usd:.4f}"
-        self.usage.setText(self.tr("tokens: ") + f"{tokens}  {cost}")
+        self.usage.setText(f"{text}  {cost}")

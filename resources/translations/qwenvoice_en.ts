@@ -27,6 +27,14 @@
         <source>tokens: </source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>cached: </source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>TTS characters: </source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>Banner</name>
@@ -39,6 +47,14 @@
     <name>Bubble</name>
     <message>
         <source>interrupted</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>incomplete</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>failed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>

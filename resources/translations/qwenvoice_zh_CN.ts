@@ -27,6 +27,14 @@
         <source>tokens: </source>
         <translation>词元：</translation>
     </message>
+    <message>
+        <source>cached: </source>
+        <translation>已缓存：</translation>
+    </message>
+    <message>
+        <source>TTS characters: </source>
+        <translation>TTS 字符：</translation>
+    </message>
 </context>
 <context>
     <name>Banner</name>
@@ -40,6 +48,14 @@
     <message>
         <source>interrupted</source>
         <translation>已打断</translation>
+    </message>
+    <message>
+        <source>incomplete</source>
+        <translation>不完整</translation>
+    </message>
+    <message>
+        <source>failed</source>
+        <translation>失败</translation>
     </message>
     <message>
         <source>Copy</source>

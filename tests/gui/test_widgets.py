@@ -172,6 +172,13 @@ def test_status_bar_shows_state_countdown_latency_and_cost(qtbot):
     assert "850 ms" in bar.latency.text() and "1200" in bar.usage.text() and "$" in bar.usage.text()
     bar.show_metrics(m, offline=True)
     assert "free" in bar.usage.text()
+    before = m.estimated_cost_usd
+    m.usage.add({"input_text_tokens": 0, "cached_tokens": 0, "characters": 2500})  # a speech-studio job
+    m.usage.add({"total_tokens": 300, "input_text_tokens": 256, "output_text_tokens": 44, "cached_tokens": 128})
+    bar.show_metrics(m)
+    shown = bar.usage.text()
+    assert "1500" in shown and "cached: 128" in shown and "TTS characters: 2500" in shown, shown
+    assert m.estimated_cost_usd > before
 
 
 def test_inspector_lists_filters_expands_and_exports(qtbot, tmp_path):
@@ -245,6 +252,29 @@ def test_history_shows_a_reply_cut_by_a_crash_as_interrupted(qtbot, tmp_path):
     assert len(texts) == 4 and "interrupted" not in texts[1]
     assert "Half an ans" in texts[3] and "interrupted" in texts[3]
     conv.close()
+
+
+@pytest.mark.parametrize(("status", "reason"), [("incomplete", "max_output_tokens"),
+                                                  ("failed", "The model is overloaded.")])
+def test_a_reply_the_server_did_not_complete_shows_its_status_live_and_in_history(qtbot, tmp_path, status, reason):
+    conv = Conversation.create(tmp_path)
+    conv.user_text("tell me everything")
+    a = conv.assistant_delta("r1", "Half <an> answer")
+    conv.assistant_status("r1", status, reason)
+    conv.assistant_done("r1")
+    view = TranscriptView()
+    qtbot.addWidget(view)
+    view.set_turns(conv.turns)
+    shown = view.bubbles[a].text.text()
+    assert "Half &lt;an&gt; answer" in shown and status in shown and reason in shown
+    assert "interrupted" not in shown
+    conv.close()
+    panel = HistoryPanel(lambda: tmp_path)  # read back from the saved transcript
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.list.setCurrentRow(0)
+    again = panel.preview.bubbles[1].text.text()
+    assert status in again and reason in again
 
 
 def test_studio_drives_the_controller_interface(qtbot):

@@ -169,6 +169,13 @@ def test_speak_error_event_exits_1_with_the_message(
         assert f"param={error['param']}" in err
 
 
+def test_speak_prints_the_characters_the_server_billed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err, _server = speak(Script(), tmp_path, capsys, "--mode", "commit")
+    assert code == 0, err
+    billed = sum(len(s) for s in sentence_pieces(TEXT))  # the scripted server bills what it synthesised
+    assert f"usage: 0 tokens, {billed} TTS characters, ≈ $" in out, out
+
+
 def test_speak_error_instead_of_audio_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err, _server = speak(Script(error_on_response=ERROR_TTS), tmp_path, capsys)
     assert code == 1 and ERROR_TTS["message"] in err
@@ -263,6 +270,8 @@ def test_ask_manual_commits_then_asks_for_the_response(
     session = conn.received[0]["session"]
     assert session["turn_detection"] is None and session["voice"] == "Ethan" and session["instructions"] == "Be brief."
     types_ = conn.types()
+    assert types_[-1] == "session.finish"  # the command ends its session cleanly
+    types_ = types_[:-1]
     assert types_[-2:] == ["input_audio_buffer.commit", "response.create"]
     assert set(types_[1:-2]) == {"input_audio_buffer.append"}
     # Exactly the question's audio: 1.3 s at 16 kHz mono.
@@ -304,6 +313,32 @@ def test_ask_error_event_exits_1(question: Path, tmp_path: Path, capsys: pytest.
     code, _, err, _server = ask(Script(error_on_response=ERROR_SEED_INVALID_REQUEST), question, tmp_path, capsys)
     assert code == 1
     assert "Invalid modalities" in err and "param=session.modalities" in err and "type=invalid_request_error" in err
+
+
+@pytest.mark.parametrize("close", [False, True])
+def test_ask_refused_configuration_exits_1_naming_the_field(
+    close: bool, question: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = Script(reject_session_update=ERROR_WITH_EVENT_ID, close_after_reject=close)
+    code, _, err, server = ask(script, question, tmp_path, capsys)
+    assert code == 1, err
+    assert "param=session.voice" in err and ERROR_WITH_EVENT_ID["message"] in err
+    assert "input_audio_buffer.append" not in server.connections[0].types()  # never sent as if configured
+    assert server.handshakes == 1
+
+
+@pytest.mark.parametrize(("status", "details", "code"), [
+    ("incomplete", {"type": "incomplete", "reason": "max_output_tokens"}, 0),
+    ("failed", {"type": "failed", "error": {"code": "internal_error", "message": "The model is overloaded."}}, 1),
+])
+def test_ask_says_when_the_server_did_not_complete_the_reply(
+    status: str, details: dict[str, Any], code: int, question: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = Script(response_status=status, response_status_details=details)
+    exit_code, _, err, _server = ask(script, question, tmp_path, capsys)
+    assert exit_code == code, err
+    reason = details.get("reason") or details["error"]["message"]
+    assert f"the reply is {status}: {reason}" in err
 
 
 def test_ask_shows_the_long_1007_reason(question: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

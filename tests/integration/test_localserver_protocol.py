@@ -25,6 +25,7 @@ import soxr
 import websockets
 from websockets.exceptions import InvalidStatus
 
+from qwenvoice.localserver.omni_response import audio_tokens
 from qwenvoice.localserver.server import BackgroundServer, ServeOptions
 from qwenvoice.protocol.codec import decode_server_event, encode_event
 from qwenvoice.protocol.config import OmniSessionConfig, TtsSessionConfig
@@ -191,6 +192,9 @@ async def test_push_to_talk_turn_with_our_state_machine(server: BackgroundServer
         finished = [n for n in driver.notes if isinstance(n, ResponseFinished)][0]
         assert finished.status == "completed" and not finished.interrupted
         assert finished.usage is not None and finished.usage.total_tokens > 0
+        # Audio tokens at the imitated model's rate, for the audio sent and the audio received.
+        assert abs(finished.usage.input_audio_tokens - audio_tokens(OMNI_MODEL, speech.size / 16000)) <= 1
+        assert abs(finished.usage.output_audio_tokens - audio_tokens(OMNI_MODEL, len(driver.audio()) / 48000)) <= 1
         assert "time" in driver.text("user").lower()
         assert re.search(r"\d{1,2}:\d{2}", driver.text("assistant"))
         assert len(driver.audio()) > 24000 * 2  # over half a second of 24 kHz pcm16

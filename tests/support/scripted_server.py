@@ -32,6 +32,11 @@ by default, or any PCM you give it). Faults are switched on per test through ``S
 ``slow_word``              a typed message containing this word gets a reply paced at
                            ``slow_delta_delay`` per delta (time to barge in)
 ``record_audio``           False: the connection log keeps appends without their audio (long runs)
+``response_status``        the status of every Omni ``response.done`` (``incomplete``, ``failed`` ...)
+                           with ``response_status_details`` as its ``status_details``
+``transcription_error``    the user's words are not transcribed: ``...input_audio_transcription.failed``
+                           with this ``error`` instead of ``.completed``
+``cached_tokens``          ``usage.input_tokens_details.cached_tokens`` of every Omni reply
 =========================  =====================================================================
 
 ``await server.push(frame)`` sends any raw text (or binary) frame on the newest open connection, at
@@ -193,6 +198,10 @@ class Script:
     slow_word: str = ""  # a typed message containing this word gets a reply paced at slow_delta_delay
     slow_delta_delay: float = 0.03
     record_audio: bool = True  # keep appended audio in ConnectionLog.received (off for long runs)
+    response_status: str = "completed"  # status of every Omni response.done
+    response_status_details: dict[str, Any] | None = None
+    transcription_error: dict[str, Any] | None = None  # input transcription fails with this error
+    cached_tokens: int = 0  # usage.input_tokens_details.cached_tokens of every Omni reply
     seed: int = 1234
 
 
@@ -641,6 +650,10 @@ class _OmniSession(_Session):
                 await self.send({"type": "conversation.item.input_audio_transcription.delta", "item_id": item_id,
                                  "content_index": 0, "text": "".join(words[: n - 1]), "stash": words[n - 1],
                                  "language": "en", "emotion": "neutral"})
+        if self.script.transcription_error is not None:
+            await self.send({"type": "conversation.item.input_audio_transcription.failed", "item_id": item_id,
+                             "content_index": 0, "error": dict(self.script.transcription_error)})
+            return
         await self.send({"type": "conversation.item.input_audio_transcription.completed", "item_id": item_id,
                          "content_index": 0, "transcript": self.script.user_transcript})
 
@@ -683,11 +696,16 @@ class _OmniSession(_Session):
         done_item = {**item, "status": "completed", "content": [{"type": "audio", "transcript": s.reply_text}]}
         await self.send({"type": "response.output_item.done", "response_id": response_id, "output_index": 0,
                          "item": done_item})
+        input_details: dict[str, int] = {"text_tokens": 60, "audio_tokens": 20}
+        if s.cached_tokens:
+            input_details["cached_tokens"] = s.cached_tokens
         usage = {"total_tokens": 120, "input_tokens": 80, "output_tokens": 40,
-                 "input_tokens_details": {"text_tokens": 60, "audio_tokens": 20},
+                 "input_tokens_details": input_details,
                  "output_tokens_details": {"text_tokens": 10, "audio_tokens": 30}}
-        await self.send({"type": "response.done",
-                         "response": {**response, "status": "completed", "output": [done_item], "usage": usage}})
+        done: dict[str, Any] = {**response, "status": s.response_status, "output": [done_item], "usage": usage}
+        if s.response_status_details is not None:
+            done["status_details"] = dict(s.response_status_details)
+        await self.send({"type": "response.done", "response": done})
 
 
 class _TtsSession(_Session):

@@ -32,3 +32,35 @@ def test_usage_and_cost():
     assert u.input_text_tokens == 10 and u.output_text_tokens == 25
     cost = u.estimated_cost_usd("qwen3-omni-flash-realtime")
     assert 0 < cost < 0.01
+
+
+def test_cached_tokens_are_counted_and_priced_at_the_cache_discount():
+    from qwenvoice.protocol.events import Usage
+    from qwenvoice.session.metrics import CACHED_INPUT_PRICE_SHARE, price_for
+
+    wire = {"total_tokens": 1300, "input_tokens": 1200, "output_tokens": 100,
+            "input_tokens_details": {"text_tokens": 1000, "audio_tokens": 200, "cached_tokens": 800},
+            "output_tokens_details": {"text_tokens": 40, "audio_tokens": 60}}
+    usage = Usage.from_wire(wire)
+    assert usage.cached_tokens == 800
+    plain, cached = UsageTotals(), UsageTotals()
+    plain.add(Usage.from_wire({**wire, "input_tokens_details": {"text_tokens": 1000, "audio_tokens": 200}}))
+    cached.add(usage)
+    assert cached.cached_input_tokens == 800 and plain.cached_input_tokens == 0
+    model = "qwen3.5-omni-plus-realtime"
+    saved = plain.estimated_cost_usd(model) - cached.estimated_cost_usd(model)
+    expected = 800 * price_for(model)[0] * (1 - CACHED_INPUT_PRICE_SHARE) / 1_000_000
+    assert abs(saved - expected) < 1e-12 and saved > 0
+    assert "800 cached" in cached.summary()
+
+
+def test_tts_characters_are_counted_and_priced_per_ten_thousand():
+    from qwenvoice.protocol.events import Usage
+    from qwenvoice.session.metrics import TTS_PRICE_PER_10K_CHARS
+
+    u = UsageTotals()
+    u.add(Usage.from_wire({"characters": 5000}))
+    u.add(Usage.from_wire({"characters": 5000}))
+    assert u.tts_characters == 10_000 and u.total_tokens == 0
+    assert abs(u.estimated_cost_usd("qwen3-omni-flash-realtime") - TTS_PRICE_PER_10K_CHARS) < 1e-12
+    assert "10000 TTS characters" in u.summary()
