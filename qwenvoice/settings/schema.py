@@ -132,7 +132,10 @@ class OmniSettings:
         transcription = caps.transcription_model
         return dataclasses.replace(
             _OMNI_DEFAULTS,
-            voice=self.voice,
+            # A saved voice the model does not offer becomes its default (the session says so).
+            voice=caps.voice_for(self.voice) if isinstance(self.voice, str) else self.voice,
+            input_audio_format=caps.input_audio_format,
+            output_audio_format=caps.output_audio_format,
             instructions=self.instructions,
             modalities=tuple(self.modalities),
             turn_detection=turn_detection,
@@ -191,7 +194,7 @@ class TtsSettings:
         instruct = caps.supports_instructions
         return dataclasses.replace(
             _TTS_DEFAULTS,
-            voice=self.voice,
+            voice=caps.voice_for(self.voice) if isinstance(self.voice, str) else self.voice,
             mode=self.mode,
             language_type=self.language_type,
             response_format=self.response_format,
