@@ -19,9 +19,24 @@ SUBCOMMANDS = ("serve", "speak", "ask", "devices")
 def _add_connection_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--url", help="realtime endpoint (wss://... or ws:// on loopback); default: settings/region")
     p.add_argument("--model", help="model name sent as ?model=")
+    _add_workspace_options(p)
     p.add_argument("--offline", action="store_true", help="start and use the local offline server")
     # The top-level -v only works before a subcommand name, which routes to the GUI: accept it here too.
     p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+
+
+def _workspace_id(value: str) -> str:
+    from qwenvoice.protocol.models import is_workspace_id
+
+    if not is_workspace_id(value.strip()):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a workspace id (letters, digits and inner hyphens)")
+    return value.strip()
+
+
+def _add_workspace_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workspace", metavar="ID", type=_workspace_id,
+                   help="connect through this Model Studio workspace's endpoint (needed for qwen3.8)")
+    p.add_argument("--region", choices=["beijing", "singapore"], help="the region for this run (default: settings)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -76,6 +91,7 @@ def build_gui_parser() -> argparse.ArgumentParser:
     p.add_argument("--offline", action="store_true", help="use the local offline server")
     p.add_argument("--url", help="override the realtime endpoint for this run")
     p.add_argument("--model", help="override the Omni model for this run")
+    _add_workspace_options(p)
     p.add_argument("--mode", choices=["vad", "ptt"], help="turn taking for this run")
     p.add_argument("--install-desktop-entry", action="store_true", help="add qwenvoice to the applications menu")
     return p

@@ -105,6 +105,8 @@ def run_gui(args: argparse.Namespace) -> int:
         url=getattr(args, "url", None),
         model=getattr(args, "model", None),
         mode=getattr(args, "mode", None),
+        workspace=getattr(args, "workspace", None),
+        region=getattr(args, "region", None),
     )
     controller = Controller(options)
     controller.load_settings()

@@ -39,7 +39,7 @@ from qwenvoice.commands.common import (
 )
 from qwenvoice.protocol.config import ConfigError
 from qwenvoice.protocol.events import ErrorDetail
-from qwenvoice.protocol.models import OMNI_INPUT_RATE, OMNI_OUTPUT_RATE
+from qwenvoice.protocol.models import OMNI_INPUT_RATE, OMNI_OUTPUT_RATE, omni_capabilities
 from qwenvoice.protocol.omni import OmniConversation
 from qwenvoice.session import status as st
 from qwenvoice.session.conversation import ASSISTANT, USER
@@ -114,6 +114,8 @@ class AskPrinter(QuietVoiceListener):
     def notice(self, level: str, text: str, action: str) -> None:
         if text.endswith(NO_KEY_REASON):
             print("no API key found: using the offline server", file=sys.stderr)
+        elif action == st.ACTION_OPEN_SETTINGS and level in (st.INFO, st.WARNING):
+            print(f"qwenvoice: {text}", file=sys.stderr)  # e.g. the model's rules changed the saved voice
 
     def close_line(self) -> None:
         if self.line_open:
@@ -124,12 +126,16 @@ class AskPrinter(QuietVoiceListener):
 def configure(session: VoiceSession, args: argparse.Namespace) -> None:
     """This run's voice, instructions and turn mode over the saved settings (nothing is saved)."""
     omni = session.settings.omni
+    model = args.model or session.settings.connection.omni_model
     if args.voice:
+        caps = omni_capabilities(model)
+        if not caps.takes_voice(args.voice):
+            offered = ", ".join(caps.voices) or "leave --voice out for the server's default"
+            raise CommandError(f"--voice {args.voice}: {model} does not offer this voice ({offered})", EXIT_USAGE)
         omni.voice = args.voice
     if args.instructions:
         omni.instructions = args.instructions
     session.settings.ui.turn_mode = "ptt" if args.manual else "vad"  # for this run: ask never saves
-    model = args.model or session.settings.connection.omni_model
     try:  # validates before anything connects
         OmniConversation(model).configure(session.settings.omni.to_config(model, session.mode))
     except ConfigError as exc:
@@ -139,7 +145,8 @@ def configure(session: VoiceSession, args: argparse.Namespace) -> None:
 async def ask(args: argparse.Namespace) -> int:
     printer = AskPrinter()
     session = VoiceSession(printer, RunOptions(offline=args.offline, url=args.url, model=args.model,
-                                               audio=False, save_conversation=False, reconnect=False,
+                                               workspace=args.workspace, region=args.region, audio=False,
+                                               save_conversation=False, reconnect=False,
                                                server_start_timeout=120.0))
     printer.session = session
     session.load_settings()

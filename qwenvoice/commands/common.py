@@ -131,7 +131,8 @@ class Target:
 
 async def open_target(args: argparse.Namespace, saved: ConnectionSettings) -> Target:
     """Where to connect (see the module docstring); starts the offline server when that is the answer."""
-    choice = choose_endpoint(saved, url=args.url, offline=args.offline, api_key=lookup_api_key())
+    choice = choose_endpoint(saved, url=args.url, offline=args.offline, api_key=lookup_api_key(),
+                             region=getattr(args, "region", None), workspace=getattr(args, "workspace", None))
     if choice.url is not None:
         return Target(url=choice.url, api_key=choice.api_key)
     if choice.no_key and not args.offline:

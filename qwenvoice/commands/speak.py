@@ -40,7 +40,8 @@ from qwenvoice.session.reports import QuietSpeechListener
 from qwenvoice.session.speech import SpeechSession
 
 
-def tts_config(args: argparse.Namespace) -> TtsSessionConfig:
+def tts_config(args: argparse.Namespace, model: str) -> TtsSessionConfig:
+    """This run's options over the model's own defaults (its default voice)."""
     options: dict[str, Any] = {"mode": args.mode}
     for name in ("voice", "language_type", "speech_rate", "volume", "pitch_rate", "instructions", "sample_rate"):
         value = getattr(args, name, None)
@@ -48,13 +49,13 @@ def tts_config(args: argparse.Namespace) -> TtsSessionConfig:
             options[name] = value
     if getattr(args, "response_format", None):
         options["response_format"] = args.response_format
-    return TtsSessionConfig(**options)
+    return TtsSessionConfig.for_model(model, **options)
 
 
 async def speak(args: argparse.Namespace) -> int:
     saved = saved_connection()
     model = args.model or saved.tts_model
-    config = tts_config(args)
+    config = tts_config(args, model)
     try:  # validates before anything connects
         job = SpeechSession(model, config, listener=QuietSpeechListener())
     except ConfigError as exc:

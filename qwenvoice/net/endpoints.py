@@ -24,6 +24,8 @@ REGION_ENDPOINTS: dict[str, str] = {
     "singapore": "wss://dashscope-intl.aliyuncs.com/api-ws/v1/realtime",
 }
 DEFAULT_REGION = "beijing"
+# Workspace endpoints: wss://{workspace}.{host region}.maas.aliyuncs.com (the only way to qwen3.8).
+WORKSPACE_HOST_REGIONS: dict[str, str] = {"beijing": "cn-beijing", "singapore": "ap-southeast-1"}
 
 
 class EndpointError(ValueError):
@@ -134,6 +136,20 @@ def region_url(region: str) -> str:
         raise EndpointError(f"unknown region {region!r}; allowed: {allowed}") from None
 
 
+def workspace_url(workspace: str, region: str) -> str:
+    """The realtime endpoint of ``workspace`` in ``region`` (beijing or singapore)."""
+    try:
+        host_region = WORKSPACE_HOST_REGIONS[region.lower()]
+    except KeyError:
+        allowed = ", ".join(sorted(WORKSPACE_HOST_REGIONS))
+        raise EndpointError(f"unknown region {region!r} for a workspace; allowed: {allowed}") from None
+    label = workspace.strip()
+    if not (0 < len(label) <= 63 and label[0] != "-" and label[-1] != "-"
+            and all(c.isascii() and (c.isalnum() or c == "-") for c in label)):
+        raise EndpointError(f"invalid workspace id {workspace!r}: letters, digits and inner hyphens only")
+    return f"wss://{label}.{host_region}.maas.aliyuncs.com/api-ws/v1/realtime"
+
+
 def build_endpoint(base_url: str, model: str | None) -> Endpoint:
     """Validate ``base_url`` and add ``model=`` to its query (existing query parameters are kept).
 
@@ -168,7 +184,14 @@ def build_endpoint(base_url: str, model: str | None) -> Endpoint:
     return Endpoint(url=url, host=host, secure=scheme == "wss", loopback=loopback)
 
 
-def resolve_endpoint(model: str | None, *, url: str | None = None, region: str | None = None) -> Endpoint:
-    """The endpoint for ``model``: an explicit URL wins, else the region's URL (Beijing by default)."""
-    base = url if url else region_url(region or DEFAULT_REGION)
+def resolve_endpoint(model: str | None, *, url: str | None = None, region: str | None = None,
+                     workspace: str | None = None) -> Endpoint:
+    """The endpoint for ``model``: an explicit URL wins, else the workspace's endpoint in the region,
+    else the region's shared URL (Beijing by default)."""
+    if url:
+        base = url
+    elif workspace:
+        base = workspace_url(workspace, region or DEFAULT_REGION)
+    else:
+        base = region_url(region or DEFAULT_REGION)
     return build_endpoint(base, model)

@@ -11,6 +11,8 @@ Conventions of ``to_session``:
 - ``turn_detection=None`` is sent as ``null``: that is how manual (push-to-talk) mode is chosen.
 - ``input_audio_transcription=None`` is sent as ``null`` (transcription off), as the official SDK does.
 - An empty ``voice`` is omitted (the server refuses an empty string).
+- Models of the nested dialect (qwen3.8, see ``models.py``) get the voice and the formats under
+  ``audio.input`` / ``audio.output`` instead of at the top level.
 ``from_session`` ignores keys it does not know (``object``, ``id``, ``model``, ``tool_choice`` ... of
 the server's echo) but refuses known keys whose value has the wrong type.
 """
@@ -21,7 +23,15 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from .models import FLASH_VOICES, TTS_LANGUAGES, omni_capabilities, tts_capabilities
+from .models import (
+    DIALECT_NESTED,
+    FLASH_VOICES,
+    OMNI_INPUT_RATE,
+    OMNI_OUTPUT_RATE,
+    TTS_LANGUAGES,
+    omni_capabilities,
+    tts_capabilities,
+)
 
 __all__ = [
     "INSTRUCTIONS_TOKEN_LIMIT",
@@ -312,9 +322,14 @@ class OmniSessionConfig:
 
     @classmethod
     def for_model(cls, model: str, **overrides: Any) -> OmniSessionConfig:
-        """Defaults that suit ``model`` (its default voice and transcription model), then overrides."""
+        """Defaults that suit ``model`` (its default voice, formats and transcription model), then overrides."""
         caps = omni_capabilities(model)
-        values: dict[str, Any] = {"voice": caps.default_voice, "input_audio_transcription": caps.transcription_model}
+        values: dict[str, Any] = {
+            "voice": caps.default_voice,
+            "input_audio_format": caps.input_audio_format,
+            "output_audio_format": caps.output_audio_format,
+            "input_audio_transcription": caps.transcription_model,
+        }
         values.update(overrides)
         return cls(**values)
 
@@ -327,16 +342,20 @@ class OmniSessionConfig:
         caps = omni_capabilities(model)
         _check_modalities(self.modalities)
         _check_str("session.voice", self.voice)
-        if self.voice and caps.voices_exhaustive and self.voice not in caps.voices:
+        if not caps.takes_voice(self.voice):
+            offered = ", ".join(caps.voices) if caps.voices else "the server's default (leave it empty)"
             raise ConfigError(
                 "session.voice",
                 self.voice,
-                f"a voice of {model}: " + ", ".join(caps.voices),
+                f"a voice of {model}: " + offered,
                 message=f"Voice '{self.voice}' is not supported.",
             )
         _check_str("session.instructions", self.instructions)
         _check_choice("session.input_audio_format", self.input_audio_format, _INPUT_FORMATS)
-        _check_choice("session.output_audio_format", self.output_audio_format, _OUTPUT_FORMATS)
+        output_formats = caps.output_formats if caps.known else _OUTPUT_FORMATS
+        _check_choice("session.output_audio_format", self.output_audio_format, output_formats)
+        if caps.dialect == DIALECT_NESTED:
+            _check_choice("session.input_audio_format", self.input_audio_format, ("pcm",))
         if self.smooth_output is not None:
             _check_bool("session.smooth_output", self.smooth_output, optional=True)
             if not caps.supports_smooth_output:
@@ -350,6 +369,16 @@ class OmniSessionConfig:
         ):
             raise ConfigError(
                 "session.input_audio_transcription.model", self.input_audio_transcription, "a model name or null"
+            )
+        if (
+            caps.transcription_fixed
+            and self.input_audio_transcription is not None
+            and self.input_audio_transcription != caps.transcription_model
+        ):
+            raise ConfigError(
+                "session.input_audio_transcription.model",
+                self.input_audio_transcription,
+                f"{caps.transcription_model} or null (fixed for {model})",
             )
         if self.temperature is not None:
             TEMPERATURE.check("session.temperature", self.temperature)
@@ -374,11 +403,20 @@ class OmniSessionConfig:
         """The validated wire ``session`` object (see the module docstring for what is omitted)."""
         self.validate(model)
         session: dict[str, Any] = {"modalities": list(self.modalities)}
-        if self.voice:
+        nested = omni_capabilities(model).dialect == DIALECT_NESTED
+        if self.voice and not nested:
             session["voice"] = self.voice
         session["instructions"] = self.instructions
-        session["input_audio_format"] = self.input_audio_format
-        session["output_audio_format"] = self.output_audio_format
+        if nested:
+            # As the SDK (dashscope 2.0.2) builds it for qwen3.8; not yet verified against the service.
+            output: dict[str, Any] = {"format": {"type": "pcm", "sample_rate": OMNI_OUTPUT_RATE}}
+            if self.voice:
+                output["voice"] = self.voice
+            session["audio"] = {"input": {"format": {"type": "pcm", "sample_rate": OMNI_INPUT_RATE}},
+                                "output": output}
+        else:
+            session["input_audio_format"] = self.input_audio_format
+            session["output_audio_format"] = self.output_audio_format
         if self.smooth_output is not None:
             session["smooth_output"] = self.smooth_output
         session["turn_detection"] = self.turn_detection.to_wire() if self.turn_detection is not None else None
@@ -423,12 +461,27 @@ class OmniSessionConfig:
             else:
                 raise ConfigError("session.input_audio_transcription", raw_asr, "an object or null")
         tools = session.get("tools", [])
+        voice = session.get("voice", "")  # absent = the server's default voice
+        input_format = session.get("input_audio_format", defaults.input_audio_format)
+        output_format = session.get("output_audio_format", defaults.output_audio_format)
+        audio = session.get("audio")
+        if audio is not None:  # the nested dialect: audio.input/output.format{type, sample_rate}, audio.output.voice
+            if not isinstance(audio, dict):
+                raise ConfigError("session.audio", audio, "an object")
+            audio_in, audio_out = audio.get("input") or {}, audio.get("output") or {}
+            if not isinstance(audio_in, dict) or not isinstance(audio_out, dict):
+                raise ConfigError("session.audio", audio, "an object with input and output objects")
+            input_format = _nested_format("session.audio.input.format", audio_in.get("format"), OMNI_INPUT_RATE,
+                                          input_format)
+            output_format = _nested_format("session.audio.output.format", audio_out.get("format"), OMNI_OUTPUT_RATE,
+                                           output_format)
+            voice = audio_out.get("voice", voice)
         config = cls(
             modalities=modalities,
-            voice=session.get("voice", ""),  # absent = the server's default voice
+            voice=voice,
             instructions=session.get("instructions", ""),
-            input_audio_format=session.get("input_audio_format", defaults.input_audio_format),
-            output_audio_format=session.get("output_audio_format", defaults.output_audio_format),
+            input_audio_format=input_format,
+            output_audio_format=output_format,
             smooth_output=session.get("smooth_output"),
             turn_detection=turn_detection,
             input_audio_transcription=transcription,
@@ -447,6 +500,17 @@ class OmniSessionConfig:
             config.instructions = ""
         config.validate(model)
         return config
+
+
+def _nested_format(name: str, wire: object, rate: int, default: str) -> str:
+    """A nested ``format{type, sample_rate}`` as the flat name we use: only raw PCM at the app's rates."""
+    if wire is None:
+        return default
+    if not isinstance(wire, dict) or wire.get("type", "pcm") != "pcm" or (
+        _integral(wire.get("sample_rate", rate)) != rate
+    ):
+        raise ConfigError(name, wire, f"{{'type': 'pcm', 'sample_rate': {rate}}}")
+    return "pcm"
 
 
 # ---- TTS -----------------------------------------------------------------------------------------
@@ -481,7 +545,7 @@ class TtsSessionConfig:
         _check_str("session.voice", self.voice)
         if not self.voice:
             raise ConfigError("session.voice", self.voice, "a voice name (an empty voice is refused)")
-        if caps.voices_exhaustive and self.voice not in caps.voices:
+        if caps.voices_exhaustive and not caps.takes_voice(self.voice):
             raise ConfigError(
                 "session.voice",
                 self.voice,

@@ -1,20 +1,24 @@
 """Where a session connects, with which key, and the offline server when it is the answer.
 
 One choice for every face: a URL given for this run wins; else the region (or custom URL) saved in
-the settings; the offline server when the run asks for it, the "offline" region is saved, or no API
-key is found. The key comes from ``DASHSCOPE_API_KEY`` or the OS keyring (through
-``qwenvoice.settings.secrets``) and is registered with the log redactor before anything can log it.
+the settings, or given for this run, through the workspace's endpoint when a workspace is set; the
+offline server when the run asks for it, the "offline" region is saved, or no API key is found. A
+model that is served only through a workspace (qwen3.8) is stopped before connecting when the choice
+is a region's shared endpoint (``workspace_problem``). The key comes from ``DASHSCOPE_API_KEY`` or
+the OS keyring (through ``qwenvoice.settings.secrets``) and is registered with the log redactor
+before anything can log it.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qwenvoice.logsetup import register_secret
+from qwenvoice.protocol.models import omni_capabilities
 from qwenvoice.session.offline_server import OfflineServer
 from qwenvoice.settings.schema import ConnectionSettings
 
@@ -30,6 +34,7 @@ class EndpointChoice:
     api_key: str | None
     region: str  # "beijing", "singapore", "custom" or "offline"
     no_key: bool = False  # offline because no key was found (not because the user chose it)
+    workspace: bool = False  # the region's workspace endpoint (not its shared one)
 
     @property
     def offline(self) -> bool:
@@ -55,8 +60,13 @@ def lookup_api_key(store: ApiKeyStore | None = None) -> str | None:
 
 
 def choose_endpoint(connection: ConnectionSettings, *, url: str | None, offline: bool,
-                    api_key: str | None) -> EndpointChoice:
-    """The endpoint for this run (see the module docstring); ``api_key`` is the key found, if any."""
+                    api_key: str | None, region: str | None = None,
+                    workspace: str | None = None) -> EndpointChoice:
+    """The endpoint for this run (see the module docstring); ``api_key`` is the key found, if any;
+    ``region`` and ``workspace`` override the saved ones for this run."""
+    if region or workspace is not None:
+        connection = replace(connection, region=region or connection.region,
+                             workspace_id=connection.workspace_id if workspace is None else workspace)
     if url:
         return EndpointChoice(url, api_key, "custom")
     if offline or connection.region == "offline":
@@ -64,7 +74,21 @@ def choose_endpoint(connection: ConnectionSettings, *, url: str | None, offline:
     saved = connection.endpoint_url()
     if not api_key or saved is None:
         return EndpointChoice(None, None, "offline", no_key=not api_key)
-    return EndpointChoice(saved, api_key, connection.region)
+    return EndpointChoice(saved, api_key, connection.region, workspace=connection.uses_workspace())
+
+
+WORKSPACE_SETTING = "Workspace ID (Settings → Connection, or --workspace ID)"
+
+
+def workspace_problem(choice: EndpointChoice, model: str) -> str | None:
+    """Why ``model`` cannot be reached through ``choice`` (it needs a workspace endpoint), or None.
+    A custom URL and the offline server are taken as they are."""
+    if choice.offline or choice.region not in ("beijing", "singapore") or choice.workspace:
+        return None
+    if not omni_capabilities(model).needs_workspace:
+        return None
+    return (f"{model} is served only through a workspace endpoint: set the {WORKSPACE_SETTING} "
+            f"with the region Beijing or Singapore.")
 
 
 class LocalServer:

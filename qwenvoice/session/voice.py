@@ -27,11 +27,12 @@ from qwenvoice.private_files import tighten_tree
 from qwenvoice.protocol import notifications as nt
 from qwenvoice.protocol.config import OmniSessionConfig
 from qwenvoice.protocol.events import ErrorDetail
+from qwenvoice.protocol.models import omni_capabilities, unknown_model_note
 from qwenvoice.protocol.omni import OmniConversation
 from qwenvoice.session import status as st
 from qwenvoice.session.audio_link import AudioLink, Block
 from qwenvoice.session.conversation import USER_RATE, Conversation, conversations_dir, data_dir
-from qwenvoice.session.endpoint import LocalServer, choose_endpoint, lookup_api_key
+from qwenvoice.session.endpoint import LocalServer, choose_endpoint, lookup_api_key, workspace_problem
 from qwenvoice.session.eventlog import EventLog, redact_error
 from qwenvoice.session.link import ServerLink
 from qwenvoice.session.metrics import CaptureClock, SessionMetrics
@@ -68,6 +69,8 @@ class RunOptions:
     url: str | None = None
     model: str | None = None
     mode: str | None = None
+    workspace: str | None = None  # a workspace id for this run ("" = none), over the saved one
+    region: str | None = None  # "beijing" or "singapore" for this run, over the saved region
     data_root: Path | None = None  # default: the user data dir (QWENVOICE_DATA_DIR overrides)
     config_dir: Path | None = None  # default: the user config dir (QWENVOICE_CONFIG_DIR overrides)
     audio: bool = True  # open the sound devices (off: no capture or playback, e.g. a text-only run)
@@ -131,6 +134,7 @@ class VoiceSession:
         # The server refused this connection's first configuration: the session is not configured and
         # nothing is sent until the settings change or the user reconnects.
         self.refusal: ErrorDetail | None = None
+        self._model_notes: set[str] = set()  # the model notices given (each once per run)
 
     # ------------------------------------------------------------------ small helpers
 
@@ -294,9 +298,17 @@ class VoiceSession:
         continues this conversation (its configuration carries a summary of it)."""
         self.refusal = None
         choice = choose_endpoint(self.settings.connection, url=self.options.url, offline=self.options.offline,
-                                 api_key=self.lookup_key() if not self.options.offline else None)
+                                 api_key=self.lookup_key() if not self.options.offline else None,
+                                 region=self.options.region, workspace=self.options.workspace)
         self.model = self.options.model or self.settings.connection.omni_model
         self.metrics.model, self.metrics.region = self.model, choice.region
+        problem = workspace_problem(choice, self.model)
+        if problem is not None:  # the shared endpoint does not serve this model: do not even try
+            self.set_connection(state=st.FAILED, model=self.model, region=choice.region, offline=False,
+                                detail=problem)
+            self.say(st.ERROR, problem, st.ACTION_OPEN_SETTINGS)
+            return
+        self._say_model_rules()
         url, key = choice.url, choice.api_key
         if url is None:
             self.set_connection(state=st.STARTING_SERVER, model=self.model, region=choice.region, offline=True,
@@ -328,6 +340,22 @@ class VoiceSession:
         except Exception as exc:
             self.set_connection(state=st.FAILED, detail=str(exc))
             self.say(st.ERROR, f"Could not connect: {exc}", st.ACTION_RECONNECT)
+
+    def _say_model_rules(self) -> None:
+        """What the model's rules change in the saved settings, said once per run: a saved voice the
+        model does not offer (its default is used), or a model whose rules are not known."""
+        caps = omni_capabilities(self.model)
+        notes: list[tuple[str, str]] = []
+        if not caps.known:
+            notes.append((st.WARNING, unknown_model_note(self.model)))
+        saved = self.settings.omni.voice
+        if isinstance(saved, str) and not caps.takes_voice(saved):
+            instead = f"its default voice {caps.default_voice}" if caps.default_voice else "the server's default voice"
+            notes.append((st.INFO, f"The voice {saved} is not offered by {self.model}; {instead} is used."))
+        for level, text in notes:
+            if text not in self._model_notes:
+                self._model_notes.add(text)
+                self.say(level, text, st.ACTION_OPEN_SETTINGS)
 
     def reconnect(self) -> None:
         """Drop the current connection and connect again (also after settings changed)."""

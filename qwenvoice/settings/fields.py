@@ -289,6 +289,9 @@ FIELDS: Final[tuple[FieldSpec, ...]] = (
     FieldSpec("connection.region", str, Control.CHOICE, QT_TRANSLATE_NOOP("SettingsPanel", "Region:"),
               choices=tuple(Choice(r, _REGION_LABELS[r]) for r in REGIONS)),
     FieldSpec("connection.custom_url", str, Control.LINE, QT_TRANSLATE_NOOP("SettingsPanel", "URL:")),
+    FieldSpec("connection.workspace_id", str, Control.LINE, QT_TRANSLATE_NOOP("SettingsPanel", "Workspace ID:"),
+              help=QT_TRANSLATE_NOOP("SettingsPanel", "Optional with Beijing or Singapore: connect through "
+                                                      "this workspace's endpoint (needed for qwen3.8).")),
     FieldSpec("connection.omni_model", str, Control.EDITABLE_CHOICE, QT_TRANSLATE_NOOP("SettingsPanel", "Model:"),
               choices=tuple(Choice(m, m, translated=False) for m in OMNI_MODEL_SUGGESTIONS)),
     FieldSpec("connection.tts_model", str, Control.EDITABLE_CHOICE, QT_TRANSLATE_NOOP("SettingsPanel", "Model:"),

@@ -62,6 +62,9 @@ class ConnectionSettings:
     custom_url: str = ""
     omni_model: str = models.DEFAULT_OMNI_MODEL
     tts_model: str = models.DEFAULT_TTS_MODEL
+    #: A Model Studio workspace: with Beijing or Singapore, the workspace endpoint of that region is
+    #: used (qwen3.8 is served only there). Empty: the region's shared endpoint.
+    workspace_id: str = ""
 
     def endpoint_url(self) -> str | None:
         """The realtime endpoint without ``?model=``; None means "the built-in offline server"."""
@@ -69,7 +72,13 @@ class ConnectionSettings:
             return None
         if self.region == "custom":
             return self.custom_url.strip() or None
+        workspace = self.workspace_id.strip()
+        if workspace and self.region in models.WORKSPACE_HOST_REGIONS:
+            return models.workspace_url(workspace, self.region)
         return models.ENDPOINTS[self.region]
+
+    def uses_workspace(self) -> bool:
+        return self.region in models.WORKSPACE_HOST_REGIONS and bool(self.workspace_id.strip())
 
     def problems(self) -> list[SettingsError]:
         found: list[SettingsError] = []
@@ -79,6 +88,10 @@ class ConnectionSettings:
             url = self.custom_url.strip()
             if not url.startswith(("wss://", "ws://")) or len(url) <= len("wss://"):
                 found.append(SettingsError("connection.custom_url", "a ws:// or wss:// URL", self.custom_url))
+        workspace = self.workspace_id
+        if not isinstance(workspace, str) or (workspace.strip() and not models.is_workspace_id(workspace.strip())):
+            found.append(SettingsError("connection.workspace_id",
+                                       "a workspace id (letters, digits and hyphens) or empty", workspace))
         for name in ("omni_model", "tts_model"):
             value = getattr(self, name)
             if not isinstance(value, str) or not value.strip() or any(c.isspace() for c in value):
@@ -132,7 +145,10 @@ class OmniSettings:
         transcription = caps.transcription_model
         return dataclasses.replace(
             _OMNI_DEFAULTS,
-            voice=self.voice,
+            # A saved voice the model does not offer becomes its default (the session says so).
+            voice=caps.voice_for(self.voice) if isinstance(self.voice, str) else self.voice,
+            input_audio_format=caps.input_audio_format,
+            output_audio_format=caps.output_audio_format,
             instructions=self.instructions,
             modalities=tuple(self.modalities),
             turn_detection=turn_detection,
@@ -191,7 +207,7 @@ class TtsSettings:
         instruct = caps.supports_instructions
         return dataclasses.replace(
             _TTS_DEFAULTS,
-            voice=self.voice,
+            voice=caps.voice_for(self.voice) if isinstance(self.voice, str) else self.voice,
             mode=self.mode,
             language_type=self.language_type,
             response_format=self.response_format,
@@ -288,7 +304,8 @@ _Section = TypeVar("_Section", OmniSettings, TtsSettings)
 
 
 def _section_errors(
-    section: _Section, build: Callable[[_Section], object], field_by_config: dict[str, str], prefix: str
+    section: _Section, build: Callable[[_Section], object], field_by_config: dict[str, str], prefix: str,
+    default_voice: str | None = None,
 ) -> list[SettingsError]:
     """All problems of an Omni/TTS section: validate, reset the offending field, repeat.
 
@@ -296,6 +313,8 @@ def _section_errors(
     validating again finds the next one, so every wrong field is reported at once.
     """
     defaults = type(section)()
+    if default_voice:  # the model's own default voice (another model's could be refused as well)
+        defaults.voice = default_voice
     current = section
     found: list[SettingsError] = []
     seen: set[str] = set()
@@ -321,13 +340,23 @@ def omni_errors(omni: OmniSettings, model: str, turn_mode: str = "vad") -> list[
     if err := _choice("omni.vad_type", omni.vad_type, VAD_TYPES):
         found.append(err)
         omni = dataclasses.replace(omni, vad_type="server_vad")
-    return found + _section_errors(
-        omni, lambda s: s.to_config(model, "vad").validate(model), _OMNI_FIELD_BY_CONFIG, "omni"
-    )
+    return found + _section_errors(omni, lambda s: _as_typed(s.to_config(model, "vad"), s.voice).validate(model),
+                                   _OMNI_FIELD_BY_CONFIG, "omni", models.omni_capabilities(model).default_voice)
+
+
+_Config = TypeVar("_Config", OmniSessionConfig, TtsSessionConfig)
+
+
+def _as_typed(config: _Config, voice: str) -> _Config:
+    """The config with the voice as the user typed it: the form refuses a voice the model lacks (a
+    session only replaces a saved one, when the model is chosen elsewhere, e.g. with ``--model``)."""
+    config.voice = voice
+    return config
 
 
 def tts_errors(tts: TtsSettings, model: str) -> list[SettingsError]:
-    return _section_errors(tts, lambda s: s.to_config(model).validate(model), _TTS_FIELD_BY_CONFIG, "tts")
+    return _section_errors(tts, lambda s: _as_typed(s.to_config(model), s.voice).validate(model),
+                           _TTS_FIELD_BY_CONFIG, "tts", models.tts_capabilities(model).default_voice)
 
 
 def preset_errors(preset: Preset, index: int | None = None) -> list[SettingsError]:
@@ -468,6 +497,10 @@ def _reset_field(settings: AppSettings, path: str) -> bool:
         settings.connection.region = ConnectionSettings().region
         return True
     default = getattr(_SECTION_DEFAULTS[section_name], name, None)
+    if name == "voice" and section_name == "omni":  # the model's own default voice, not another model's
+        default = models.omni_capabilities(settings.connection.omni_model).default_voice
+    elif name == "voice" and section_name == "tts":
+        default = models.tts_capabilities(settings.connection.tts_model).default_voice or default
     if getattr(section, name) == default:
         return False
     setattr(section, name, default)

@@ -205,7 +205,12 @@ class SettingsForm:
         return box
 
     def _line(self, spec: FieldSpec) -> QLineEdit:
-        return QLineEdit()
+        line = QLineEdit()
+        if spec.help:
+            self._i18n.bind(line.setPlaceholderText, functools.partial(declared_text, spec.help))
+        if spec.key != "connection.custom_url":  # the URL row follows the region (the panel wires it)
+            line.textChanged.connect(self._on_changed)
+        return line
 
     def _slider(self, spec: FieldSpec) -> QSlider:
         slider = QSlider(Qt.Orientation.Horizontal)
@@ -303,7 +308,7 @@ class SettingsForm:
     def _read_value(self, spec: FieldSpec, settings: AppSettings) -> None:
         widget = self.controls[spec.key]
         value: SettingValue
-        if spec.control in (Control.TURN_MODE, Control.LINE):
+        if spec.control is Control.TURN_MODE or spec.key == "connection.custom_url":
             return  # read above: they stand for more than one value
         if isinstance(widget, NumberField):
             value = widget.value()
@@ -320,6 +325,8 @@ class SettingsForm:
             value = text if text.strip() or not spec.optional else None
         elif isinstance(widget, QSlider):
             value = widget.value()
+        elif isinstance(widget, QLineEdit):
+            value = widget.text().strip()
         else:  # pragma: no cover - a new control kind needs a branch here
             raise AssertionError(spec.key)
         spec.write(settings, value)

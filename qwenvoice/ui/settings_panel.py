@@ -271,15 +271,20 @@ class SettingsPanel(QDialog):
             self.form.loading = was
         settings = self.collect()
         self.form.switch_fields(settings)
-        self._show_endpoint(settings.connection.region)
+        self._show_endpoint(settings.connection.region, settings.connection.workspace_id)
         self._switch_app_services()
 
-    def _show_endpoint(self, region: str) -> None:
-        # Named regions show their fixed endpoint read-only; the custom URL is kept aside meanwhile.
+    def _show_endpoint(self, region: str, workspace: str = "") -> None:
+        # Named regions show their fixed endpoint (their workspace's, when one is set) read-only; the
+        # custom URL is kept aside meanwhile.
         from qwenvoice.protocol import models
 
         url = self.url_edit
-        shown = {"custom": self.form.custom_url, "offline": ""}.get(region, models.ENDPOINTS.get(region, ""))
+        workspace = workspace.strip()
+        if region in models.WORKSPACE_HOST_REGIONS and workspace and models.is_workspace_id(workspace):
+            shown = models.workspace_url(workspace, region)
+        else:
+            shown = {"custom": self.form.custom_url, "offline": ""}.get(region, models.ENDPOINTS.get(region, ""))
         if url.text() != shown:
             was, self.form.loading = self.form.loading, True
             url.setText(shown)

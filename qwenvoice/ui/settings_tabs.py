@@ -257,6 +257,7 @@ def build_connection_tab(panel: SettingsPanel, build: TabBuilder) -> None:
     panel.url_edit.setPlaceholderText("wss://…/api-ws/v1/realtime")
     panel.url_edit.textChanged.connect(panel.on_url_edited)
     build.row(form, "connection.custom_url", checked_error=True)
+    build.row(form, "connection.workspace_id", checked_error=True)
     build.hint(
         form,
         lambda: translate(

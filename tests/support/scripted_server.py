@@ -37,6 +37,11 @@ by default, or any PCM you give it). Faults are switched on per test through ``S
 ``transcription_error``    the user's words are not transcribed: ``...input_audio_transcription.failed``
                            with this ``error`` instead of ``.completed``
 ``cached_tokens``          ``usage.input_tokens_details.cached_tokens`` of every Omni reply
+``enforce_model_rules``    answer a ``session.update`` that breaks the model's documented rules (voice,
+                           transcription model, audio formats, fields the model does not take,
+                           the qwen3.8 nested dialect) with the cloud's ``invalid_value`` error
+                           instead of ``session.updated``. The rules are written here from the
+                           2026 cloud pages, on purpose not taken from the app's model registry.
 =========================  =====================================================================
 
 ``await server.push(frame)`` sends any raw text (or binary) frame on the newest open connection, at
@@ -202,6 +207,7 @@ class Script:
     response_status_details: dict[str, Any] | None = None
     transcription_error: dict[str, Any] | None = None  # input transcription fails with this error
     cached_tokens: int = 0  # usage.input_tokens_details.cached_tokens of every Omni reply
+    enforce_model_rules: bool = False  # refuse session.update fields the model's docs do not allow
     seed: int = 1234
 
 
@@ -364,6 +370,122 @@ def _auth_header(headers: Headers) -> str | None:
     return headers.get("Authorization")
 
 
+# ---- the documented per-model rules (cloud-2026 reference, protocol reference section e) -------------
+# Written from the vendor's pages, independently of qwenvoice.protocol.models, so that a wrong registry
+# in the app is caught by a server that behaves like the documentation.
+
+_DOC_FLASH_1201_VOICES = frozenset((
+    "Cherry", "Serena", "Ethan", "Chelsie", "Momo", "Vivian", "Moon", "Maia", "Kai", "Nofish", "Bella",
+    "Jennifer", "Ryan", "Katerina", "Aiden", "Eldric Sage", "Mia", "Mochi", "Bellona", "Vincent", "Bunny",
+    "Neil", "Elias", "Arthur", "Nini", "Ebona", "Seren", "Pip", "Stella", "Bodega", "Sonrisa", "Alek", "Dolce",
+    "Sohee", "Ono Anna", "Lenn", "Emilien", "Andre", "Radio Gol", "Jada", "Dylan", "Li", "Marcus", "Roy",
+    "Peter", "Sunny", "Eric", "Rocky", "Kiki",
+))  # fmt: skip
+_DOC_FLASH_0915_VOICES = frozenset((
+    "Cherry", "Ethan", "Nofish", "Jennifer", "Ryan", "Katerina", "Elias", "Jada", "Dylan", "Sunny", "Li",
+    "Marcus", "Roy", "Peter", "Rocky", "Kiki", "Eric",
+))  # fmt: skip
+_DOC_TURBO_VOICES = frozenset({"Cherry", "Serena", "Ethan", "Chelsie"})
+_DOC_QWEN35_REFUSED = frozenset({"Cherry", "Chelsie", "Serena"})
+
+
+def _refusal(param: str, message: str) -> dict[str, Any]:
+    return {"type": "invalid_request_error", "code": "invalid_value", "message": message, "param": param}
+
+
+def _omni_rule_violation(model: str, update: dict[str, Any]) -> dict[str, Any] | None:
+    name = model.lower()
+    flash_0915 = name.startswith("qwen3-omni-flash-realtime-2025-09-15")
+    flash = name.startswith("qwen3-omni-flash-realtime")
+    turbo = name.startswith("qwen-omni-turbo-realtime")
+    q35 = name.startswith("qwen3.5-omni-")
+    q38 = name.startswith("qwen3.8-omni-")
+    voice = update.get("voice")
+    if voice is not None:
+        if voice == "":
+            return _refusal("session.voice", "Voice '' is not supported.")
+        if q38:  # the SDK's omni_v38 dialect: the voice lives in audio.output.voice
+            return _refusal("session.voice", "Unknown parameter: 'session.voice'.")
+        ok = (
+            (flash_0915 and voice in _DOC_FLASH_0915_VOICES)
+            or (flash and not flash_0915 and voice in _DOC_FLASH_1201_VOICES)
+            or (turbo and voice in _DOC_TURBO_VOICES)
+            or (q35 and voice not in _DOC_QWEN35_REFUSED)
+            or not (flash or turbo or q35)
+        )
+        if not ok:
+            return _refusal("session.voice", f"Voice '{voice}' is not supported.")
+    asr = update.get("input_audio_transcription")
+    if isinstance(asr, dict) and asr.get("model") is not None:
+        asr_model = asr["model"]
+        allowed: tuple[str, ...] = ()
+        if flash:  # the pages disagree: gummy (seed) or qwen3-asr (server-events page)
+            allowed = ("gummy-realtime-v1", "qwen3-asr-flash-realtime")
+        elif turbo:
+            allowed = ("gummy-realtime-v1",)
+        elif q35 or q38:
+            allowed = ("qwen3-asr-flash-realtime",)
+        if allowed and asr_model not in allowed:
+            return _refusal("session.input_audio_transcription.model",
+                            f"Invalid input_audio_transcription model: {asr_model}.")
+    formats = {"input_audio_format": update.get("input_audio_format"),
+               "output_audio_format": update.get("output_audio_format")}
+    for key, value in formats.items():
+        if value is None:
+            continue
+        if q38:
+            return _refusal(f"session.{key}", f"Unknown parameter: 'session.{key}'.")
+        if key == "input_audio_format":
+            allowed = ("pcm",) if q35 else ("pcm16", "pcm") if flash else ("pcm16",) if turbo else ()
+        else:
+            allowed = ("pcm",) if q35 else ("pcm24", "pcm") if flash else ("pcm16",) if turbo else ()
+        if allowed and value not in allowed:
+            return _refusal(f"session.{key}", f"Invalid {key}: {value}.")
+    audio = update.get("audio")
+    if audio is not None:
+        if not (q35 or q38):
+            return _refusal("session.audio", "Unknown parameter: 'session.audio'.")
+        for side in ("input", "output"):
+            fmt = (audio.get(side) or {}).get("format") or {}
+            if fmt.get("type", "pcm") not in ("pcm", "wav") or fmt.get("sample_rate", 16000) not in (
+                    8000, 16000, 24000, 48000):
+                return _refusal(f"session.audio.{side}.format", f"Invalid audio format: {fmt}.")
+    if update.get("smooth_output") is not None and not flash:
+        return _refusal("session.smooth_output", "Unknown parameter: 'session.smooth_output'.")
+    if update.get("tools") and not q35:
+        return _refusal("session.tools", f"Model {model} does not support tools.")
+    vad = update.get("turn_detection")
+    if isinstance(vad, dict) and (flash or turbo):
+        if vad.get("type") == "semantic_vad":
+            return _refusal("session.turn_detection.type", "Invalid turn_detection type: semantic_vad.")
+        if "idle_timeout_ms" in vad:
+            return _refusal("session.turn_detection.idle_timeout_ms", "Unknown parameter: 'idle_timeout_ms'.")
+    return None
+
+
+def _tts_rule_violation(model: str, update: dict[str, Any]) -> dict[str, Any] | None:
+    name = model.lower()
+    voice = update.get("voice")
+    if voice is not None:
+        custom = name.startswith(("qwen3-tts-vc-realtime", "qwen3-tts-vd-realtime"))
+        if (not voice or (custom and voice in _DOC_FLASH_1201_VOICES)
+                or (name.startswith("qwen3-tts-flash-realtime-2025-09-18") and voice not in _DOC_FLASH_0915_VOICES)
+                or (name.startswith("qwen3-tts-flash-realtime") and voice not in _DOC_FLASH_1201_VOICES)):
+            return {"code": "invalid_value", "message": f"Voice '{voice}' is not supported."}
+    if name.startswith("qwen-tts-realtime") and (
+            update.get("response_format", "pcm") != "pcm" or update.get("sample_rate", 24000) != 24000):
+        return {"code": "invalid_value", "message": "qwen-tts-realtime speaks pcm at 24000 Hz only."}
+    return None
+
+
+def model_rule_violation(model: str, update: dict[str, Any]) -> dict[str, Any] | None:
+    """The error the cloud answers this ``session.update`` of ``model`` with, or None when the documented
+    rules allow it (unknown models: anything)."""
+    if "tts" in model.lower():
+        return _tts_rule_violation(model, update)
+    return _omni_rule_violation(model, update)
+
+
 class _Session:
     def __init__(self, server: ScriptedServer, ws: ServerConnection, log: ConnectionLog, index: int) -> None:
         self.server = server
@@ -518,6 +640,11 @@ class _Session:
                 await self.close_raw(1000, "session rejected")
             return
         update = message.get("session")
+        if self.script.enforce_model_rules and isinstance(update, dict):
+            refusal = model_rule_violation(self.model, update)
+            if refusal is not None:
+                await self.send_error(refusal)
+                return
         if isinstance(update, dict):
             self.session.update(update)
         await self.send({"type": "session.updated", "session": self.session})

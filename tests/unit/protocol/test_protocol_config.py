@@ -37,9 +37,10 @@ TTS_INSTRUCT = "qwen3-tts-instruct-flash-realtime"
 TTS_LEGACY = "qwen-tts-realtime"
 
 
-def _omni(**changes: Any) -> OmniSessionConfig:
+def _omni(model: str, **changes: Any) -> OmniSessionConfig:
+    """The model's own defaults (voice, formats, transcription), then ``changes``."""
     vad_changes = {k[4:]: changes.pop(k) for k in list(changes) if k.startswith("vad_")}
-    config = OmniSessionConfig(**changes)
+    config = OmniSessionConfig.for_model(model, **changes)
     if vad_changes:
         config.turn_detection = TurnDetection(**vad_changes)
     return config
@@ -57,7 +58,11 @@ OMNI_VALID: list[tuple[str, dict[str, Any]]] = [
     (TURBO, {"voice": "Chelsie"}),
     (Q35, {"voice": "Tina"}),
     (Q35, {"voice": "my-cloned-voice-id"}),
-    ("some-future-omni-model", {"voice": "Anybody", "smooth_output": True, "vad_type": "semantic_vad"}),
+    ("some-future-omni-model", {"voice": "Anybody"}),
+    ("some-future-omni-model", {"output_audio_format": "pcm"}),
+    ("qwen3.8-omni-flash-realtime", {}),
+    ("qwen3.8-omni-flash-realtime", {"voice": "longanlingxin"}),
+    (Q35, {"input_audio_transcription": "qwen3-asr-flash-realtime"}),
     (FLASH, {"input_audio_format": "pcm", "output_audio_format": "pcm"}),
     (TURBO, {"output_audio_format": "pcm16"}),
     (FLASH, {"smooth_output": True}),
@@ -104,6 +109,14 @@ OMNI_INVALID: list[tuple[str, dict[str, Any], str]] = [
     (FLASH, {"voice": None}, "session.voice"),
     (FLASH_0915, {"voice": "Serena"}, "session.voice"),
     (TURBO, {"voice": "Momo"}, "session.voice"),
+    (Q35, {"voice": "Cherry"}, "session.voice"),  # the legacy voices are refused by qwen3.5
+    (Q35, {"voice": "Serena"}, "session.voice"),
+    ("qwen3.5-omni-flash-realtime-2026-03-15", {"voice": "Chelsie"}, "session.voice"),
+    ("qwen3.8-omni-flash-realtime", {"voice": "Cherry"}, "session.voice"),
+    (TURBO, {"output_audio_format": "pcm24"}, "session.output_audio_format"),  # turbo: pcm16 only
+    (Q35, {"input_audio_transcription": "gummy-realtime-v1"}, "session.input_audio_transcription.model"),
+    ("some-future-omni-model", {"smooth_output": True}, "session.smooth_output"),
+    ("some-future-omni-model", {"vad_type": "semantic_vad"}, "session.turn_detection.type"),
     (FLASH, {"instructions": None}, "session.instructions"),
     (FLASH, {"input_audio_format": "pcm24"}, "session.input_audio_format"),
     (FLASH, {"output_audio_format": "mp3"}, "session.output_audio_format"),
@@ -156,7 +169,7 @@ OMNI_INVALID: list[tuple[str, dict[str, Any], str]] = [
 
 @pytest.mark.parametrize(("model", "changes"), OMNI_VALID, ids=lambda v: str(v))
 def test_omni_valid_values(model: str, changes: dict[str, Any]) -> None:
-    config = _omni(**changes)
+    config = _omni(model, **changes)
     config.validate(model)
     session = config.to_session(model)
     json.dumps(session, allow_nan=False)  # always serializable
@@ -167,7 +180,7 @@ def test_omni_valid_values(model: str, changes: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize(("model", "changes", "field"), OMNI_INVALID, ids=lambda v: str(v))
 def test_omni_invalid_values_name_field_allowed_and_value(model: str, changes: dict[str, Any], field: str) -> None:
-    config = _omni(**changes)
+    config = _omni(model, **changes)
     with pytest.raises(ConfigError) as caught:
         config.validate(model)
     error = caught.value
