@@ -165,7 +165,9 @@ _QWEN3_FLASH = OmniCapabilities(
     honours_sampling=True,
     supports_session_finish=True,
     max_output_tokens=16384,
-    output_formats=("pcm24", "pcm"),
+    # The docs name pcm24 (newer pages: pcm); the vendor's SDK sends its legacy label pcm16 by default
+    # for this model, which the service takes, so a server of ours must take it too.
+    output_formats=("pcm24", "pcm", "pcm16"),
 )
 _QWEN3_FLASH_2025_09 = replace(_QWEN3_FLASH, voices=FLASH_VOICES_2025_09)
 _TURBO = OmniCapabilities(
