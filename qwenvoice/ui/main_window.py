@@ -84,6 +84,8 @@ class TalkButton(QPushButton):
 
 
 SPACE_RELEASE_DEBOUNCE_MS = 40
+# Small enough for a 1280×720 or 1366×768 screen at 125 % scaling; every view scrolls below its size.
+MINIMUM_WIDTH, MINIMUM_HEIGHT = 800, 600
 
 class MainWindow(QMainWindow):
     def __init__(self, controller: Controller, settings_panel_factory: SettingsPanelFactory | None = None) -> None:
@@ -91,7 +93,7 @@ class MainWindow(QMainWindow):
         self.controller = controller
         self.setObjectName("mainWindow")
         self.setWindowTitle("qwenvoice")
-        self.setMinimumSize(1024, 700)
+        self.setMinimumSize(MINIMUM_WIDTH, MINIMUM_HEIGHT)
         self._space_down = False
         # X delivers key repeat under load as a real release + press a few ms apart; a release only
         # counts once no press follows within this window, so one hold stays one turn.

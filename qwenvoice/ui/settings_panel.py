@@ -148,8 +148,9 @@ class SettingsPanel(QDialog):
 
         self.setWindowIcon(app_icon())
         self._i18n.bind(self.setWindowTitle, lambda: translate("SettingsPanel", "Settings — qwenvoice"))
-        self.setMinimumSize(680, 520)
-        self.resize(860, 660)
+        if not embedded:  # as a tab, the main window sets the size; the tab pages scroll
+            self.setMinimumSize(680, 520)
+            self.resize(860, 660)
         self._build_tabs()
         self._build_buttons()
         self._loading_done()

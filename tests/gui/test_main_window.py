@@ -55,6 +55,30 @@ async def test_layout_and_minimum_size(window, qtbot):
     assert window.inspector.model.records[0].type == "session.update"
 
 
+def _inside_window(window, widget) -> bool:
+    from PySide6.QtCore import QPoint, QRect
+
+    return widget.isVisible() and window.rect().contains(QRect(widget.mapTo(window, QPoint(0, 0)), widget.size()))
+
+
+async def test_settings_buttons_stay_in_an_800x600_window(window, qtbot):
+    # A 1280x720 screen at 125 % scaling leaves about 1024x576: the window must go down to 800x600
+    # with the settings scrolling and Apply/Cancel always on screen, notices shown or not.
+    assert window.minimumSize().width() <= 800 and window.minimumSize().height() <= 600
+    window.resize(800, 600)
+    window.show_settings()
+    await asyncio.sleep(0.05)
+    assert window.width() == 800 and window.height() == 600
+    panel = window.settings_panel
+    assert _inside_window(window, panel.apply_button) and _inside_window(window, panel.cancel_button)
+    for text in ("Connection failed: boom", "offline mode", "Settings applied."):
+        window.controller.notice.emit(st.WARNING, text, "")
+    panel.show_notice("Fix these fields before applying: a very long list of fields " * 3, "error")
+    await asyncio.sleep(0.05)
+    assert _inside_window(window, panel.apply_button) and _inside_window(window, panel.cancel_button)
+    assert window.height() == 600
+
+
 async def test_space_key_push_to_talk_turn(window, qtbot):
     c = window.controller
     window.transcript.setFocus()
