@@ -233,14 +233,25 @@ class MainWindow(QMainWindow):
             index = self.tabs.addTab(self.settings_panel, _icon("settings"), "")
             tr(functools.partial(self.tabs.setTabText, index), lambda: translate("MainWindow", "Settings"))
 
-        self.notifications = NotificationArea()
         central = QWidget()
         central_box = QVBoxLayout(central)
         central_box.setContentsMargins(0, 0, 0, 0)
         central_box.setSpacing(0)
-        central_box.addWidget(self.notifications)
         central_box.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
+        # Notices float over the pages, just below the tab bar: they never push the page down.
+        self.notifications = NotificationArea(host=central, top_offset=self._notice_top)
+        self.tabs.currentChanged.connect(lambda _index: self.notifications.place())
+
+    def _notice_top(self) -> int:
+        # Below the tab bar; on the settings tab below its own tabs too, so a notice never hides them.
+        bar: QWidget = self.tabs.tabBar()
+        page = self.tabs.currentWidget()
+        inner = page.findChild(QTabWidget, "settingsTabs") if page is self.settings_panel else None
+        if isinstance(inner, QTabWidget):
+            bar = inner.tabBar()
+        central = self.centralWidget()
+        return bar.mapTo(central, bar.rect().bottomLeft()).y() if central is not None else bar.height()
 
     def _build_inspector(self, tb: QToolBar) -> None:
         controller, tr = self.controller, self._i18n.bind

@@ -75,6 +75,8 @@ from qwenvoice.ui.widgets import LevelMeter, NoticeBar
 if TYPE_CHECKING:
     from qwenvoice.app.controller import Controller
 
+NOTICE_FADE_MS = 6000  # how long "Settings applied." and other informational notices stay
+
 __all__ = ["TAB_KEYS", "ControllerServices", "SettingsPanel", "build_for_controller"]
 
 
@@ -185,7 +187,7 @@ class SettingsPanel(QDialog):
             model.currentTextChanged.connect(lambda _text, which=kind: self._on_model_changed(which))
 
     def _build_buttons(self) -> None:
-        self.notice = NoticeBar(self, closable=True)
+        self.notice = NoticeBar(self, closable=True, auto_hide_ms=NOTICE_FADE_MS)
         self.notice.setObjectName("settingsNotice")
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok

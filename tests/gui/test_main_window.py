@@ -192,6 +192,59 @@ async def test_notices_show_as_banners_with_actions(window, qtbot):
     assert window.notifications.banners[-1].action_button.text() == "Add a key…"
 
 
+def _where(window, widget):
+    from PySide6.QtCore import QPoint
+
+    return widget.mapTo(window, QPoint(0, 0)), widget.size()
+
+
+async def test_notices_float_over_the_page_and_move_nothing(window, qtbot):
+    watched = (window.tabs, window.transcript, window.talk_button, window.text_box, window.send_button,
+               window.waveform)
+    await asyncio.sleep(0.05)
+    before = [_where(window, w) for w in watched]
+    c = window.controller
+    c.notice.emit(st.ERROR, "Connection failed: boom", st.ACTION_RECONNECT)
+    c.notice.emit(st.WARNING, "The microphone is muted " * 6, "")
+    c.notice.emit(st.INFO, "offline mode", st.ACTION_ADD_KEY)
+    await asyncio.sleep(0.05)
+    assert window.notifications.isVisible() and len(window.notifications.banners) == 3
+    assert [_where(window, w) for w in watched] == before
+    # The banners sit below the tab bar, inside the window, and are all readable.
+    area = window.notifications
+    top = area.mapTo(window, area.rect().topLeft())
+    assert top.y() >= window.tabs.tabBar().mapTo(window, window.tabs.tabBar().rect().bottomLeft()).y()
+    assert area.geometry().right() <= area.parentWidget().width()
+    assert all(b.isVisible() and b.height() >= b.minimumSizeHint().height() for b in area.banners)
+    for banner in list(area.banners):
+        banner.close_button.click()
+    await asyncio.sleep(0.05)
+    assert [_where(window, w) for w in watched] == before
+    assert not window.notifications.isVisible()  # an empty area takes no clicks
+
+
+async def test_the_same_notice_twice_is_one_banner_and_info_fades(window, qtbot):
+    window.notifications.info_timeout_ms = 150
+    c = window.controller
+    for _ in range(3):
+        c.notice.emit(st.WARNING, "The microphone is not available", "")
+        c.notice.emit(st.INFO, "Saved.", "")
+    assert window.notifications.texts() == ["The microphone is not available", "Saved."]
+    await wait_for(lambda: window.notifications.texts() == ["The microphone is not available"], within=3)
+
+
+async def test_settings_applied_goes_by_itself(window, qtbot, monkeypatch):
+    panel = window.settings_panel
+    panel.notice.auto_hide.setInterval(150)
+    window.show_settings()
+    assert panel.apply()
+    assert panel.notice.isVisible() and panel.notice.text() == "Settings applied."
+    await wait_for(lambda: not panel.notice.isVisible(), within=3)
+    panel.show_notice("The settings could not be saved: disk full", "error")
+    await asyncio.sleep(0.4)
+    assert panel.notice.isVisible()  # problems stay until dealt with
+
+
 async def test_settings_tab_applies_live(window, qtbot):
     c = window.controller
     assert window.settings_panel is not None
