@@ -313,6 +313,8 @@ class MainWindow(QMainWindow):
 
     def _on_connection(self, info: st.ConnectionInfo) -> None:
         self.status.show_connection(info)
+        # The cost reads "free (offline)" as soon as the connection is known to be offline.
+        self.status.show_metrics(self.controller.metrics, offline=info.offline)
         self.reconnect_action.setEnabled(info.state in (st.FAILED, st.DISCONNECTED, st.RECONNECTING))
 
     def _on_turn(self, index: int) -> None:
@@ -329,9 +331,10 @@ class MainWindow(QMainWindow):
         self.notifications.show_notice(level, text, label, callback, key=key, sticky=action == st.ACTION_ADD_KEY)
 
     def _action(self, action: str) -> tuple[str, Callable[[], None] | None]:
-        if action in (st.ACTION_OPEN_SETTINGS, st.ACTION_ADD_KEY, st.ACTION_AUDIO_SETTINGS):
-            label = self.tr("Add a key…") if action == st.ACTION_ADD_KEY else self.tr("Open settings")
-            return label, self.show_settings
+        if action == st.ACTION_ADD_KEY:
+            return self.tr("Add a key…"), self.show_api_key
+        if action in (st.ACTION_OPEN_SETTINGS, st.ACTION_AUDIO_SETTINGS):
+            return self.tr("Open settings"), self.show_settings
         if action == st.ACTION_RECONNECT:
             return self.tr("Reconnect"), self.controller.reconnect
         return "", None
@@ -339,6 +342,13 @@ class MainWindow(QMainWindow):
     def show_settings(self) -> None:
         if self.settings_panel is not None:
             self.tabs.setCurrentWidget(self.settings_panel)
+
+    def show_api_key(self) -> None:
+        """The settings tab at its Connection page, with the API key field focused."""
+        self.show_settings()
+        show_key = getattr(self.settings_panel, "show_api_key", None)
+        if callable(show_key):
+            show_key()
 
     def _on_metrics(self) -> None:
         self.status.show_metrics(self.controller.metrics, offline=self.controller.connection.offline)

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSlider,
     QTabWidget,
     QVBoxLayout,
@@ -330,7 +331,9 @@ class SettingsPanel(QDialog):
     def _revalidate(self) -> None:
         self._errors = fields.problems_by_field(self.collect())
         problems = self.form.show_problems(self._errors)
-        self._invalid_paths = sorted(problems)
+        # In the order the form shows them (tab by tab, top to bottom), not alphabetically.
+        shown = {path: i for i, path in enumerate(self.controls)}
+        self._invalid_paths = sorted(problems, key=lambda p: (TAB_KEYS.index(tab_of(p)), shown.get(p, len(shown)), p))
         ok = not problems
         self.ok_button.setEnabled(ok)
         self.apply_button.setEnabled(ok)
@@ -509,8 +512,16 @@ class SettingsPanel(QDialog):
         super().closeEvent(event)
 
     def _show_key_problem(self, message: str) -> None:
-        self.tabs.setCurrentIndex(TAB_KEYS.index("connection"))
+        self.show_api_key()
         self.show_notice(message, "error")
+
+    def show_api_key(self) -> None:
+        """Open the Connection tab with the API key field in view and focused ("Add a key…")."""
+        self.tabs.setCurrentIndex(TAB_KEYS.index("connection"))
+        self.key_edit.setFocus(Qt.FocusReason.OtherFocusReason)
+        scroll = self._tab_pages.get("connection")
+        if isinstance(scroll, QScrollArea):
+            scroll.ensureWidgetVisible(self.key_edit)
 
     # ================================================================== services (need the running app)
 

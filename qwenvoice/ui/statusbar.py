@@ -52,6 +52,15 @@ def connection_text(info: ConnectionInfo, now: float | None = None) -> str:
     return text
 
 
+def cost_text(usd: float) -> str:
+    """An estimate with as many digits as it needs: "≈ $0", "≈ $0.0042", "≈ $0.13", "≈ $12.40"."""
+    if usd <= 0:
+        return "≈ $0"
+    if usd < 0.01:
+        return f"≈ ${usd:.2g}" if usd >= 0.0001 else "< $0.0001"
+    return f"≈ ${usd:.2f}"
+
+
 class AppStatusBar(QStatusBar):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -116,5 +125,5 @@ class AppStatusBar(QStatusBar):
             text += " (" + self.tr("cached: ") + f"{usage.cached_input_tokens})"
         if usage.tts_characters:
             text += "  " + self.tr("TTS characters: ") + f"{usage.tts_characters}"
-        cost = "free (offline)" if offline else f"≈ ${metrics.estimated_cost_usd:.4f}"
+        cost = self.tr("free (offline)") if offline else cost_text(metrics.estimated_cost_usd)
         self.usage.setText(f"{text}  {cost}")

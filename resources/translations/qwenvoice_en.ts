@@ -35,6 +35,10 @@
         <source>TTS characters: </source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>free (offline)</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>Banner</name>
@@ -59,6 +63,10 @@
     </message>
     <message>
         <source>Copy</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Copied ✓</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -468,6 +476,14 @@
     </message>
     <message>
         <source>Turn detection:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Workspace ID:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Optional with Beijing or Singapore: connect through this workspace&apos;s endpoint (needed for qwen3.8).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -964,6 +980,10 @@
     </message>
     <message>
         <source>The app&apos;s event loop is not running.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No API key: enter your DashScope key above (or set DASHSCOPE_API_KEY), or choose Offline.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>

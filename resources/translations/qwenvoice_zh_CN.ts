@@ -35,6 +35,10 @@
         <source>TTS characters: </source>
         <translation>TTS 字符：</translation>
     </message>
+    <message>
+        <source>free (offline)</source>
+        <translation>免费（离线）</translation>
+    </message>
 </context>
 <context>
     <name>Banner</name>
@@ -60,6 +64,10 @@
     <message>
         <source>Copy</source>
         <translation>复制</translation>
+    </message>
+    <message>
+        <source>Copied ✓</source>
+        <translation>已复制 ✓</translation>
     </message>
     <message>
         <source>Copy this text</source>
@@ -481,6 +489,14 @@
     <message>
         <source>Turn detection:</source>
         <translation>轮次检测：</translation>
+    </message>
+    <message>
+        <source>Workspace ID:</source>
+        <translation>工作空间 ID：</translation>
+    </message>
+    <message>
+        <source>Optional with Beijing or Singapore: connect through this workspace&apos;s endpoint (needed for qwen3.8).</source>
+        <translation>北京或新加坡地域可选：通过此工作空间的接入点连接（qwen3.8 需要）。</translation>
     </message>
     <message>
         <source>Threshold:</source>
@@ -977,6 +993,10 @@
     <message>
         <source>The app&apos;s event loop is not running.</source>
         <translation>应用的事件循环未在运行。</translation>
+    </message>
+    <message>
+        <source>No API key: enter your DashScope key above (or set DASHSCOPE_API_KEY), or choose Offline.</source>
+        <translation>没有 API 密钥：请在上方输入 DashScope 密钥（或设置 DASHSCOPE_API_KEY），或选择离线。</translation>
     </message>
     <message>
         <source>Fix the highlighted fields first.</source>
