@@ -106,6 +106,8 @@ class MainWindow(QMainWindow):
         self.close_finished: Callable[[], None] | None = None
         # Texts set once are bound here and set again on a live language change (changeEvent).
         self._i18n = Retranslator()
+        # Icons are drawn in the palette's text colour: drawn again when the theme changes.
+        self._themed_icons: list[tuple[Callable[[QIcon], object], str]] = []
         tb = self._build_toolbar()
         conv_tab = self._build_conversation_tab()
         self._build_tabs(conv_tab, settings_panel_factory)
@@ -127,9 +129,11 @@ class MainWindow(QMainWindow):
         self.mode_group = QActionGroup(self)
         self.mode_group.setExclusive(True)
         self.vad_action = QAction(_icon("mic"), "", self)
+        self._themed_icons.append((self.vad_action.setIcon, "mic"))
         tr(self.vad_action.setText, lambda: translate("MainWindow", "Hands-free"))
         tr(self.vad_action.setToolTip, lambda: translate("MainWindow", "Voice activity detection: just talk"))
         self.ptt_action = QAction(_icon("record"), "", self)
+        self._themed_icons.append((self.ptt_action.setIcon, "record"))
         tr(self.ptt_action.setText, lambda: translate("MainWindow", "Push to talk"))
         tr(self.ptt_action.setToolTip, lambda: translate("MainWindow", "Hold the talk button or Space while you speak"))
         for action, mode in ((self.vad_action, "vad"), (self.ptt_action, "ptt")):
@@ -140,11 +144,13 @@ class MainWindow(QMainWindow):
         self.mode_group.triggered.connect(lambda a: controller.set_mode(a.data()))
         tb.addSeparator()
         self.stop_action = QAction(_icon("stop"), "", self)
+        self._themed_icons.append((self.stop_action.setIcon, "stop"))
         tr(self.stop_action.setText, lambda: translate("MainWindow", "Stop"))
         tr(self.stop_action.setToolTip, lambda: translate("MainWindow", "Stop the reply (Esc)"))
         self.stop_action.triggered.connect(controller.stop)
         tb.addAction(self.stop_action)
         self.new_action = QAction(_icon("chat"), "", self)
+        self._themed_icons.append((self.new_action.setIcon, "chat"))
         tr(self.new_action.setText, lambda: translate("MainWindow", "New conversation"))
         self.new_action.triggered.connect(controller.new_conversation)
         tb.addAction(self.new_action)
@@ -152,6 +158,7 @@ class MainWindow(QMainWindow):
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         tb.addWidget(spacer)
         self.reconnect_action = QAction(_icon("refresh"), "", self)
+        self._themed_icons.append((self.reconnect_action.setIcon, "refresh"))
         tr(self.reconnect_action.setText, lambda: translate("MainWindow", "Reconnect"))
         self.reconnect_action.triggered.connect(controller.reconnect)
         tb.addAction(self.reconnect_action)
@@ -181,6 +188,7 @@ class MainWindow(QMainWindow):
         tr(self.text_box.setPlaceholderText, lambda: translate("MainWindow", "Type a message and press Enter"))
         self.text_box.returnPressed.connect(self._send_text)
         self.send_button = QPushButton(_icon("send"), "")
+        self._themed_icons.append((self.send_button.setIcon, "send"))
         tr(self.send_button.setText, lambda: translate("MainWindow", "Send"))
         self.send_button.clicked.connect(self._send_text)
         self.hint = QLabel()
@@ -222,6 +230,7 @@ class MainWindow(QMainWindow):
             (self.history, "import", lambda: translate("MainWindow", "History")),
         ):
             index = self.tabs.addTab(page, _icon(icon_name), "")
+            self._themed_icons.append((functools.partial(self.tabs.setTabIcon, index), icon_name))
             tr(functools.partial(self.tabs.setTabText, index), title)
         self.settings_panel: QWidget | None = None
         if settings_panel_factory is not None:
@@ -231,6 +240,7 @@ class MainWindow(QMainWindow):
                 log.exception("the settings panel could not be built")
         if self.settings_panel is not None:
             index = self.tabs.addTab(self.settings_panel, _icon("settings"), "")
+            self._themed_icons.append((functools.partial(self.tabs.setTabIcon, index), "settings"))
             tr(functools.partial(self.tabs.setTabText, index), lambda: translate("MainWindow", "Settings"))
 
         central = QWidget()
@@ -264,6 +274,7 @@ class MainWindow(QMainWindow):
         self.inspector_dock.hide()
         self.inspector_action = self.inspector_dock.toggleViewAction()
         self.inspector_action.setIcon(_icon("inspector"))
+        self._themed_icons.append((self.inspector_action.setIcon, "inspector"))
         tr(self.inspector_action.setText, lambda: translate("MainWindow", "Inspector"))
         tb.addAction(self.inspector_action)
 
@@ -427,6 +438,9 @@ class MainWindow(QMainWindow):
             self.controller.release_talk()
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+            for set_icon, name in self._themed_icons:
+                set_icon(_icon(name))
         if event.type() == QEvent.Type.LanguageChange:
             self._i18n.retranslate()
             self._update_talk_label()

@@ -160,3 +160,27 @@ def test_file_dialogs_start_in_the_users_folders_and_remember(qtbot, tmp_path, m
     panel._export_clicked()
     assert Path(asked[1]).parent == chosen.parent  # where the user went last time
     filedialogs.forget_all()
+
+
+def _icon_lightness(qicon) -> int:
+    image = qicon.pixmap(24, 24).toImage()
+    return max(image.pixelColor(x, y).lightness() for x in range(24) for y in range(24)
+               if image.pixelColor(x, y).alpha() > 200)
+
+
+def test_a_live_theme_switch_redraws_the_toolbar_and_tab_icons(qtbot, tmp_path):
+    from qwenvoice.ui.theme import ThemeManager
+
+    window = _window(qtbot, _controller(tmp_path))
+    themes = ThemeManager.current()
+    assert themes is not None
+    before = themes.mode
+    try:
+        themes.apply("light")
+        assert _icon_lightness(window.stop_action.icon()) < 100  # dark glyphs on a light window
+        themes.apply("dark")
+        for qicon in (window.stop_action.icon(), window.vad_action.icon(), window.inspector_action.icon(),
+                      window.send_button.icon(), window.tabs.tabIcon(0)):
+            assert _icon_lightness(qicon) > 180  # light glyphs on the dark window, without a restart
+    finally:
+        themes.apply(before)
