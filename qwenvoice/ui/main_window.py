@@ -339,7 +339,10 @@ class MainWindow(QMainWindow):
         # Keyed by their action: a newer one replaces it, and the session can say when they no longer
         # apply (a Reconnect banner once the connection is back).
         key = action if action in (st.ACTION_ADD_KEY, st.ACTION_RECONNECT) else ""
-        self.notifications.show_notice(level, text, label, callback, key=key, sticky=action == st.ACTION_ADD_KEY)
+        banner = self.notifications.show_notice(
+            level, text, label, callback, key=key, sticky=action == st.ACTION_ADD_KEY
+        )
+        banner.setProperty("action", action)  # its button is named again on a language change
 
     def _action(self, action: str) -> tuple[str, Callable[[], None] | None]:
         if action == st.ACTION_ADD_KEY:
@@ -444,6 +447,9 @@ class MainWindow(QMainWindow):
         if event.type() == QEvent.Type.LanguageChange:
             self._i18n.retranslate()
             self._update_talk_label()
+            for banner in self.notifications.banners:
+                if banner.action_button is not None and banner.property("action"):
+                    banner.action_button.setText(self._action(str(banner.property("action")))[0])
         # Focus moved to another window while Space was held: its release will never reach us.
         if event.type() == QEvent.Type.ActivationChange and not self.isActiveWindow() and self._space_down:
             self._space_release.stop()

@@ -4,6 +4,42 @@
 <context>
     <name>AppStatusBar</name>
     <message>
+        <source>not connected</source>
+        <translation>未连接</translation>
+    </message>
+    <message>
+        <source>starting offline server…</source>
+        <translation>正在启动离线服务器…</translation>
+    </message>
+    <message>
+        <source>connecting…</source>
+        <translation>正在连接…</translation>
+    </message>
+    <message>
+        <source>ready</source>
+        <translation>就绪</translation>
+    </message>
+    <message>
+        <source>reconnecting</source>
+        <translation>正在重新连接</translation>
+    </message>
+    <message>
+        <source>disconnected</source>
+        <translation>已断开</translation>
+    </message>
+    <message>
+        <source>connection failed</source>
+        <translation>连接失败</translation>
+    </message>
+    <message>
+        <source>ready (offline)</source>
+        <translation>就绪（离线）</translation>
+    </message>
+    <message>
+        <source>reconnecting in %1 s</source>
+        <translation>%1 秒后重新连接</translation>
+    </message>
+    <message>
         <source>End of your speech to the first reply sample played at the speaker</source>
         <translation>从你说完到扬声器播放出回复第一个采样的时间</translation>
     </message>

@@ -390,3 +390,23 @@ async def test_a_connection_failure_banner_goes_once_the_session_is_ready_again(
             await wait_for(lambda: len(c.conversation.turns) >= 2 and c.conversation.turns[-1].final)
         finally:
             await c.shutdown()
+
+
+async def test_the_status_bar_and_banner_buttons_follow_a_live_language_switch_both_ways(window):
+    from qwenvoice.ui.i18n import LanguageManager
+
+    window.controller.notice.emit(st.INFO, "offline mode", st.ACTION_ADD_KEY)
+    banner = window.notifications.banners[-1]
+
+    def texts() -> list[str]:
+        return [window.status.connection.text().split("</span>")[-1], banner.action_button.text()]
+
+    english = texts()
+    assert "ready" in english[0] and english[1] == "Add a key…"
+    manager = LanguageManager.current() or LanguageManager()
+    try:
+        manager.apply("zh_CN")
+        await wait_for(lambda: all(_has_cjk(t) for t in texts()), within=3, what=texts)
+    finally:
+        manager.apply("en")
+    await wait_for(lambda: texts() == english, within=3, what=texts)
