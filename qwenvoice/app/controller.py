@@ -420,6 +420,8 @@ class Controller(QObject):
                 api_key = self.voice.local.token
             elif api_key is None:
                 api_key = self.voice.lookup_key()
+            if not api_key:  # the cloud would refuse it anyway; say so rather than what the socket saw
+                return ConnectionCheck(False, "No API key", missing_key=True)
             started = time.monotonic()
             client = RealtimeClient(url, api_key, model=model, policy=ReconnectPolicy(max_attempts=0),
                                     options=ConnectOptions(open_timeout=8.0))

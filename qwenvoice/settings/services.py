@@ -26,6 +26,7 @@ class ConnectionCheck:
     ok: bool
     message: str  # user-facing: "Connected in 182 ms (session.created)" or the reason it failed
     latency_ms: float | None = None
+    missing_key: bool = False  # not tried: there is no API key for a cloud endpoint
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,6 +52,9 @@ def turn_html(turn: Turn) -> str:
     return body
 
 
+COPIED_FEEDBACK_MS = 1500
+
+
 class Bubble(QFrame):
     copy_requested = Signal(str)
 
@@ -74,8 +77,13 @@ class Bubble(QFrame):
         self.who.setObjectName("bubbleHeader")
         self.copy_button = QToolButton()
         self.copy_button.setAutoRaise(True)
+        # After a click the button says "Copied" for a moment, then "Copy" again.
+        self.copied_timer = QTimer(self)
+        self.copied_timer.setSingleShot(True)
+        self.copied_timer.setInterval(COPIED_FEEDBACK_MS)
+        self.copied_timer.timeout.connect(self._translate_copy)
         self._translate_copy()
-        self.copy_button.clicked.connect(lambda: self.copy_requested.emit(self.turn.display_text))
+        self.copy_button.clicked.connect(self._copy)
         head.addWidget(self.who)
         head.addStretch(1)
         head.addWidget(self.copy_button)
@@ -88,8 +96,14 @@ class Bubble(QFrame):
         box.addWidget(self.text)
         self.refresh()
 
+    def _copy(self) -> None:
+        self.copy_requested.emit(self.turn.display_text)
+        self.copied_timer.start()
+        self._translate_copy()
+
     def _translate_copy(self) -> None:
-        self.copy_button.setText(self.tr("Copy"))
+        copied = self.copied_timer.isActive()
+        self.copy_button.setText(self.tr("Copied ✓") if copied else self.tr("Copy"))
         self.copy_button.setToolTip(self.tr("Copy this text"))
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from qwenvoice.session.conversation import ConversationSummary, export_bundle, list_conversations, load_turns
+from qwenvoice.ui import filedialogs
 from qwenvoice.ui.conversation import TranscriptView
 from qwenvoice.ui.i18n import Retranslator, translate
 
@@ -134,6 +135,8 @@ class HistoryPanel(QWidget):
         summary = self.selected()
         if summary is None:
             return
-        folder = QFileDialog.getExistingDirectory(self, self.tr("Export the session bundle into"))
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Export the session bundle into"),
+                                                  filedialogs.start_path("bundle"))
         if folder:
+            filedialogs.remember("bundle", folder)
             self.export_selected(Path(folder) / f"qwenvoice-{summary.conversation_id}")

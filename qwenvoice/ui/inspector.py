@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from qwenvoice.session.eventlog import IN, EventLog, EventRecord
+from qwenvoice.ui import filedialogs
 from qwenvoice.ui.i18n import Retranslator, fill, translate
 
 COLUMNS = ("time", "dir", "type", "size")
@@ -274,6 +275,8 @@ class InspectorPanel(QWidget):
         return EventLog.export_jsonl(self.visible_records(), path)
 
     def _export_clicked(self) -> None:
-        name, _ = QFileDialog.getSaveFileName(self, self.tr("Export events"), "events.jsonl", "JSON Lines (*.jsonl)")
+        name, _ = QFileDialog.getSaveFileName(self, self.tr("Export events"),
+                                              filedialogs.start_path("events", "events.jsonl"), "JSON Lines (*.jsonl)")
         if name:
+            filedialogs.remember("events", name)
             self.export(Path(name))

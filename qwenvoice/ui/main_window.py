@@ -84,6 +84,8 @@ class TalkButton(QPushButton):
 
 
 SPACE_RELEASE_DEBOUNCE_MS = 40
+# Small enough for a 1280×720 or 1366×768 screen at 125 % scaling; every view scrolls below its size.
+MINIMUM_WIDTH, MINIMUM_HEIGHT = 800, 600
 
 class MainWindow(QMainWindow):
     def __init__(self, controller: Controller, settings_panel_factory: SettingsPanelFactory | None = None) -> None:
@@ -91,7 +93,7 @@ class MainWindow(QMainWindow):
         self.controller = controller
         self.setObjectName("mainWindow")
         self.setWindowTitle("qwenvoice")
-        self.setMinimumSize(1024, 700)
+        self.setMinimumSize(MINIMUM_WIDTH, MINIMUM_HEIGHT)
         self._space_down = False
         # X delivers key repeat under load as a real release + press a few ms apart; a release only
         # counts once no press follows within this window, so one hold stays one turn.
@@ -104,6 +106,8 @@ class MainWindow(QMainWindow):
         self.close_finished: Callable[[], None] | None = None
         # Texts set once are bound here and set again on a live language change (changeEvent).
         self._i18n = Retranslator()
+        # Icons are drawn in the palette's text colour: drawn again when the theme changes.
+        self._themed_icons: list[tuple[Callable[[QIcon], object], str]] = []
         tb = self._build_toolbar()
         conv_tab = self._build_conversation_tab()
         self._build_tabs(conv_tab, settings_panel_factory)
@@ -125,9 +129,11 @@ class MainWindow(QMainWindow):
         self.mode_group = QActionGroup(self)
         self.mode_group.setExclusive(True)
         self.vad_action = QAction(_icon("mic"), "", self)
+        self._themed_icons.append((self.vad_action.setIcon, "mic"))
         tr(self.vad_action.setText, lambda: translate("MainWindow", "Hands-free"))
         tr(self.vad_action.setToolTip, lambda: translate("MainWindow", "Voice activity detection: just talk"))
         self.ptt_action = QAction(_icon("record"), "", self)
+        self._themed_icons.append((self.ptt_action.setIcon, "record"))
         tr(self.ptt_action.setText, lambda: translate("MainWindow", "Push to talk"))
         tr(self.ptt_action.setToolTip, lambda: translate("MainWindow", "Hold the talk button or Space while you speak"))
         for action, mode in ((self.vad_action, "vad"), (self.ptt_action, "ptt")):
@@ -138,11 +144,13 @@ class MainWindow(QMainWindow):
         self.mode_group.triggered.connect(lambda a: controller.set_mode(a.data()))
         tb.addSeparator()
         self.stop_action = QAction(_icon("stop"), "", self)
+        self._themed_icons.append((self.stop_action.setIcon, "stop"))
         tr(self.stop_action.setText, lambda: translate("MainWindow", "Stop"))
         tr(self.stop_action.setToolTip, lambda: translate("MainWindow", "Stop the reply (Esc)"))
         self.stop_action.triggered.connect(controller.stop)
         tb.addAction(self.stop_action)
         self.new_action = QAction(_icon("chat"), "", self)
+        self._themed_icons.append((self.new_action.setIcon, "chat"))
         tr(self.new_action.setText, lambda: translate("MainWindow", "New conversation"))
         self.new_action.triggered.connect(controller.new_conversation)
         tb.addAction(self.new_action)
@@ -150,6 +158,7 @@ class MainWindow(QMainWindow):
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         tb.addWidget(spacer)
         self.reconnect_action = QAction(_icon("refresh"), "", self)
+        self._themed_icons.append((self.reconnect_action.setIcon, "refresh"))
         tr(self.reconnect_action.setText, lambda: translate("MainWindow", "Reconnect"))
         self.reconnect_action.triggered.connect(controller.reconnect)
         tb.addAction(self.reconnect_action)
@@ -179,6 +188,7 @@ class MainWindow(QMainWindow):
         tr(self.text_box.setPlaceholderText, lambda: translate("MainWindow", "Type a message and press Enter"))
         self.text_box.returnPressed.connect(self._send_text)
         self.send_button = QPushButton(_icon("send"), "")
+        self._themed_icons.append((self.send_button.setIcon, "send"))
         tr(self.send_button.setText, lambda: translate("MainWindow", "Send"))
         self.send_button.clicked.connect(self._send_text)
         self.hint = QLabel()
@@ -220,6 +230,7 @@ class MainWindow(QMainWindow):
             (self.history, "import", lambda: translate("MainWindow", "History")),
         ):
             index = self.tabs.addTab(page, _icon(icon_name), "")
+            self._themed_icons.append((functools.partial(self.tabs.setTabIcon, index), icon_name))
             tr(functools.partial(self.tabs.setTabText, index), title)
         self.settings_panel: QWidget | None = None
         if settings_panel_factory is not None:
@@ -229,16 +240,28 @@ class MainWindow(QMainWindow):
                 log.exception("the settings panel could not be built")
         if self.settings_panel is not None:
             index = self.tabs.addTab(self.settings_panel, _icon("settings"), "")
+            self._themed_icons.append((functools.partial(self.tabs.setTabIcon, index), "settings"))
             tr(functools.partial(self.tabs.setTabText, index), lambda: translate("MainWindow", "Settings"))
 
-        self.notifications = NotificationArea()
         central = QWidget()
         central_box = QVBoxLayout(central)
         central_box.setContentsMargins(0, 0, 0, 0)
         central_box.setSpacing(0)
-        central_box.addWidget(self.notifications)
         central_box.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
+        # Notices float over the pages, just below the tab bar: they never push the page down.
+        self.notifications = NotificationArea(host=central, top_offset=self._notice_top)
+        self.tabs.currentChanged.connect(lambda _index: self.notifications.place())
+
+    def _notice_top(self) -> int:
+        # Below the tab bar; on the settings tab below its own tabs too, so a notice never hides them.
+        bar: QWidget = self.tabs.tabBar()
+        page = self.tabs.currentWidget()
+        inner = page.findChild(QTabWidget, "settingsTabs") if page is self.settings_panel else None
+        if isinstance(inner, QTabWidget):
+            bar = inner.tabBar()
+        central = self.centralWidget()
+        return bar.mapTo(central, bar.rect().bottomLeft()).y() if central is not None else bar.height()
 
     def _build_inspector(self, tb: QToolBar) -> None:
         controller, tr = self.controller, self._i18n.bind
@@ -251,6 +274,7 @@ class MainWindow(QMainWindow):
         self.inspector_dock.hide()
         self.inspector_action = self.inspector_dock.toggleViewAction()
         self.inspector_action.setIcon(_icon("inspector"))
+        self._themed_icons.append((self.inspector_action.setIcon, "inspector"))
         tr(self.inspector_action.setText, lambda: translate("MainWindow", "Inspector"))
         tb.addAction(self.inspector_action)
 
@@ -300,6 +324,8 @@ class MainWindow(QMainWindow):
 
     def _on_connection(self, info: st.ConnectionInfo) -> None:
         self.status.show_connection(info)
+        # The cost reads "free (offline)" as soon as the connection is known to be offline.
+        self.status.show_metrics(self.controller.metrics, offline=info.offline)
         self.reconnect_action.setEnabled(info.state in (st.FAILED, st.DISCONNECTED, st.RECONNECTING))
 
     def _on_turn(self, index: int) -> None:
@@ -313,12 +339,16 @@ class MainWindow(QMainWindow):
         # Keyed by their action: a newer one replaces it, and the session can say when they no longer
         # apply (a Reconnect banner once the connection is back).
         key = action if action in (st.ACTION_ADD_KEY, st.ACTION_RECONNECT) else ""
-        self.notifications.show_notice(level, text, label, callback, key=key, sticky=action == st.ACTION_ADD_KEY)
+        banner = self.notifications.show_notice(
+            level, text, label, callback, key=key, sticky=action == st.ACTION_ADD_KEY
+        )
+        banner.setProperty("action", action)  # its button is named again on a language change
 
     def _action(self, action: str) -> tuple[str, Callable[[], None] | None]:
-        if action in (st.ACTION_OPEN_SETTINGS, st.ACTION_ADD_KEY, st.ACTION_AUDIO_SETTINGS):
-            label = self.tr("Add a key…") if action == st.ACTION_ADD_KEY else self.tr("Open settings")
-            return label, self.show_settings
+        if action == st.ACTION_ADD_KEY:
+            return self.tr("Add a key…"), self.show_api_key
+        if action in (st.ACTION_OPEN_SETTINGS, st.ACTION_AUDIO_SETTINGS):
+            return self.tr("Open settings"), self.show_settings
         if action == st.ACTION_RECONNECT:
             return self.tr("Reconnect"), self.controller.reconnect
         return "", None
@@ -326,6 +356,13 @@ class MainWindow(QMainWindow):
     def show_settings(self) -> None:
         if self.settings_panel is not None:
             self.tabs.setCurrentWidget(self.settings_panel)
+
+    def show_api_key(self) -> None:
+        """The settings tab at its Connection page, with the API key field focused."""
+        self.show_settings()
+        show_key = getattr(self.settings_panel, "show_api_key", None)
+        if callable(show_key):
+            show_key()
 
     def _on_metrics(self) -> None:
         self.status.show_metrics(self.controller.metrics, offline=self.controller.connection.offline)
@@ -404,9 +441,15 @@ class MainWindow(QMainWindow):
             self.controller.release_talk()
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+            for set_icon, name in self._themed_icons:
+                set_icon(_icon(name))
         if event.type() == QEvent.Type.LanguageChange:
             self._i18n.retranslate()
             self._update_talk_label()
+            for banner in self.notifications.banners:
+                if banner.action_button is not None and banner.property("action"):
+                    banner.action_button.setText(self._action(str(banner.property("action")))[0])
         # Focus moved to another window while Space was held: its release will never reach us.
         if event.type() == QEvent.Type.ActivationChange and not self.isActiveWindow() and self._space_down:
             self._space_release.stop()

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from qwenvoice.settings.presets import PresetBook, PresetError, make_preset
 from qwenvoice.settings.schema import OmniSettings, SettingsError, TtsSettings
+from qwenvoice.ui import filedialogs
 from qwenvoice.ui.i18n import Retranslator, fill, translate
 from qwenvoice.ui.theme import icon
 
@@ -261,17 +262,22 @@ class PresetBar(QWidget):
 
     def _ask_import(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, translate("PresetBar", "Import presets"), "", translate("PresetBar", "Preset files (*.json)")
+            self,
+            translate("PresetBar", "Import presets"),
+            filedialogs.start_path("presets"),
+            translate("PresetBar", "Preset files (*.json)"),
         )
         if path:
+            filedialogs.remember("presets", path)
             self.import_file(Path(path))
 
     def _ask_export(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
             self,
             translate("PresetBar", "Export presets"),
-            f"qwenvoice-{self.kind}-presets.json",
+            filedialogs.start_path("presets", f"qwenvoice-{self.kind}-presets.json"),
             translate("PresetBar", "Preset files (*.json)"),
         )
         if path:
+            filedialogs.remember("presets", path)
             self.export_file(Path(path))

@@ -49,7 +49,13 @@ class ServiceChecks:
             result = ConnectionCheck(False, str(exc) or type(exc).__name__)
         with contextlib.suppress(RuntimeError):  # the dialog may be gone
             panel.test_connection_button.setEnabled(True)
-            panel.connection_result.show_notice(result.message, "ok" if result.ok else "error")
+            message = result.message
+            if result.missing_key:
+                message = translate(
+                    "SettingsPanel",
+                    "No API key: enter your DashScope key above (or set DASHSCOPE_API_KEY), or choose Offline.",
+                )
+            panel.connection_result.show_notice(message, "ok" if result.ok else "error")
 
     def preview_voice(self) -> None:
         panel = self._panel

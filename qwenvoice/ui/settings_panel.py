@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSlider,
     QTabWidget,
     QVBoxLayout,
@@ -74,6 +75,8 @@ from qwenvoice.ui.widgets import LevelMeter, NoticeBar
 
 if TYPE_CHECKING:
     from qwenvoice.app.controller import Controller
+
+NOTICE_FADE_MS = 6000  # how long "Settings applied." and other informational notices stay
 
 __all__ = ["TAB_KEYS", "ControllerServices", "SettingsPanel", "build_for_controller"]
 
@@ -148,8 +151,9 @@ class SettingsPanel(QDialog):
 
         self.setWindowIcon(app_icon())
         self._i18n.bind(self.setWindowTitle, lambda: translate("SettingsPanel", "Settings — qwenvoice"))
-        self.setMinimumSize(680, 520)
-        self.resize(860, 660)
+        if not embedded:  # as a tab, the main window sets the size; the tab pages scroll
+            self.setMinimumSize(680, 520)
+            self.resize(860, 660)
         self._build_tabs()
         self._build_buttons()
         self._loading_done()
@@ -184,7 +188,7 @@ class SettingsPanel(QDialog):
             model.currentTextChanged.connect(lambda _text, which=kind: self._on_model_changed(which))
 
     def _build_buttons(self) -> None:
-        self.notice = NoticeBar(self, closable=True)
+        self.notice = NoticeBar(self, closable=True, auto_hide_ms=NOTICE_FADE_MS)
         self.notice.setObjectName("settingsNotice")
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok
@@ -327,7 +331,9 @@ class SettingsPanel(QDialog):
     def _revalidate(self) -> None:
         self._errors = fields.problems_by_field(self.collect())
         problems = self.form.show_problems(self._errors)
-        self._invalid_paths = sorted(problems)
+        # In the order the form shows them (tab by tab, top to bottom), not alphabetically.
+        shown = {path: i for i, path in enumerate(self.controls)}
+        self._invalid_paths = sorted(problems, key=lambda p: (TAB_KEYS.index(tab_of(p)), shown.get(p, len(shown)), p))
         ok = not problems
         self.ok_button.setEnabled(ok)
         self.apply_button.setEnabled(ok)
@@ -506,8 +512,16 @@ class SettingsPanel(QDialog):
         super().closeEvent(event)
 
     def _show_key_problem(self, message: str) -> None:
-        self.tabs.setCurrentIndex(TAB_KEYS.index("connection"))
+        self.show_api_key()
         self.show_notice(message, "error")
+
+    def show_api_key(self) -> None:
+        """Open the Connection tab with the API key field in view and focused ("Add a key…")."""
+        self.tabs.setCurrentIndex(TAB_KEYS.index("connection"))
+        self.key_edit.setFocus(Qt.FocusReason.OtherFocusReason)
+        scroll = self._tab_pages.get("connection")
+        if isinstance(scroll, QScrollArea):
+            scroll.ensureWidgetVisible(self.key_edit)
 
     # ================================================================== services (need the running app)
 

@@ -19,17 +19,21 @@ from qwenvoice.session.status import (
     STARTING_SERVER,
     ConnectionInfo,
 )
-from qwenvoice.ui.i18n import Retranslator, translate
+from qwenvoice.ui.i18n import Retranslator, fill, translate
 
-STATE_TEXT = {
-    IDLE: "not connected",
-    STARTING_SERVER: "starting offline server…",
-    CONNECTING: "connecting…",
-    READY: "ready",
-    RECONNECTING: "reconnecting",
-    DISCONNECTED: "disconnected",
-    FAILED: "connection failed",
-}
+
+def state_text(state: str) -> str:
+    """The connection state in the UI language."""
+    texts = {
+        IDLE: translate("AppStatusBar", "not connected"),
+        STARTING_SERVER: translate("AppStatusBar", "starting offline server…"),
+        CONNECTING: translate("AppStatusBar", "connecting…"),
+        READY: translate("AppStatusBar", "ready"),
+        RECONNECTING: translate("AppStatusBar", "reconnecting"),
+        DISCONNECTED: translate("AppStatusBar", "disconnected"),
+        FAILED: translate("AppStatusBar", "connection failed"),
+    }
+    return texts.get(state, state)
 STATE_COLOR = {
     READY: "#2bb673",
     CONNECTING: "#e0b000",
@@ -41,15 +45,24 @@ STATE_COLOR = {
 
 
 def connection_text(info: ConnectionInfo, now: float | None = None) -> str:
-    text = STATE_TEXT.get(info.state, info.state)
+    text = state_text(info.state)
     if info.state == READY and info.offline:
-        text = "ready (offline)"
+        text = translate("AppStatusBar", "ready (offline)")
     if info.state == RECONNECTING and info.retry_at is not None:
         left = max(0, math.ceil(info.retry_at - (time.monotonic() if now is None else now)))
-        text = f"reconnecting in {left} s"
+        text = fill(translate("AppStatusBar", "reconnecting in %1 s"), str(left))
     elif info.detail and info.state in (FAILED, DISCONNECTED, RECONNECTING):
         text += f" — {info.detail}"
     return text
+
+
+def cost_text(usd: float) -> str:
+    """An estimate with as many digits as it needs: "≈ $0", "≈ $0.0042", "≈ $0.13", "≈ $12.40"."""
+    if usd <= 0:
+        return "≈ $0"
+    if usd < 0.01:
+        return f"≈ ${usd:.2g}" if usd >= 0.0001 else "< $0.0001"
+    return f"≈ ${usd:.2f}"
 
 
 class AppStatusBar(QStatusBar):
@@ -116,5 +129,5 @@ class AppStatusBar(QStatusBar):
             text += " (" + self.tr("cached: ") + f"{usage.cached_input_tokens})"
         if usage.tts_characters:
             text += "  " + self.tr("TTS characters: ") + f"{usage.tts_characters}"
-        cost = "free (offline)" if offline else f"≈ ${metrics.estimated_cost_usd:.4f}"
+        cost = self.tr("free (offline)") if offline else cost_text(metrics.estimated_cost_usd)
         self.usage.setText(f"{text}  {cost}")

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from qwenvoice.ui import filedialogs
 from qwenvoice.ui.i18n import Retranslator, translate
 
 SAVE_FILTERS = {".wav": "WAV audio", ".mp3": "MP3 audio", ".opus": "Opus audio"}
@@ -136,8 +137,10 @@ class StudioPanel(QWidget):
     def _save_clicked(self) -> None:
         suffix = self.controller.speech_file_suffix()  # what the server sent: .wav, .mp3 or .opus
         kind = SAVE_FILTERS.get(suffix, SAVE_FILTERS[".wav"])
-        name, _ = QFileDialog.getSaveFileName(self, self.tr("Save speech"), f"speech{suffix}",
+        name, _ = QFileDialog.getSaveFileName(self, self.tr("Save speech"),
+                                              filedialogs.start_path("speech", f"speech{suffix}", "music"),
                                               f"{kind} (*{suffix})")
         if name:
+            filedialogs.remember("speech", name)
             path = Path(name)
             self.controller.save_speech(path if path.suffix.lower() == suffix else path.with_name(path.name + suffix))

@@ -12,7 +12,7 @@ import math
 import time
 from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import (
     QFrame,
@@ -217,10 +217,15 @@ class NoticeBar(QFrame):
 
     SEVERITY_ICONS = {"info": "info", "warning": "warning", "error": "error", "ok": "check"}
 
-    def __init__(self, parent: QWidget | None = None, *, closable: bool = False) -> None:
+    def __init__(self, parent: QWidget | None = None, *, closable: bool = False, auto_hide_ms: int = 0) -> None:
         super().__init__(parent)
         self.setProperty("role", "notice")
         self._severity = "info"
+        # With auto_hide_ms, "info" and "ok" notices (e.g. "Settings applied.") go by themselves.
+        self.auto_hide = QTimer(self)
+        self.auto_hide.setSingleShot(True)
+        self.auto_hide.setInterval(auto_hide_ms)
+        self.auto_hide.timeout.connect(self.clear)
         self.icon_label = QLabel(self)
         self.icon_label.setFixedSize(QSize(18, 18))
         self.text_label = QLabel(self)
@@ -251,8 +256,13 @@ class NoticeBar(QFrame):
         self.icon_label.setPixmap(icon(self.SEVERITY_ICONS[self._severity]).pixmap(16, 16))
         self.text_label.setText(text)
         self.show()
+        if self.auto_hide.interval() > 0 and self._severity in ("info", "ok"):
+            self.auto_hide.start()
+        else:
+            self.auto_hide.stop()
 
     def clear(self) -> None:
+        self.auto_hide.stop()
         self.text_label.clear()
         self.hide()
 

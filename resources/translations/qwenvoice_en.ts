@@ -4,6 +4,42 @@
 <context>
     <name>AppStatusBar</name>
     <message>
+        <source>not connected</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>starting offline server…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>connecting…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>ready</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>reconnecting</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>disconnected</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>connection failed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>ready (offline)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>reconnecting in %1 s</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>End of your speech to the first reply sample played at the speaker</source>
         <translation type="unfinished"></translation>
     </message>
@@ -35,6 +71,10 @@
         <source>TTS characters: </source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>free (offline)</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>Banner</name>
@@ -59,6 +99,10 @@
     </message>
     <message>
         <source>Copy</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Copied ✓</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -468,6 +512,14 @@
     </message>
     <message>
         <source>Turn detection:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Workspace ID:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Optional with Beijing or Singapore: connect through this workspace&apos;s endpoint (needed for qwen3.8).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -964,6 +1016,10 @@
     </message>
     <message>
         <source>The app&apos;s event loop is not running.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No API key: enter your DashScope key above (or set DASHSCOPE_API_KEY), or choose Offline.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>

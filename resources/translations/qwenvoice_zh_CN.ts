@@ -4,6 +4,42 @@
 <context>
     <name>AppStatusBar</name>
     <message>
+        <source>not connected</source>
+        <translation>未连接</translation>
+    </message>
+    <message>
+        <source>starting offline server…</source>
+        <translation>正在启动离线服务器…</translation>
+    </message>
+    <message>
+        <source>connecting…</source>
+        <translation>正在连接…</translation>
+    </message>
+    <message>
+        <source>ready</source>
+        <translation>就绪</translation>
+    </message>
+    <message>
+        <source>reconnecting</source>
+        <translation>正在重新连接</translation>
+    </message>
+    <message>
+        <source>disconnected</source>
+        <translation>已断开</translation>
+    </message>
+    <message>
+        <source>connection failed</source>
+        <translation>连接失败</translation>
+    </message>
+    <message>
+        <source>ready (offline)</source>
+        <translation>就绪（离线）</translation>
+    </message>
+    <message>
+        <source>reconnecting in %1 s</source>
+        <translation>%1 秒后重新连接</translation>
+    </message>
+    <message>
         <source>End of your speech to the first reply sample played at the speaker</source>
         <translation>从你说完到扬声器播放出回复第一个采样的时间</translation>
     </message>
@@ -35,6 +71,10 @@
         <source>TTS characters: </source>
         <translation>TTS 字符：</translation>
     </message>
+    <message>
+        <source>free (offline)</source>
+        <translation>免费（离线）</translation>
+    </message>
 </context>
 <context>
     <name>Banner</name>
@@ -60,6 +100,10 @@
     <message>
         <source>Copy</source>
         <translation>复制</translation>
+    </message>
+    <message>
+        <source>Copied ✓</source>
+        <translation>已复制 ✓</translation>
     </message>
     <message>
         <source>Copy this text</source>
@@ -481,6 +525,14 @@
     <message>
         <source>Turn detection:</source>
         <translation>轮次检测：</translation>
+    </message>
+    <message>
+        <source>Workspace ID:</source>
+        <translation>工作空间 ID：</translation>
+    </message>
+    <message>
+        <source>Optional with Beijing or Singapore: connect through this workspace&apos;s endpoint (needed for qwen3.8).</source>
+        <translation>北京或新加坡地域可选：通过此工作空间的接入点连接（qwen3.8 需要）。</translation>
     </message>
     <message>
         <source>Threshold:</source>
@@ -977,6 +1029,10 @@
     <message>
         <source>The app&apos;s event loop is not running.</source>
         <translation>应用的事件循环未在运行。</translation>
+    </message>
+    <message>
+        <source>No API key: enter your DashScope key above (or set DASHSCOPE_API_KEY), or choose Offline.</source>
+        <translation>没有 API 密钥：请在上方输入 DashScope 密钥（或设置 DASHSCOPE_API_KEY），或选择离线。</translation>
     </message>
     <message>
         <source>Fix the highlighted fields first.</source>

@@ -55,6 +55,30 @@ async def test_layout_and_minimum_size(window, qtbot):
     assert window.inspector.model.records[0].type == "session.update"
 
 
+def _inside_window(window, widget) -> bool:
+    from PySide6.QtCore import QPoint, QRect
+
+    return widget.isVisible() and window.rect().contains(QRect(widget.mapTo(window, QPoint(0, 0)), widget.size()))
+
+
+async def test_settings_buttons_stay_in_an_800x600_window(window, qtbot):
+    # A 1280x720 screen at 125 % scaling leaves about 1024x576: the window must go down to 800x600
+    # with the settings scrolling and Apply/Cancel always on screen, notices shown or not.
+    assert window.minimumSize().width() <= 800 and window.minimumSize().height() <= 600
+    window.resize(800, 600)
+    window.show_settings()
+    await asyncio.sleep(0.05)
+    assert window.width() == 800 and window.height() == 600
+    panel = window.settings_panel
+    assert _inside_window(window, panel.apply_button) and _inside_window(window, panel.cancel_button)
+    for text in ("Connection failed: boom", "offline mode", "Settings applied."):
+        window.controller.notice.emit(st.WARNING, text, "")
+    panel.show_notice("Fix these fields before applying: a very long list of fields " * 3, "error")
+    await asyncio.sleep(0.05)
+    assert _inside_window(window, panel.apply_button) and _inside_window(window, panel.cancel_button)
+    assert window.height() == 600
+
+
 async def test_space_key_push_to_talk_turn(window, qtbot):
     c = window.controller
     window.transcript.setFocus()
@@ -166,6 +190,59 @@ async def test_notices_show_as_banners_with_actions(window, qtbot):
     assert "boom" in banner.message.text() and banner.action_button.text() == "Reconnect"
     c.notice.emit(st.INFO, "offline mode", st.ACTION_ADD_KEY)
     assert window.notifications.banners[-1].action_button.text() == "Add a key…"
+
+
+def _where(window, widget):
+    from PySide6.QtCore import QPoint
+
+    return widget.mapTo(window, QPoint(0, 0)), widget.size()
+
+
+async def test_notices_float_over_the_page_and_move_nothing(window, qtbot):
+    watched = (window.tabs, window.transcript, window.talk_button, window.text_box, window.send_button,
+               window.waveform)
+    await asyncio.sleep(0.05)
+    before = [_where(window, w) for w in watched]
+    c = window.controller
+    c.notice.emit(st.ERROR, "Connection failed: boom", st.ACTION_RECONNECT)
+    c.notice.emit(st.WARNING, "The microphone is muted " * 6, "")
+    c.notice.emit(st.INFO, "offline mode", st.ACTION_ADD_KEY)
+    await asyncio.sleep(0.05)
+    assert window.notifications.isVisible() and len(window.notifications.banners) == 3
+    assert [_where(window, w) for w in watched] == before
+    # The banners sit below the tab bar, inside the window, and are all readable.
+    area = window.notifications
+    top = area.mapTo(window, area.rect().topLeft())
+    assert top.y() >= window.tabs.tabBar().mapTo(window, window.tabs.tabBar().rect().bottomLeft()).y()
+    assert area.geometry().right() <= area.parentWidget().width()
+    assert all(b.isVisible() and b.height() >= b.minimumSizeHint().height() for b in area.banners)
+    for banner in list(area.banners):
+        banner.close_button.click()
+    await asyncio.sleep(0.05)
+    assert [_where(window, w) for w in watched] == before
+    assert not window.notifications.isVisible()  # an empty area takes no clicks
+
+
+async def test_the_same_notice_twice_is_one_banner_and_info_fades(window, qtbot):
+    window.notifications.info_timeout_ms = 150
+    c = window.controller
+    for _ in range(3):
+        c.notice.emit(st.WARNING, "The microphone is not available", "")
+        c.notice.emit(st.INFO, "Saved.", "")
+    assert window.notifications.texts() == ["The microphone is not available", "Saved."]
+    await wait_for(lambda: window.notifications.texts() == ["The microphone is not available"], within=3)
+
+
+async def test_settings_applied_goes_by_itself(window, qtbot, monkeypatch):
+    panel = window.settings_panel
+    panel.notice.auto_hide.setInterval(150)
+    window.show_settings()
+    assert panel.apply()
+    assert panel.notice.isVisible() and panel.notice.text() == "Settings applied."
+    await wait_for(lambda: not panel.notice.isVisible(), within=3)
+    panel.show_notice("The settings could not be saved: disk full", "error")
+    await asyncio.sleep(0.4)
+    assert panel.notice.isVisible()  # problems stay until dealt with
 
 
 async def test_settings_tab_applies_live(window, qtbot):
@@ -313,3 +390,23 @@ async def test_a_connection_failure_banner_goes_once_the_session_is_ready_again(
             await wait_for(lambda: len(c.conversation.turns) >= 2 and c.conversation.turns[-1].final)
         finally:
             await c.shutdown()
+
+
+async def test_the_status_bar_and_banner_buttons_follow_a_live_language_switch_both_ways(window):
+    from qwenvoice.ui.i18n import LanguageManager
+
+    window.controller.notice.emit(st.INFO, "offline mode", st.ACTION_ADD_KEY)
+    banner = window.notifications.banners[-1]
+
+    def texts() -> list[str]:
+        return [window.status.connection.text().split("</span>")[-1], banner.action_button.text()]
+
+    english = texts()
+    assert "ready" in english[0] and english[1] == "Add a key…"
+    manager = LanguageManager.current() or LanguageManager()
+    try:
+        manager.apply("zh_CN")
+        await wait_for(lambda: all(_has_cjk(t) for t in texts()), within=3, what=texts)
+    finally:
+        manager.apply("en")
+    await wait_for(lambda: texts() == english, within=3, what=texts)

@@ -365,5 +365,5 @@ def test_studio_save_offers_the_extension_of_the_format_sent(qtbot, monkeypatch,
     ctl.tts_state_changed.emit("done", "1.0 s")
     panel.save_button.click()
     panel.save_button.click()
-    assert asked[0] == (f"speech{suffix}", f"{kind} (*{suffix})")
+    assert (Path(asked[0][0]).name, asked[0][1]) == (f"speech{suffix}", f"{kind} (*{suffix})")
     assert ctl.saved == [tmp_path / f"mine{suffix}", tmp_path / f"typed-without-one{suffix}"]
