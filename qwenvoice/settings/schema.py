@@ -265,6 +265,23 @@ class UiSettings:
 
 
 @dataclass(slots=True)
+class ToolsSettings:
+    """What the model can do: the built-in tools (current time, calculator, day info) and MCP servers,
+    each a command line started over stdio (``--mcp`` adds more for one run)."""
+
+    builtin: bool = True
+    mcp_servers: tuple[str, ...] = ()
+
+    def problems(self) -> list[SettingsError]:
+        found: list[SettingsError] = []
+        if not isinstance(self.builtin, bool):
+            found.append(SettingsError("tools.builtin", "true or false", self.builtin))
+        if not all(isinstance(line, str) and line.strip() for line in self.mcp_servers):
+            found.append(SettingsError("tools.mcp_servers", "command lines (non-empty text)", self.mcp_servers))
+        return found
+
+
+@dataclass(slots=True)
 class Preset:
     """A named voice + instructions + parameters for one of the two models."""
 
@@ -283,6 +300,7 @@ class AppSettings:
     tts: TtsSettings = field(default_factory=TtsSettings)
     audio: AudioSettings = field(default_factory=AudioSettings)
     ui: UiSettings = field(default_factory=UiSettings)
+    tools: ToolsSettings = field(default_factory=ToolsSettings)
     presets: list[Preset] = field(default_factory=list)
 
     # ------------------------------------------------------------------ derived session configs
@@ -392,6 +410,7 @@ def validate(settings: AppSettings) -> list[SettingsError]:
     found += tts_errors(settings.tts, tts_model)
     found += settings.audio.problems()
     found += settings.ui.problems()
+    found += settings.tools.problems()
     names: set[tuple[str, str]] = set()
     for index, preset in enumerate(settings.presets):
         found += preset_errors(preset, index)

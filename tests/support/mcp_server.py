@@ -12,7 +12,7 @@ import sys
 from mcp.server.mcpserver import MCPServer
 from mcp.types import ToolAnnotations
 
-GLOSSARY = {"zephyr": "a gentle west wind (glossary entry 7431)"}
+GLOSSARY = {"zephyr": "a gentle west wind (glossary entry 7431)", "harbor": "a sheltered port (glossary entry 5120)"}
 
 server = MCPServer("qwenvoice-test-glossary")
 
