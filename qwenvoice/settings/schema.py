@@ -459,6 +459,7 @@ def settings_from_dict(data: Mapping[str, object], notices: list[LoadNotice]) ->
     tts = from_mapping(TtsSettings, data.get("tts"), "tts", notices)
     audio = from_mapping(AudioSettings, data.get("audio"), "audio", notices)
     ui = from_mapping(UiSettings, data.get("ui"), "ui", notices)
+    tools = from_mapping(ToolsSettings, data.get("tools"), "tools", notices)  # absent in older files: defaults
     presets: list[Preset] = []
     raw_presets = data.get("presets", [])
     if not isinstance(raw_presets, list):
@@ -468,7 +469,8 @@ def settings_from_dict(data: Mapping[str, object], notices: list[LoadNotice]) ->
         preset = preset_from_dict(raw, f"presets[{index}]", notices)
         if preset is not None:
             presets.append(preset)
-    return AppSettings(SCHEMA_VERSION, connection=connection, omni=omni, tts=tts, audio=audio, ui=ui, presets=presets)
+    return AppSettings(SCHEMA_VERSION, connection=connection, omni=omni, tts=tts, audio=audio, ui=ui, tools=tools,
+                       presets=presets)
 
 
 def sanitize(settings: AppSettings, notices: list[LoadNotice]) -> AppSettings:

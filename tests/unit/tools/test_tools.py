@@ -137,3 +137,17 @@ async def test_mcp_server_tools_are_listed_called_and_stopped() -> None:
         server = servers.servers[0]
         await servers.stop()
     assert registry.get("lookup_word") is None and not server.running
+
+
+def test_the_tools_settings_are_saved_and_read_back(tmp_path) -> None:
+    from qwenvoice.settings.store import SettingsStore
+
+    store = SettingsStore(tmp_path)
+    settings = store.load().settings
+    assert settings.tools.builtin and settings.tools.mcp_servers == ()
+    settings.tools.builtin = False
+    settings.tools.mcp_servers = (TEST_SERVER,)
+    store.save(settings)
+    loaded = SettingsStore(tmp_path).load()
+    assert loaded.notices == [] and not loaded.settings.tools.builtin
+    assert loaded.settings.tools.mcp_servers == (TEST_SERVER,)
