@@ -39,6 +39,11 @@ def _add_workspace_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--region", choices=["beijing", "singapore"], help="the region for this run (default: settings)")
 
 
+def _add_mcp_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--mcp", action="append", default=[], metavar="'COMMAND ARGS'",
+                   help="start this MCP server (stdio) for this run and offer its tools to the model (repeatable)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qwenvoice", description="Voice assistant for Qwen realtime models.")
     parser.add_argument("--version", action="version", version=f"qwenvoice {__version__}")
@@ -78,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--voice")
     ask.add_argument("--instructions")
     ask.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the reply")
+    _add_mcp_option(ask)
+    ask.add_argument("--allow-tools", action="store_true",
+                     help="let the model run tools that act (not only read) without asking; refused otherwise")
     _add_connection_options(ask)
 
     sub.add_parser("devices", help="list audio devices as the app sees them")
@@ -93,6 +101,7 @@ def build_gui_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="override the Omni model for this run")
     _add_workspace_options(p)
     p.add_argument("--mode", choices=["vad", "ptt"], help="turn taking for this run")
+    _add_mcp_option(p)
     p.add_argument("--install-desktop-entry", action="store_true", help="add qwenvoice to the applications menu")
     return p
 

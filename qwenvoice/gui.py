@@ -107,6 +107,7 @@ def run_gui(args: argparse.Namespace) -> int:
         mode=getattr(args, "mode", None),
         workspace=getattr(args, "workspace", None),
         region=getattr(args, "region", None),
+        mcp=tuple(getattr(args, "mcp", None) or ()),
     )
     controller = Controller(options)
     controller.load_settings()

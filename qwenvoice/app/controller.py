@@ -31,6 +31,7 @@ from qwenvoice.session.eventlog import EventLog, event_payload
 from qwenvoice.session.metrics import CaptureClock, SessionMetrics
 from qwenvoice.session.offline_server import OfflineServer
 from qwenvoice.session.speech import SpeechResult, SpeechSession
+from qwenvoice.session.tool_calls import ToolApprovalRequest, ToolCallReport
 from qwenvoice.session.voice import OFFLINE_BANNER, RunOptions, VoiceSession
 from qwenvoice.session.waveform_data import TimelineRing
 from qwenvoice.settings.schema import AppSettings, TtsSettings
@@ -86,6 +87,17 @@ class _Reports(QObject):
     def notices_cleared(self, action: str) -> None:
         self._c.notices_cleared.emit(action)
 
+    def tool_called(self, report: ToolCallReport) -> None:
+        self._c.tool_called.emit(report)
+
+    def tool_approval_requested(self, request: ToolApprovalRequest) -> None:
+        """A view that answers approvals (``controller.approves_tools``) gets it; without one the tool
+        does not run."""
+        if self._c.approves_tools:
+            self._c.tool_approval_requested.emit(request)
+        else:
+            request.answer(False)
+
     def speech_progress(self, done: int, expected: int) -> None:
         self._c.tts_progress.emit(done, expected)
 
@@ -106,10 +118,13 @@ class Controller(QObject):
     tts_progress = Signal(int, int)  # segments done, segments expected
     tts_state_changed = Signal(str, str)  # idle|connecting|speaking|done|stopped|failed, detail
     settings_changed = Signal(object)  # AppSettings
+    tool_called = Signal(object)  # ToolCallReport: a function call started or ended
+    tool_approval_requested = Signal(object)  # ToolApprovalRequest: answer(True/False) lets a tool that acts run
 
     def __init__(self, options: RunOptions | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._reports = _Reports(self)
+        self.approves_tools = False  # set by a view connected to tool_approval_requested
         self.voice = VoiceSession(self._reports, options)
         self._speech: SpeechSession | None = None
         self._tts_task: asyncio.Task[str] | None = None

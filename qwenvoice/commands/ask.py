@@ -44,6 +44,7 @@ from qwenvoice.protocol.omni import OmniConversation
 from qwenvoice.session import status as st
 from qwenvoice.session.conversation import ASSISTANT, USER
 from qwenvoice.session.reports import QuietVoiceListener
+from qwenvoice.session.tool_calls import ToolCallReport
 from qwenvoice.session.voice import NO_KEY_REASON, RunOptions, VoiceSession
 
 ASK_CHUNK_MS = 40
@@ -95,12 +96,24 @@ class AskPrinter(QuietVoiceListener):
                 self.line_open = True
             print(turn.text[done:], end="", flush=True)
             self.printed[index] = len(turn.text)
-        if turn.final or turn.interrupted:
+        if (turn.final or turn.interrupted) and not self._tools_busy():
             self.reply_done.set()
 
     def response_active_changed(self, active: bool) -> None:
-        if not active and self.reply_started:
+        if not active and self.reply_started and not self._tools_busy():
             self.reply_done.set()
+
+    def _tools_busy(self) -> bool:
+        """A function call is running or its answer has not started: the reply is still to come."""
+        return self.session is not None and self.session.tools.busy
+
+    def tool_called(self, report: ToolCallReport) -> None:
+        if not report.done:
+            return
+        self.close_line()
+        args = ", ".join(f"{k}={v!r}" for k, v in report.arguments.items())
+        result = report.output if report.status == "ok" else f"{report.status}: {report.error or report.output}"
+        print(f"tool: {report.name}({args}) -> {result} [{report.elapsed_s * 1000:.0f} ms]", flush=True)
 
     def server_error(self, error: ErrorDetail) -> None:
         if self.error is None:
@@ -114,7 +127,8 @@ class AskPrinter(QuietVoiceListener):
     def notice(self, level: str, text: str, action: str) -> None:
         if text.endswith(NO_KEY_REASON):
             print("no API key found: using the offline server", file=sys.stderr)
-        elif action == st.ACTION_OPEN_SETTINGS and level in (st.INFO, st.WARNING):
+        elif action == st.ACTION_OPEN_SETTINGS and (level in (st.INFO, st.WARNING)
+                                                    or text.startswith("The MCP server")):
             print(f"qwenvoice: {text}", file=sys.stderr)  # e.g. the model's rules changed the saved voice
 
     def close_line(self) -> None:
@@ -147,7 +161,8 @@ async def ask(args: argparse.Namespace) -> int:
     session = VoiceSession(printer, RunOptions(offline=args.offline, url=args.url, model=args.model,
                                                workspace=args.workspace, region=args.region, audio=False,
                                                save_conversation=False, reconnect=False,
-                                               server_start_timeout=120.0))
+                                               server_start_timeout=120.0, mcp=tuple(args.mcp or ()),
+                                               allow_tools=bool(args.allow_tools)))
     printer.session = session
     session.load_settings()
     configure(session, args)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import Coroutine
 from typing import Any, ClassVar, TypeVar
 
@@ -57,6 +58,8 @@ class OmniSession(ConnectionSession[OmniSessionConfig]):
         self._idle_timer: asyncio.TimerHandle | None = None
         self.input = InputTurns(self)
         self.responses = Responses(self)
+        self.calls_made: dict[str, str] = {}  # call_id -> the tool's name, of the function calls made
+        self._tool_outputs: list[tuple[str, str]] = []  # (tool name, output) not yet answered
 
     # ---- wire helpers ---------------------------------------------------------------------------
 
@@ -132,6 +135,11 @@ class OmniSession(ConnectionSession[OmniSessionConfig]):
         previous = self.last_item_id
         self.last_item_id = item["id"]
         await self.out.send(ConversationItemCreated(item=item, previous_item_id=previous))
+        if item.get("type") == "function_call_output":
+            call_id = item.get("call_id")
+            name = self.calls_made.get(call_id, "the tool") if isinstance(call_id, str) else "the tool"
+            output = item.get("output")
+            self._tool_outputs.append((name, output if isinstance(output, str) else json.dumps(output)))
         if item.get("type") == "message" and item.get("role") == "user":
             texts = [
                 part.get("text", "")
@@ -142,6 +150,11 @@ class OmniSession(ConnectionSession[OmniSessionConfig]):
             done.set_result(" ".join(texts))
             task = self.spawn(_return(done))
             self.pending_turn = UserTurn(item_id=item["id"], audio_seconds=0.0, transcript=task)
+
+    def take_tool_outputs(self) -> list[tuple[str, str]]:
+        """The function outputs the next response answers with (then they are answered)."""
+        outputs, self._tool_outputs = self._tool_outputs, []
+        return outputs
 
     # ---- idle timeout (turn_detection.idle_timeout_ms) --------------------------------------------
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from qwenvoice.localserver.common import Pacer, new_id, pcm_chunks
 from qwenvoice.localserver.omni_input import UserTurn
 from qwenvoice.localserver.speech import SpeechStyle, speaking_pieces
+from qwenvoice.localserver.tool_planner import PlannedCall, answer_with, plan_call
 from qwenvoice.protocol.config import estimate_tokens
 from qwenvoice.protocol.events import (
     ConversationItemCreated,
@@ -30,6 +31,8 @@ from qwenvoice.protocol.events import (
     ResponseCreate,
     ResponseCreated,
     ResponseDone,
+    ResponseFunctionCallArgumentsDelta,
+    ResponseFunctionCallArgumentsDone,
     ResponseOutputItemAdded,
     ResponseOutputItemDone,
     ResponseTextDelta,
@@ -79,6 +82,8 @@ class ActiveResponse:
     finished: bool = False
     first_audio_at: float | None = None  # loop time the first audio delta went out
     reengage: bool = False  # spoken on the model's own after the user stayed silent (idle_timeout_ms)
+    call: PlannedCall | None = None  # a function_call response (no audio): the call it makes
+    call_id: str = ""
 
     @property
     def transcript(self) -> str:
@@ -147,7 +152,17 @@ class Responses:
         try:
             heard = await asyncio.shield(turn.transcript) if turn is not None else None
             persona = instructions or self.session.config.instructions
-            if response.reengage:
+            outputs = self.session.take_tool_outputs()
+            call = plan_call(heard, self.session.config.tools) if heard and self.session.config.tools else None
+            if call is not None and not outputs:
+                response.input_text_tokens = _text_tokens(persona or "") + _text_tokens(heard or "")
+                response.input_audio_tokens = audio_tokens(self.session.model, turn.audio_seconds if turn else 0.0)
+                await self._call_function(response, call)
+                await self.finish(response, "completed")
+                return
+            if outputs:
+                reply = " ".join(answer_with(name, output) for name, output in outputs)
+            elif response.reengage:
                 reply = self.ctx.responder.reengage()
             elif heard is None:
                 reply = self.ctx.responder.greeting(persona)
@@ -185,6 +200,32 @@ class Responses:
         self.session.last_item_id = response.item_id
         part = {"type": "audio", "text": ""} if response.has_audio else {"type": "text", "text": ""}
         await self.out.send(self._part_event(ResponseContentPartAdded, response, part))
+
+    async def _call_function(self, response: ActiveResponse, call: PlannedCall) -> None:
+        """The documented function-call response: the item, its arguments in deltas, then .done."""
+        response.call = call
+        response.call_id = new_id("call")
+        self.session.calls_made[response.call_id] = call.name
+        response.created_sent = True
+        await self.out.send(ResponseCreated(response=self._response_object(response, "in_progress", [])))
+        item = self._call_item(response, "in_progress", "")
+        await self.out.send(ResponseOutputItemAdded(response_id=response.response_id, output_index=0, item=item))
+        await self.out.send(ConversationItemCreated(item=item, previous_item_id=self.session.last_item_id))
+        self.session.last_item_id = response.item_id
+        arguments = call.arguments_json
+        for start in range(0, len(arguments), 8):
+            await self.out.send(ResponseFunctionCallArgumentsDelta(
+                response_id=response.response_id, item_id=response.item_id, output_index=0,
+                call_id=response.call_id, delta=arguments[start : start + 8]))
+            await asyncio.sleep(0)
+        await self.out.send(ResponseFunctionCallArgumentsDone(
+            response_id=response.response_id, item_id=response.item_id, output_index=0, call_id=response.call_id,
+            name=call.name, arguments=arguments))
+
+    def _call_item(self, response: ActiveResponse, status: str, arguments: str) -> dict[str, Any]:
+        assert response.call is not None
+        return {"id": response.item_id, "object": "realtime.item", "type": "function_call", "status": status,
+                "name": response.call.name, "call_id": response.call_id, "arguments": arguments}
 
     async def _stream_text_reply(self, response: ActiveResponse, reply: str) -> None:
         for word in reply.split(" "):
@@ -283,6 +324,16 @@ class Responses:
         response.finished = True
         if self.active is response:
             self.active = None
+        if response.call is not None:
+            item = self._call_item(response, "completed" if status == "completed" else "incomplete",
+                                   response.call.arguments_json)
+            await self.out.send(ResponseOutputItemDone(response_id=response.response_id, output_index=0, item=item))
+            body = self._response_object(response, status, [item])
+            if reason is not None:
+                body["status_details"] = {"type": status, "reason": reason}
+            body["usage"] = self._usage(response)
+            await self.out.send(ResponseDone(response=body))
+            return
         transcript = response.transcript
         ids: dict[str, Any] = {
             "response_id": response.response_id,

@@ -13,8 +13,9 @@ Conventions of ``to_session``:
 - An empty ``voice`` is omitted (the server refuses an empty string).
 - Models of the nested dialect (qwen3.8, see ``models.py``) get the voice and the formats under
   ``audio.input`` / ``audio.output`` instead of at the top level.
-``from_session`` ignores keys it does not know (``object``, ``id``, ``model``, ``tool_choice`` ... of
-the server's echo) but refuses known keys whose value has the wrong type.
+- ``tool_choice`` goes out only with ``tools`` (models without tools get neither).
+``from_session`` ignores keys it does not know (``object``, ``id``, ``model`` ... of the server's echo)
+but refuses known keys whose value has the wrong type.
 """
 
 from __future__ import annotations
@@ -319,6 +320,7 @@ class OmniSessionConfig:
     presence_penalty: float | None = None
     seed: int | None = None
     tools: list[dict[str, Any]] = field(default_factory=list)
+    tool_choice: str | None = None  # sent only with tools ("auto" is what the service echoes)
 
     @classmethod
     def for_model(cls, model: str, **overrides: Any) -> OmniSessionConfig:
@@ -398,6 +400,8 @@ class OmniSessionConfig:
             raise ConfigError("session.tools", self.tools, "a list of tool objects")
         if self.tools and not caps.supports_tools:
             raise _unsupported("session.tools", self.tools, model)
+        if self.tool_choice is not None:
+            _check_choice("session.tool_choice", self.tool_choice, ("auto", "none", "required"))
 
     def to_session(self, model: str) -> dict[str, Any]:
         """The validated wire ``session`` object (see the module docstring for what is omitted)."""
@@ -429,6 +433,8 @@ class OmniSessionConfig:
                 session[name] = value
         if self.tools:
             session["tools"] = list(self.tools)
+            if self.tool_choice is not None:
+                session["tool_choice"] = self.tool_choice
         return session
 
     @classmethod
@@ -493,6 +499,8 @@ class OmniSessionConfig:
             presence_penalty=session.get("presence_penalty"),
             seed=_integral(session.get("seed")),
             tools=tools,
+            # the service echoes tool_choice "auto" even without tools: only meaningful with them
+            tool_choice=session.get("tool_choice") if tools and isinstance(session.get("tool_choice"), str) else None,
         )
         if config.voice is None:
             config.voice = ""

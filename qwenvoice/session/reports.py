@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from qwenvoice.protocol.events import ErrorDetail
     from qwenvoice.session.status import ConnectionInfo
+    from qwenvoice.session.tool_calls import ToolApprovalRequest, ToolCallReport
     from qwenvoice.settings.schema import AppSettings
 
 
@@ -43,6 +44,14 @@ class VoiceListener(NoticeListener, Protocol):
     def notices_cleared(self, action: str) -> None:
         """What the earlier notices offering ``action`` said is over (e.g. the connection is back, so
         ``status.ACTION_RECONNECT`` notices no longer apply): a face that still shows them removes them."""
+
+    def tool_called(self, report: ToolCallReport) -> None:
+        """A function call of the model started (``status`` running) or ended (its outcome, output or error,
+        time taken); the same ``call_id`` ties the two."""
+
+    def tool_approval_requested(self, request: ToolApprovalRequest) -> None:
+        """A tool that acts wants to run: show it and call ``request.answer(True/False)``; without an
+        answer within ``request.timeout_s`` it does not run."""
 
 
 class SpeechListener(NoticeListener, Protocol):
@@ -88,6 +97,12 @@ class QuietVoiceListener:
 
     def notices_cleared(self, action: str) -> None:
         pass
+
+    def tool_called(self, report: ToolCallReport) -> None:
+        pass
+
+    def tool_approval_requested(self, request: ToolApprovalRequest) -> None:
+        request.answer(False)  # a face that shows nothing cannot ask the user
 
 
 class QuietSpeechListener:

@@ -39,6 +39,7 @@ from qwenvoice.session.metrics import CaptureClock, SessionMetrics
 from qwenvoice.session.offline_server import OfflineServer, OfflineServerError
 from qwenvoice.session.replies import Replies
 from qwenvoice.session.reports import VoiceListener
+from qwenvoice.session.tool_calls import ToolCalls
 from qwenvoice.session.turns import TurnTaking
 from qwenvoice.settings.schema import AppSettings
 
@@ -78,6 +79,12 @@ class RunOptions:
     connect_options: ConnectOptions | None = None  # realtime client options; None = defaults
     save_conversation: bool = True  # off: the conversation is kept in memory only
     reconnect: bool = True  # off: a lost connection ends the session (a one-shot command cannot resume)
+    mcp: tuple[str, ...] = ()  # MCP server command lines for this run (--mcp), besides the saved ones
+    # Tools that act: True runs them, False refuses them, None asks the listener (and waits at most
+    # tool_approval_timeout_s).
+    allow_tools: bool | None = None
+    tool_time_limit_s: float = 30.0
+    tool_approval_timeout_s: float = 60.0
 
 
 async def bounded(what: str, step: Awaitable[object], limit_s: float) -> None:
@@ -118,6 +125,7 @@ class VoiceSession:
         )
         self.replies = Replies(self)
         self.turns = TurnTaking(self)
+        self.tools = ToolCalls(self)
         self._tasks: set[asyncio.Task[object]] = set()
         self._machine_tick: asyncio.Task[None] | None = None
         self.shutting_down = False
@@ -286,11 +294,22 @@ class VoiceSession:
             tighten_tree(private)
         self.listener.mode_changed(self.mode)
         self.new_conversation()
+        await self._start_tools()
         self._machine_tick = self.spawn(self._tick_machine(), "qwenvoice-session-deadlines")
         if self.options.audio:
             self.audio.set_gate(self.mode == "vad")
             await self.audio.start(self.settings.audio)
         await self.connect()
+
+    async def _start_tools(self) -> None:
+        """The built-in tools (unless switched off) and the MCP servers, before the first configuration
+        so the model is offered their tools from the start. A server that fails is said with its reason."""
+        if self.settings.tools.builtin:
+            self.tools.enable_builtin()
+        commands = [*self.settings.tools.mcp_servers, *self.options.mcp]
+        if commands:
+            for problem in await self.tools.start_mcp(commands):
+                self.say(st.ERROR, problem, st.ACTION_OPEN_SETTINGS)
 
     async def connect(self, *, announce: bool = True, continuing: bool = False) -> None:
         """Choose the endpoint (starting the offline server when it is the one) and connect. ``announce``
@@ -391,6 +410,7 @@ class VoiceSession:
             await bounded("closing the session", self.disconnect(), 8.0)
             await bounded("stopping audio", self.audio.stop(), 8.0)
         finally:
+            await bounded("stopping the MCP servers", self.tools.stop(), 10.0)
             await bounded("stopping the offline server", self.local.stop(), 15.0)
             others = [t for t in self._tasks if t is not asyncio.current_task()]
             for task in others:
@@ -405,7 +425,12 @@ class VoiceSession:
     # ------------------------------------------------------------------ the server session
 
     def session_config(self) -> OmniSessionConfig:
-        return self.settings.omni.to_config(self.model or self.settings.connection.omni_model, self.mode)
+        model = self.model or self.settings.connection.omni_model
+        config = self.settings.omni.to_config(model, self.mode)
+        tools = self.tools.declarations(model)  # none for a model that does not take tools
+        if tools:
+            config = replace(config, tools=tools, tool_choice="auto")
+        return config
 
     def _renewal_config(self) -> OmniSessionConfig:
         from qwenvoice.session.summary import session_with_summary
@@ -546,6 +571,7 @@ class VoiceSession:
         await self.connect(announce=False, continuing=True)
 
     def _connection_lost(self) -> None:
+        self.tools.cancel_all()  # their call ids mean nothing to the next server session
         self._on_notes(self.link.lost())
         self.replies.end_response_state()
 
@@ -558,6 +584,7 @@ class VoiceSession:
         if isinstance(n, nt.SendEvents):
             self.link.send_all(n.events)
         elif isinstance(n, nt.UserSpeechStarted):
+            self.tools.cancel_all()
             self.replies.user_started_speaking(n.interrupted_response_id)
             self.turn_changed(self.conversation.user_speech(n.item_id))
         elif isinstance(n, nt.UserSpeechStopped):
@@ -570,6 +597,8 @@ class VoiceSession:
         elif isinstance(n, nt.TranscriptionFailed):
             self.say(st.WARNING, transcription_failure_text(n.error))
         elif isinstance(n, nt.ResponseStarted | nt.AudioChunk | nt.AudioDone | nt.ResponseFinished):
+            if isinstance(n, nt.ResponseStarted):
+                self.tools.response_started()
             self.replies.on_note(n)
         elif isinstance(n, nt.ProtocolErrorNotice) and n.configuration_refused:
             self._configuration_refused(n.error)
@@ -582,7 +611,7 @@ class VoiceSession:
                 self.say(st.WARNING, "The server ended the session; starting a new one.")
                 self.reconnect()
         elif isinstance(n, nt.FunctionCallRequested):
-            self.say(st.INFO, f"The model asked for a tool ({n.name}); this app does not offer tools yet.")
+            self.tools.on_request(n)
 
     def _on_transcript(self, n: nt.TranscriptDelta) -> None:
         if n.role == "user":
@@ -686,7 +715,8 @@ class VoiceSession:
     # ------------------------------------------------------------------ user actions
 
     def stop(self) -> None:
-        """Stop button / Esc: silence the reply now and cancel it."""
+        """Stop button / Esc: silence the reply now and cancel it (and any tool call still running)."""
+        self.tools.cancel_all()
         self.turns.abandon()
         self.replies.barge_in()
 
@@ -709,6 +739,7 @@ class VoiceSession:
             return
         if self.replies.response_active or self.audio.playing():
             self.replies.barge_in()
+        self.tools.cancel_all()  # a new message supersedes a call still running
         self.turn_changed(self.conversation.user_text(text))
         self.metrics.speech_ended(time.monotonic())
         if self.machine is not None:

@@ -265,6 +265,23 @@ class UiSettings:
 
 
 @dataclass(slots=True)
+class ToolsSettings:
+    """What the model can do: the built-in tools (current time, calculator, day info) and MCP servers,
+    each a command line started over stdio (``--mcp`` adds more for one run)."""
+
+    builtin: bool = True
+    mcp_servers: tuple[str, ...] = ()
+
+    def problems(self) -> list[SettingsError]:
+        found: list[SettingsError] = []
+        if not isinstance(self.builtin, bool):
+            found.append(SettingsError("tools.builtin", "true or false", self.builtin))
+        if not all(isinstance(line, str) and line.strip() for line in self.mcp_servers):
+            found.append(SettingsError("tools.mcp_servers", "command lines (non-empty text)", self.mcp_servers))
+        return found
+
+
+@dataclass(slots=True)
 class Preset:
     """A named voice + instructions + parameters for one of the two models."""
 
@@ -283,6 +300,7 @@ class AppSettings:
     tts: TtsSettings = field(default_factory=TtsSettings)
     audio: AudioSettings = field(default_factory=AudioSettings)
     ui: UiSettings = field(default_factory=UiSettings)
+    tools: ToolsSettings = field(default_factory=ToolsSettings)
     presets: list[Preset] = field(default_factory=list)
 
     # ------------------------------------------------------------------ derived session configs
@@ -392,6 +410,7 @@ def validate(settings: AppSettings) -> list[SettingsError]:
     found += tts_errors(settings.tts, tts_model)
     found += settings.audio.problems()
     found += settings.ui.problems()
+    found += settings.tools.problems()
     names: set[tuple[str, str]] = set()
     for index, preset in enumerate(settings.presets):
         found += preset_errors(preset, index)
@@ -440,6 +459,7 @@ def settings_from_dict(data: Mapping[str, object], notices: list[LoadNotice]) ->
     tts = from_mapping(TtsSettings, data.get("tts"), "tts", notices)
     audio = from_mapping(AudioSettings, data.get("audio"), "audio", notices)
     ui = from_mapping(UiSettings, data.get("ui"), "ui", notices)
+    tools = from_mapping(ToolsSettings, data.get("tools"), "tools", notices)  # absent in older files: defaults
     presets: list[Preset] = []
     raw_presets = data.get("presets", [])
     if not isinstance(raw_presets, list):
@@ -449,7 +469,8 @@ def settings_from_dict(data: Mapping[str, object], notices: list[LoadNotice]) ->
         preset = preset_from_dict(raw, f"presets[{index}]", notices)
         if preset is not None:
             presets.append(preset)
-    return AppSettings(SCHEMA_VERSION, connection=connection, omni=omni, tts=tts, audio=audio, ui=ui, presets=presets)
+    return AppSettings(SCHEMA_VERSION, connection=connection, omni=omni, tts=tts, audio=audio, ui=ui, tools=tools,
+                       presets=presets)
 
 
 def sanitize(settings: AppSettings, notices: list[LoadNotice]) -> AppSettings:

@@ -1,0 +1,1 @@
+"""What the model can do: the tool registry, built-in tools, MCP clients and the approval policy (Qt-free)."""
