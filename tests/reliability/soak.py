@@ -259,10 +259,12 @@ async def run_soak(hours: float, *, turn_seconds: float = 10.0, renew_every: flo
         stats = c.client.stats if c.client is not None else client.stats
         report.reconnects = stats.reconnects
         report.renewals = stats.renewals
-        report.events_in = c.eventlog.counts["in"]
         folder = c.conversation.folder
         in_memory = [(t.turn_id, t.role, t.text, t.interrupted) for t in c.conversation.turns]
         await c.shutdown()
+        # Counted after the shutdown: closing ends the session with session.finish, and the server's
+        # session.finished is received (and saved) then.
+        report.events_in = c.eventlog.counts["in"]
         report.wall_s = loop.time() - started
         report.session_s = report.turns * turn_seconds
         # Nothing lost: the saved transcript is the one in memory, every received event is in the log.
