@@ -125,3 +125,73 @@ async def test_a_running_call_says_so_and_long_output_is_elided_with_the_full_te
     assert "failed" in failed.state.text()
     view.clear()
     assert not view.tool_cards
+
+
+async def _ask_to_act(win: MainWindow, text: str) -> ToolCallCard:
+    """Type ``text``; return the card once it asks whether the tool may run."""
+    before = set(win.transcript.tool_cards)
+    win.text_box.setText(text)
+    win.send_button.click()
+
+    def asking() -> ToolCallCard | None:
+        return next((c for k, c in win.transcript.tool_cards.items() if k not in before and c.prompt.isVisible()),
+                    None)
+
+    await wait_for(asking, 60, what=lambda: [c.report for c in win.transcript.tool_cards.values()])
+    card = asking()
+    assert card is not None
+    return card
+
+
+async def _reply_after(win: MainWindow, replies_before: int) -> str:
+    await wait_for(lambda: len(_replies(win)) > replies_before and not win.controller.voice.tools.busy, 60,
+                   what=lambda: [c.report for c in win.transcript.tool_cards.values()])
+    return _replies(win)[-1]
+
+
+@pytest.mark.offline
+async def test_a_tool_that_acts_asks_in_the_conversation_and_runs_once_allowed(make_window) -> None:
+    win = await make_window(mcp=(TEST_MCP,))
+    assert win.controller.approves_tools
+    replies = len(_replies(win))
+    card = await _ask_to_act(win, "Add a note to the notebook: buy milk")
+    assert card.report.name == "add_note" and card.report.status == "running"
+    assert "running" in card.state.text() and card.allow_button.isVisible() and card.deny_button.isVisible()
+    assert card.request is not None and "milk" in card.request.arguments["text"]
+    assert '"text"' in card.arguments.text()
+    assert win.controller.voice.tools.busy  # it waits for the user; nothing blocks the window meanwhile
+    card.allow_button.click()
+    reply = await _reply_after(win, replies)
+    note = card.report.arguments["text"]
+    assert card.report.status == "ok" and card.report.output == f"noted: {note}"
+    assert not card.prompt.isVisible() and "allowed" in card.state.text()
+    assert card.result.text() == f"noted: {note}" and note in reply
+
+
+@pytest.mark.offline
+async def test_a_denied_tool_does_not_run_and_the_reply_says_so(make_window) -> None:
+    win = await make_window(mcp=(TEST_MCP,))
+    replies = len(_replies(win))
+    card = await _ask_to_act(win, "Add a note to the notebook: buy milk")
+    card.deny_button.click()
+    reply = await _reply_after(win, replies)
+    assert card.report.status == "denied" and "noted" not in card.report.output
+    assert "denied" in reply and "denied" in card.state.text() and not card.prompt.isVisible()
+
+
+@pytest.mark.offline
+async def test_always_allow_runs_the_tool_again_without_asking(make_window) -> None:
+    win = await make_window(mcp=(TEST_MCP,))
+    replies = len(_replies(win))
+    first = await _ask_to_act(win, "Add a note to the notebook: buy milk")
+    first.always_button.click()
+    await _reply_after(win, replies)
+    assert first.report.status == "ok"
+    replies = len(_replies(win))
+    await _type(win, "Add a note to the notebook: call the plumber")
+    second = list(win.transcript.tool_cards.values())[-1]
+    assert second is not first and second.report.name == "add_note" and second.report.status == "ok"
+    assert second.report.output.startswith("noted:") and "plumber" in second.report.output
+    assert not second.prompt.isVisible()
+    assert "always" in second.state.text()
+    assert len(_replies(win)) > replies
