@@ -19,7 +19,9 @@ from PySide6.QtWidgets import (
 )
 
 from qwenvoice.session.conversation import USER, Turn
+from qwenvoice.session.tool_calls import RUNNING, ToolApprovalRequest, ToolCallReport
 from qwenvoice.ui.i18n import translate
+from qwenvoice.ui.tool_cards import ToolCallCard
 
 
 def _status_label(status: str) -> str:
@@ -50,6 +52,13 @@ def turn_html(turn: Turn) -> str:
         color = "#e5484d" if turn.status == "failed" else "#d97706"
         body += f' <span style="color:{color};">⚠ <i>{mark}</i></span>'
     return body
+
+
+def said_nothing(turn: Turn) -> bool:
+    """A finished reply with no words, not cut and not failed: a response that only called a tool (its
+    card shows the call), so no empty bubble for it."""
+    return (turn.role != USER and turn.final and not turn.display_text.strip() and not turn.interrupted
+            and not turn.status)
 
 
 COPIED_FEEDBACK_MS = 1500
@@ -123,7 +132,10 @@ class Bubble(QFrame):
 
 
 class TranscriptView(QScrollArea):
-    """Bubbles, user on the right and assistant on the left; follows the bottom while streaming."""
+    """Bubbles, user on the right and assistant on the left, and a card per tool call where it happened;
+    follows the bottom while streaming."""
+
+    tool_approval_answered = Signal(object, bool, bool)  # ToolApprovalRequest, allowed, always for this tool
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -144,6 +156,7 @@ class TranscriptView(QScrollArea):
         self._column.addStretch(1)
         self.setWidget(self._inner)
         self.bubbles: list[Bubble] = []
+        self.tool_cards: dict[str, ToolCallCard] = {}  # by call_id
         self._rows: list[QWidget] = []
         self._follow = True
         self.verticalScrollBar().valueChanged.connect(self._on_scrolled)
@@ -171,6 +184,7 @@ class TranscriptView(QScrollArea):
             row.deleteLater()
         self._rows.clear()
         self.bubbles.clear()
+        self.tool_cards.clear()
         self.placeholder.show()
 
     def set_turns(self, turns: list[Turn]) -> None:
@@ -186,9 +200,37 @@ class TranscriptView(QScrollArea):
             bubble = self.bubbles[index]
             bubble.turn = turns[index]
             bubble.refresh()
+            row = bubble.parentWidget()
+            if row is not None:
+                row.setVisible(not said_nothing(bubble.turn))
+
+    def show_tool_call(self, report: ToolCallReport) -> ToolCallCard:
+        """Add the card of a call (at the bottom, where the conversation is) or update it."""
+        card = self.tool_cards.get(report.call_id)
+        if card is not None:
+            card.update_report(report)
+            return card
+        card = ToolCallCard(report)
+        card.approved.connect(self.tool_approval_answered)
+        self.tool_cards[report.call_id] = card
+        row = QWidget()
+        line = QHBoxLayout(row)
+        line.setContentsMargins(24, 0, 0, 0)
+        line.addWidget(card, 4)
+        line.addStretch(1)
+        self._add_row(row)
+        return card
+
+    def ask_tool_approval(self, request: ToolApprovalRequest) -> ToolCallCard:
+        """Show the approval prompt on the call's card (made now if its report has not come yet)."""
+        card = self.tool_cards.get(request.call_id)
+        if card is None:
+            card = self.show_tool_call(ToolCallReport(request.call_id, request.name, request.arguments, RUNNING,
+                                                      source=request.source, read_only=False))
+        card.ask(request)
+        return card
 
     def _add_bubble(self, turn: Turn) -> None:
-        self.placeholder.hide()
         bubble = Bubble(turn)
         bubble.copy_requested.connect(self.copy_text)
         row = QWidget()
@@ -200,9 +242,13 @@ class TranscriptView(QScrollArea):
         else:
             line.addWidget(bubble, 4)
             line.addStretch(1)
+        self.bubbles.append(bubble)
+        self._add_row(row)
+
+    def _add_row(self, row: QWidget) -> None:
+        self.placeholder.hide()
         self._column.insertWidget(self._column.count() - 1, row)
         self._rows.append(row)
-        self.bubbles.append(bubble)
         if self._follow:
             QTimer.singleShot(0, self, self._scroll_to_bottom)
 

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from qwenvoice.app.controller import Controller
 from qwenvoice.session import status as st
+from qwenvoice.session.tool_calls import ToolApprovalRequest
 from qwenvoice.ui.conversation import TranscriptView
 from qwenvoice.ui.history import HistoryPanel
 from qwenvoice.ui.i18n import Retranslator, translate
@@ -102,6 +103,8 @@ class MainWindow(QMainWindow):
         self._space_release.setInterval(SPACE_RELEASE_DEBOUNCE_MS)
         self._space_release.timeout.connect(self._space_released)
         self._closing = False
+        # Tools that act which the user allowed without asking again, until the app quits: (source, name).
+        self.always_allowed_tools: set[tuple[str, str]] = set()
         self._talk_style = ""
         self.close_finished: Callable[[], None] | None = None
         # Texts set once are bound here and set again on a live language change (changeEvent).
@@ -307,6 +310,10 @@ class MainWindow(QMainWindow):
         controller.mode_changed.connect(self._on_mode)
         controller.talking_changed.connect(self._on_talking)
         controller.response_active_changed.connect(self._on_response_active)
+        controller.tool_called.connect(self.transcript.show_tool_call)
+        controller.tool_approval_requested.connect(self._on_tool_approval)
+        self.transcript.tool_approval_answered.connect(self._on_tool_answer)
+        controller.approves_tools = True  # this window asks the user before a tool that acts runs
         self._level_timer = QTimer(self)
         self._level_timer.setInterval(50)
         self._level_timer.timeout.connect(lambda: self.level_meter.set_level_db(controller.mic_level_dbfs()))
@@ -333,6 +340,21 @@ class MainWindow(QMainWindow):
 
     def _on_reset(self) -> None:
         self.transcript.set_turns(self.controller.conversation.turns)
+
+    def _on_tool_approval(self, request: ToolApprovalRequest) -> None:
+        """A tool that acts wants to run: its card asks, unless the user already allowed it always."""
+        if (request.source, request.name) in self.always_allowed_tools:
+            card = self.transcript.tool_cards.get(request.call_id)
+            if card is not None:
+                card.note_answer(True, True)
+            request.answer(True)
+            return
+        self.transcript.ask_tool_approval(request)
+
+    def _on_tool_answer(self, request: ToolApprovalRequest, allowed: bool, always: bool) -> None:
+        if allowed and always:
+            self.always_allowed_tools.add((request.source, request.name))
+        request.answer(allowed)
 
     def _on_notice(self, level: str, text: str, action: str) -> None:
         label, callback = self._action(action)
