@@ -367,3 +367,51 @@ def test_studio_save_offers_the_extension_of_the_format_sent(qtbot, monkeypatch,
     panel.save_button.click()
     assert (Path(asked[0][0]).name, asked[0][1]) == (f"speech{suffix}", f"{kind} (*{suffix})")
     assert ctl.saved == [tmp_path / f"mine{suffix}", tmp_path / f"typed-without-one{suffix}"]
+
+
+def test_history_lists_no_empty_conversation_and_counts_turns(qtbot, tmp_path):
+    live = Conversation.create(tmp_path)  # a launch where nothing was said yet
+    crashed = Conversation.create(tmp_path)
+    crashed.log_event_line('{"type": "session.created"}')  # left by a crash before any turn
+    said = Conversation.create(tmp_path)
+    said.user_text("hello")
+    said.close()
+    panel = HistoryPanel(lambda: tmp_path)
+    qtbot.addWidget(panel)
+    panel.show()
+    assert panel.list.count() == 1
+    assert "1 turn\n" in panel.list.item(0).text() and "hello" in panel.list.item(0).text()
+    live.close()  # closed with no turn: its folder goes
+    assert not live.folder.exists() and said.folder.exists()
+
+
+def test_history_deletes_one_and_all_after_asking_never_the_live_one(qtbot, tmp_path):
+    convs = []
+    for text in ("first", "second", "third"):
+        conv = Conversation.create(tmp_path)
+        conv.user_text(text)
+        convs.append(conv)
+    for conv in convs[:2]:
+        conv.close()
+    live = convs[2]  # still being recorded
+    panel = HistoryPanel(lambda: tmp_path, live_id=lambda: live.conversation_id)
+    qtbot.addWidget(panel)
+    panel.show()
+    asked: list[str] = []
+    answer = [False]
+    panel.confirm = lambda title, question: asked.append(question) or answer[0]
+    ids = [s.conversation_id for s in panel.summaries]
+    panel.list.setCurrentRow(ids.index(live.conversation_id))
+    assert not panel.delete_button.isEnabled() and not panel.delete_selected()
+    panel.list.setCurrentRow(ids.index(convs[0].conversation_id))
+    assert panel.delete_button.isEnabled()
+    panel.delete_button.click()  # the user says no
+    assert len(asked) == 1 and "first" in asked[0] and convs[0].folder.exists()
+    answer[0] = True
+    panel.delete_button.click()
+    assert not convs[0].folder.exists() and panel.list.count() == 2
+    assert not panel.export_button.isEnabled()  # nothing open any more
+    panel.delete_all_button.click()
+    assert "1" in asked[-1] and not convs[1].folder.exists() and live.folder.exists()
+    assert panel.list.count() == 1 and not panel.delete_all_button.isEnabled()
+    live.close()
