@@ -415,3 +415,35 @@ def test_history_deletes_one_and_all_after_asking_never_the_live_one(qtbot, tmp_
     assert "1" in asked[-1] and not convs[1].folder.exists() and live.folder.exists()
     assert panel.list.count() == 1 and not panel.delete_all_button.isEnabled()
     live.close()
+
+
+def test_inspector_keeps_the_set_up_after_minutes_of_microphone_and_counts_appends(qtbot):
+    log = EventLog()
+    panel = InspectorPanel(log)
+    qtbot.addWidget(panel)
+    panel.hide_audio.setChecked(False)
+    panel.show()
+    log.add(IN, {"type": "session.created", "session": {"id": "s"}})
+    log.add(OUT, {"type": "session.update", "session": {"voice": "Cherry"}})
+    log.add(IN, {"type": "session.updated", "session": {}})
+    panel.pull()
+    for second in range(150):  # two and a half minutes of hands-free: 50 appends a second
+        for _ in range(50):
+            log.add(OUT, {"type": "input_audio_buffer.append", "audio": "A" * 856}, size=900)
+        log.add(IN, {"type": "response.text.delta", "delta": "x"})
+        if second == 3:
+            log.add(IN, {"type": "error", "error": {"message": "bad"}})
+        if second % 10 == 0:
+            panel.pull()
+    panel.pull()
+    shown = [panel.model.data(panel.model.index(row, 2)) for row in range(panel.model.rowCount())]
+    assert shown[:4] == ["session.created", "session.update", "session.updated", "input_audio_buffer.append ×50"]
+    assert "error" in shown
+    assert shown[-2:] == ["input_audio_buffer.append ×50", "response.text.delta"]
+    assert panel.model.data(panel.model.index(3, 3)) == str(50 * 900)
+    # a run still counting is shown with its new count at the next pull
+    log.add(OUT, {"type": "input_audio_buffer.append", "audio": "A"}, size=900)
+    log.add(OUT, {"type": "input_audio_buffer.append", "audio": "A"}, size=900)
+    panel.pull()
+    last = panel.model.rowCount() - 1
+    assert panel.model.data(panel.model.index(last, 2)) == "input_audio_buffer.append ×2"
