@@ -349,6 +349,22 @@
 <context>
     <name>PlaybackPanel</name>
     <message>
+        <source>idle</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>prebuffering</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>playing</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>flushed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Playback</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1157,6 +1173,14 @@
 </context>
 <context>
     <name>StudioPanel</name>
+    <message>
+        <source>Server decides segments (server_commit)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>One segment per paragraph (commit)</source>
+        <translation type="unfinished"></translation>
+    </message>
     <message>
         <source>Type or paste text to speak…</source>
         <translation type="unfinished"></translation>

@@ -361,6 +361,22 @@
 <context>
     <name>PlaybackPanel</name>
     <message>
+        <source>idle</source>
+        <translation>空闲</translation>
+    </message>
+    <message>
+        <source>prebuffering</source>
+        <translation>预缓冲中</translation>
+    </message>
+    <message>
+        <source>playing</source>
+        <translation>播放中</translation>
+    </message>
+    <message>
+        <source>flushed</source>
+        <translation>已清空</translation>
+    </message>
+    <message>
         <source>Playback</source>
         <translation>播放</translation>
     </message>
@@ -1169,6 +1185,14 @@
 </context>
 <context>
     <name>StudioPanel</name>
+    <message>
+        <source>Server decides segments (server_commit)</source>
+        <translation>由服务端决定分段 (server_commit)</translation>
+    </message>
+    <message>
+        <source>One segment per paragraph (commit)</source>
+        <translation>每段一个片段 (commit)</translation>
+    </message>
     <message>
         <source>Type or paste text to speak…</source>
         <translation>输入或粘贴要朗读的文字…</translation>

@@ -17,6 +17,7 @@ from qwenvoice.session.metrics import SessionMetrics
 from qwenvoice.session.status import (
     ERROR,
     INFO,
+    PLAYBACK_IDLE,
     PLAYING,
     PREBUFFERING,
     READY,
@@ -447,3 +448,29 @@ def test_inspector_keeps_the_set_up_after_minutes_of_microphone_and_counts_appen
     panel.pull()
     last = panel.model.rowCount() - 1
     assert panel.model.data(panel.model.index(last, 2)) == "input_audio_buffer.append ×2"
+
+
+def test_playback_state_and_studio_modes_follow_chinese(qtbot):
+    from unittest.mock import MagicMock
+
+    from qwenvoice.ui.i18n import LanguageManager
+    from qwenvoice.ui.studio import StudioPanel
+
+    panel = PlaybackPanel(lambda: PlaybackStatus(state=PLAYBACK_IDLE))
+    qtbot.addWidget(panel)
+    ctl = MagicMock()
+    ctl.tts_description.return_value = "voice Cherry"
+    ctl.speech_duration_s.return_value = 0.0
+    studio = StudioPanel(ctl)
+    qtbot.addWidget(studio)
+    panel.refresh()
+    assert panel.state_label.text() == "idle"
+    manager = LanguageManager.current() or LanguageManager()
+    manager.apply("zh_CN")
+    try:
+        qtbot.waitUntil(lambda: panel.state_label.text() == "空闲", timeout=2000)
+        modes = [studio.mode.itemText(i) for i in range(studio.mode.count())]
+        assert all(any("\u4e00" <= ch <= "\u9fff" for ch in m) for m in modes), modes
+    finally:
+        manager.apply("en")
+    qtbot.waitUntil(lambda: panel.state_label.text() == "idle", timeout=2000)
