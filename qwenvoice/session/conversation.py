@@ -10,14 +10,20 @@ Folder layout (under the data dir, see :func:`data_dir`)::
     conversations/<id>/user.wav           16 kHz mono PCM16, aligned to wall-clock time
     conversations/<id>/assistant.wav      24 kHz mono PCM16, aligned to wall-clock time
     conversations/<id>/events.jsonl       every client/server event (audio elided)
+
+How much audio is kept is the user's choice (``audio.keep_audio``): all of it (both tracks padded to
+wall-clock time), the user's speech only (the default, see :class:`Conversation`), or none. A
+conversation that ends with no turn leaves no folder behind, and History never lists one.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 import uuid
+from collections import deque
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +36,14 @@ USER = "user"
 ASSISTANT = "assistant"
 USER_RATE = 16000
 ASSISTANT_RATE = 24000
+
+KEEP_ALL = "all"
+KEEP_SPEECH = "speech"
+KEEP_NONE = "none"
+# How long before the server says the user started speaking the user track starts. The server notices
+# speech after its own prefix padding (300 ms by default) plus the trip back, so a second covers the
+# first syllable without keeping much silence.
+PRE_ROLL_S = 1.0
 
 
 def data_dir() -> Path:
@@ -90,8 +104,16 @@ def new_conversation_id() -> str:
 class Conversation:
     """Turns of one conversation, updated from transcript notifications and persisted as they change."""
 
-    def __init__(self, folder: Path | None = None, conversation_id: str | None = None) -> None:
+    def __init__(self, folder: Path | None = None, conversation_id: str | None = None,
+                 keep_audio: str = KEEP_ALL) -> None:
         self.conversation_id = conversation_id or new_conversation_id()
+        self.keep_audio = keep_audio
+        # Speech only: the user track holds what was sent while the user spoke (the caller says when,
+        # see append_user_audio), each stretch starting PRE_ROLL_S early; the assistant track holds the
+        # replies as they were received for playing. Neither is padded with the silences in between,
+        # so the two tracks no longer line up side by side (each turn's time is in the transcript).
+        self._pre_roll: deque[bytes] = deque()
+        self._pre_roll_bytes = 0
         self.turns: list[Turn] = []
         self.folder = folder
         self._by_key: dict[tuple[str, str], int] = {}
@@ -102,17 +124,18 @@ class Conversation:
         if folder is not None:
             private_dir(folder)  # the data dir and conversations/ too, when they are new: 0700
             self._transcript_file = _append_private(folder / "transcript.jsonl")
-            origin = time.monotonic()
-            self.user_track = WavTrack(folder / "user.wav", USER_RATE, origin)
-            self.assistant_track = WavTrack(folder / "assistant.wav", ASSISTANT_RATE, origin)
+            if keep_audio != KEEP_NONE:
+                origin = time.monotonic() if keep_audio == KEEP_ALL else None
+                self.user_track = WavTrack(folder / "user.wav", USER_RATE, origin)
+                self.assistant_track = WavTrack(folder / "assistant.wav", ASSISTANT_RATE, origin)
             self.events_file = _append_private(folder / "events.jsonl")
             meta = {"id": self.conversation_id, "started_at": time.time()}
             write_private_text(folder / "meta.json", json.dumps(meta))
 
     @classmethod
-    def create(cls, root: Path | None = None) -> Conversation:
+    def create(cls, root: Path | None = None, keep_audio: str = KEEP_ALL) -> Conversation:
         conversation_id = new_conversation_id()
-        return cls(conversations_dir(root) / conversation_id, conversation_id)
+        return cls(conversations_dir(root) / conversation_id, conversation_id, keep_audio)
 
     # ----- updates (each returns the index of the changed turn) -----
 
@@ -220,9 +243,24 @@ class Conversation:
 
     # ----- audio -----
 
-    def append_user_audio(self, pcm16k: bytes) -> None:
-        if self.user_track is not None:
-            self.user_track.append(pcm16k)
+    def append_user_audio(self, pcm16k: bytes, speech: bool = True) -> None:
+        """Audio sent to the server; ``speech``: the user is speaking now (between the server's
+        speech_started and the turn's commit, or while push-to-talk is held)."""
+        track = self.user_track
+        if track is None:
+            return
+        if speech or self.keep_audio == KEEP_ALL:
+            if self._pre_roll:
+                track.append(b"".join(self._pre_roll))
+                self._pre_roll.clear()
+                self._pre_roll_bytes = 0
+            track.append(pcm16k)
+            return
+        self._pre_roll.append(pcm16k)
+        self._pre_roll_bytes += len(pcm16k)
+        limit = int(PRE_ROLL_S * USER_RATE) * 2
+        while self._pre_roll_bytes - len(self._pre_roll[0]) >= limit:
+            self._pre_roll_bytes -= len(self._pre_roll.popleft())
 
     def append_assistant_audio(self, pcm24k: bytes) -> None:
         if self.assistant_track is not None:
@@ -240,6 +278,9 @@ class Conversation:
         for f in (self._transcript_file, self.events_file):
             if f is not None and not f.closed:
                 f.close()
+        if self.folder is not None and not self.turns:
+            # Nothing was said: no empty entry in History (a launch used to leave one each time).
+            shutil.rmtree(self.folder, ignore_errors=True)
 
     def as_text(self) -> str:
         return "\n".join(f"{t.role}: {t.display_text}" for t in self.turns)
@@ -298,11 +339,18 @@ def list_conversations(root: Path | None = None) -> list[ConversationSummary]:
         if not folder.is_dir():
             continue
         turns = load_turns(folder)
+        if not turns:
+            continue  # the live one before its first turn, or one a crash left empty
         first_user = next((t.display_text for t in turns if t.role == USER and t.display_text), "")
         title = first_user.strip()[:80] or "(no words yet)"
         out.append(ConversationSummary(folder.name, folder, _started_at(folder), title, len(turns)))
     out.sort(key=lambda s: s.started_at, reverse=True)
     return out
+
+
+def delete_conversation(folder: Path) -> None:
+    """Remove a saved conversation (transcript, audio and events) for good."""
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def transcript_markdown(turns: list[Turn], title: str = "qwenvoice conversation") -> str:

@@ -1,5 +1,10 @@
 """A bounded ring of client and server event records for the inspector and the session bundle.
 
+Hands-free sends about 50 ``input_audio_buffer.append`` a second, which would fill the ring in under
+two minutes and push the session's set-up out of it. So consecutive appends fold into one counted
+record ("×N", their bytes summed), and the set-up (``session.update``, ``session.created``,
+``session.updated``) and errors are kept when the ring overflows (up to :data:`KEPT_LIMIT` of them).
+
 Audio payloads are never kept: base64 fields are replaced by a short note with their size, so the
 ring stays small while streaming (about 50 appends and 25-50 deltas per second). Secrets are scrubbed
 from every record as it is made (a server error may quote the API key), so neither the inspector nor
@@ -29,6 +34,15 @@ IN = "in"  # server -> client
 # Fields that carry base64 audio or images in the realtime protocol.
 _BINARY_FIELDS = {"audio", "delta", "image"}
 _AUDIO_DELTA_TYPES = {"response.audio.delta"}
+
+APPEND = "input_audio_buffer.append"
+SETUP_TYPES = frozenset({"session.update", "session.created", "session.updated"})
+KEPT_LIMIT = 1000  # set-up and error records kept past the ring's capacity
+
+
+def always_kept(event_type: str) -> bool:
+    """Set-up and errors: kept when the ring overflows."""
+    return event_type in SETUP_TYPES or event_type == "error" or event_type.endswith(".failed")
 
 
 def event_payload(event: object) -> tuple[Payload, int]:
@@ -110,22 +124,26 @@ class EventRecord:
     time: float  # epoch seconds
     direction: str  # IN or OUT
     type: str
-    size: int  # bytes on the wire (approximate for client events built locally)
+    size: int  # bytes on the wire (approximate for client events built locally); summed when folded
     payload: Payload
+    count: int = 1  # consecutive audio appends folded into this record
+
+    @property
+    def label(self) -> str:
+        return f"{self.type} ×{self.count}" if self.count > 1 else self.type
 
     def to_json(self) -> str:
-        return json.dumps(
-            {
-                "seq": self.seq,
-                "time": round(self.time, 6),
-                "direction": self.direction,
-                "type": self.type,
-                "size": self.size,
-                "event": self.payload,
-            },
-            ensure_ascii=False,
-            default=str,
-        )
+        record: dict[str, object] = {
+            "seq": self.seq,
+            "time": round(self.time, 6),
+            "direction": self.direction,
+            "type": self.type,
+            "size": self.size,
+            "event": self.payload,
+        }
+        if self.count > 1:
+            record["count"] = self.count
+        return json.dumps(record, ensure_ascii=False, default=str)
 
 
 class EventLog:
@@ -133,13 +151,14 @@ class EventLog:
 
     def __init__(self, capacity: int = 5000) -> None:
         self.capacity = capacity
-        self._records: deque[EventRecord] = deque(maxlen=capacity)
+        self._records: deque[EventRecord] = deque()
+        self._kept: deque[EventRecord] = deque(maxlen=KEPT_LIMIT)  # set-up and errors pushed out of the ring
         self._next_seq = 0
         self.counts: dict[str, int] = {IN: 0, OUT: 0}
         self.sink: TextIO | None = None  # optional text file that receives every record as one JSONL line
 
     def __len__(self) -> int:
-        return len(self._records)
+        return len(self._kept) + len(self._records)
 
     @property
     def next_seq(self) -> int:
@@ -158,11 +177,25 @@ class EventLog:
         if size is None:
             size = len(json.dumps(payload, default=str)) if event_type not in _AUDIO_DELTA_TYPES else 0
         record = EventRecord(self._next_seq, time.time(), direction, event_type, size, elided)
-        self._next_seq += 1
         self.counts[direction] = self.counts.get(direction, 0) + 1
-        self._records.append(record)
         if self.sink is not None and not getattr(self.sink, "closed", False):
-            self.sink.write(record.to_json() + "\n")
+            self.sink.write(record.to_json() + "\n")  # the file keeps every event, unfolded
+        last = self._records[-1] if self._records else None
+        if event_type == APPEND and last is not None and last.type == APPEND and last.direction == direction:
+            # One more append in a run: the run's record counts it (same seq: views refresh their last row).
+            if last.count == 1:
+                last.payload = {"type": APPEND, "first_at": round(last.time, 6)}
+            last.count += 1
+            last.size += size
+            last.time = record.time  # the run's latest append; its first is in the payload
+            last.payload.update(appends=last.count, audio=f"<{last.size} bytes elided>")
+            return last
+        self._next_seq += 1
+        if len(self._records) >= self.capacity:
+            dropped = self._records.popleft()
+            if always_kept(dropped.type):
+                self._kept.append(dropped)
+        self._records.append(record)
         return record
 
     def add_raw(self, direction: str, frame: str | bytes) -> EventRecord:
@@ -176,18 +209,20 @@ class EventLog:
         return self.add(direction, payload, size=len(frame))
 
     def since(self, seq: int) -> list[EventRecord]:
-        """Records with ``seq >= seq`` still in the ring."""
+        """Records with ``seq >= seq`` still in the ring (or kept past it)."""
+        kept = [r for r in self._kept if r.seq >= seq]
         if not self._records or seq > self._records[-1].seq:
-            return []
+            return kept
         first = self._records[0].seq
         start = max(0, seq - first)
-        return list(self._records)[start:]
+        return kept + list(self._records)[start:]
 
     def records(self) -> list[EventRecord]:
-        return list(self._records)
+        return list(self._kept) + list(self._records)
 
     def clear(self) -> None:
         self._records.clear()
+        self._kept.clear()
 
     @staticmethod
     def export_jsonl(records: Iterable[EventRecord], path: Path) -> int:

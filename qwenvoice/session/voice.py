@@ -143,6 +143,9 @@ class VoiceSession:
         # nothing is sent until the settings change or the user reconnects.
         self.refusal: ErrorDetail | None = None
         self._model_notes: set[str] = set()  # the model notices given (each once per run)
+        # Hands-free: between the server's speech_started and the turn's commit (what the saved user
+        # track keeps when it keeps speech only).
+        self._user_speaking = False
 
     # ------------------------------------------------------------------ small helpers
 
@@ -586,11 +589,13 @@ class VoiceSession:
         elif isinstance(n, nt.UserSpeechStarted):
             self.tools.cancel_all()
             self.replies.user_started_speaking(n.interrupted_response_id)
+            self._user_speaking = True
             self.turn_changed(self.conversation.user_speech(n.item_id))
         elif isinstance(n, nt.UserSpeechStopped):
             t = self.capture_clock.time_of_ms(n.audio_end_ms)
             self.metrics.speech_ended(t if t is not None else time.monotonic())
         elif isinstance(n, nt.TurnCommitted):
+            self._user_speaking = False
             self.turn_changed(self.conversation.user_speech(n.item_id))
         elif isinstance(n, nt.TranscriptDelta):
             self._on_transcript(n)
@@ -696,7 +701,8 @@ class VoiceSession:
             events = [InputAudioBufferAppend(audio=data)]
         self.capture_clock.sent(samples)
         self.turns.count_sent(samples)
-        self.conversation.append_user_audio(data)
+        # Push-to-talk sends only while the key is held: all of it is speech.
+        self.conversation.append_user_audio(data, speech=self.mode != "vad" or self._user_speaking)
         self.link.send_all(events)
 
     def feed_mic(self, pcm: Block | bytes) -> None:
@@ -748,11 +754,12 @@ class VoiceSession:
     def new_conversation(self) -> None:
         self.conversation.close()
         try:
-            self.conversation = Conversation.create(self.data_root) if self.options.save_conversation \
-                else Conversation(None)
+            self.conversation = Conversation.create(self.data_root, self.settings.audio.keep_audio) \
+                if self.options.save_conversation else Conversation(None)
         except OSError as exc:
             self.say(st.ERROR, f"Conversations cannot be saved ({exc}); this one is kept in memory only.")
             self.conversation = Conversation(None)
+        self._user_speaking = False
         self.replies.forget()
         self.listener.conversation_reset()
 

@@ -18,6 +18,7 @@ from typing import Final
 
 from qwenvoice.protocol import config, models
 from qwenvoice.settings.schema import (
+    KEEP_AUDIO,
     LANGUAGES,
     LISTENING_SETUPS,
     OUTPUT_VOLUME,
@@ -252,6 +253,11 @@ _LISTENING_LABELS: Final = {
     "speakers": QT_TRANSLATE_NOOP("SettingsPanel", "Speakers (the microphone can hear the assistant)"),
     "headphones": QT_TRANSLATE_NOOP("SettingsPanel", "Headphones"),
 }
+_KEEP_AUDIO_LABELS: Final = {
+    "all": QT_TRANSLATE_NOOP("SettingsPanel", "All of it, silences included"),
+    "speech": QT_TRANSLATE_NOOP("SettingsPanel", "My speech and the replies (not the silences)"),
+    "none": QT_TRANSLATE_NOOP("SettingsPanel", "None (transcript only)"),
+}
 _THEME_LABELS: Final = {
     "system": QT_TRANSLATE_NOOP("SettingsPanel", "Follow the system"),
     "light": QT_TRANSLATE_NOOP("SettingsPanel", "Light"),
@@ -380,6 +386,9 @@ FIELDS: Final[tuple[FieldSpec, ...]] = (
                   "SettingsPanel", "Mute the microphone while the assistant speaks (interrupt with the button or key)"
               ),
               enabled_when=(_speakers,)),
+    FieldSpec("audio.keep_audio", str, Control.CHOICE,
+              QT_TRANSLATE_NOOP("SettingsPanel", "Saved conversations keep:"),
+              choices=tuple(Choice(k, _KEEP_AUDIO_LABELS[k]) for k in KEEP_AUDIO)),
     # --- appearance
     FieldSpec("ui.language", str, Control.CHOICE, QT_TRANSLATE_NOOP("SettingsPanel", "Language:"),
               choices=_LANGUAGE_CHOICES),

@@ -26,6 +26,7 @@ THEMES = ("system", "light", "dark")
 TURN_MODES = ("vad", "ptt")
 VAD_TYPES = ("server_vad", "semantic_vad")
 LISTENING_SETUPS = ("speakers", "headphones")
+KEEP_AUDIO = ("all", "speech", "none")  # what a saved conversation keeps of its audio
 PRESET_KINDS = ("omni", "tts")
 OUTPUT_VOLUME = NumberRange(0, 100, integer=True)  # percent, applied in the app's mixer
 
@@ -235,6 +236,9 @@ class AudioSettings:
     # Speakers only: mute the mic while the assistant speaks (echo too strong to cancel); interrupting
     # then works by button or key only. Files without it (older versions) read the default.
     half_duplex: bool = False
+    # Saved conversations keep all the audio, the user's speech only (not the silences of hands-free),
+    # or none. Files without it (older versions) read the default.
+    keep_audio: str = "speech"
 
     def problems(self) -> list[SettingsError]:
         found: list[SettingsError] = []
@@ -243,6 +247,8 @@ class AudioSettings:
         except ConfigError as exc:
             found.append(SettingsError("audio.output_volume", exc.allowed, self.output_volume))
         if err := _choice("audio.listening_setup", self.listening_setup, LISTENING_SETUPS):
+            found.append(err)
+        if err := _choice("audio.keep_audio", self.keep_audio, KEEP_AUDIO):
             found.append(err)
         for name in ("echo_cancellation", "half_duplex"):
             if not isinstance(getattr(self, name), bool):

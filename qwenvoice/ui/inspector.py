@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from qwenvoice.session.eventlog import IN, EventLog, EventRecord
+from qwenvoice.session.eventlog import IN, EventLog, EventRecord, always_kept
 from qwenvoice.ui import filedialogs
 from qwenvoice.ui.i18n import Retranslator, fill, translate
 
@@ -72,7 +72,7 @@ class EventTableModel(QAbstractTableModel):
             if col == 1:
                 return "◀ in" if r.direction == IN else "▶ out"
             if col == 2:
-                return r.type
+                return r.label  # "input_audio_buffer.append ×N" for a run of appends
             return str(r.size)
         if role == Qt.ItemDataRole.UserRole:
             return r.direction
@@ -81,19 +81,43 @@ class EventTableModel(QAbstractTableModel):
         return None
 
     def append(self, records: list[EventRecord]) -> None:
+        """Add rows at the end; past ``capacity`` the oldest rows go, except set-up and errors."""
         if not records:
             return
+        if len(records) > self.capacity:
+            head, tail = records[: -self.capacity], records[-self.capacity :]
+            records = [r for r in head if always_kept(r.type)] + tail
         overflow = len(self.records) + len(records) - self.capacity
         if overflow > 0:
-            drop = min(overflow, len(self.records))
-            self.beginRemoveRows(QModelIndex(), 0, drop - 1)
-            del self.records[:drop]
-            self.endRemoveRows()
-            records = records[-self.capacity :]
+            self._drop_oldest(overflow)
         first = len(self.records)
         self.beginInsertRows(QModelIndex(), first, first + len(records) - 1)
         self.records.extend(records)
         self.endInsertRows()
+
+    def _drop_oldest(self, count: int) -> None:
+        """Remove the ``count`` oldest rows that are not set-up or errors (those stay, in order)."""
+        runs: list[tuple[int, int]] = []  # [first, last] row ranges to remove, oldest first
+        for row, record in enumerate(self.records):
+            if count == 0:
+                break
+            if always_kept(record.type):
+                continue
+            if runs and runs[-1][1] == row - 1:
+                runs[-1] = (runs[-1][0], row)
+            else:
+                runs.append((row, row))
+            count -= 1
+        for first, last in reversed(runs):  # from the back, so the earlier ranges keep their rows
+            self.beginRemoveRows(QModelIndex(), first, last)
+            del self.records[first : last + 1]
+            self.endRemoveRows()
+
+    def refresh_last(self) -> None:
+        """The last row may be a run of appends that counted more since it was shown."""
+        if self.records:
+            row = len(self.records) - 1
+            self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
 
     def clear(self) -> None:
         self.beginResetModel()
@@ -245,6 +269,7 @@ class InspectorPanel(QWidget):
             return
         new = self.log.since(self._next_seq)
         self._next_seq = self.log.next_seq
+        self.model.refresh_last()
         if new:
             bar = self.table.verticalScrollBar()
             at_bottom = bar.value() >= bar.maximum() - 2

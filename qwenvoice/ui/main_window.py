@@ -223,7 +223,8 @@ class MainWindow(QMainWindow):
     def _build_tabs(self, conv_tab: QWidget, settings_panel_factory: SettingsPanelFactory | None) -> None:
         controller, tr = self.controller, self._i18n.bind
         self.studio = StudioPanel(controller)
-        self.history = HistoryPanel(lambda: controller.data_root)
+        self.history = HistoryPanel(lambda: controller.data_root,
+                                    live_id=lambda: controller.conversation.conversation_id)
         self.tabs = QTabWidget()
         self.tabs.setObjectName("mainTabs")
         self.tabs.setDocumentMode(True)

@@ -9,13 +9,15 @@ from PySide6.QtGui import QColor, QHideEvent, QPainter, QPaintEvent, QPalette, Q
 from PySide6.QtWidgets import QGridLayout, QLabel, QSlider, QWidget
 
 from qwenvoice.session.status import FLUSHED, PLAYBACK_IDLE, PLAYING, PREBUFFERING, PlaybackStatus
+from qwenvoice.settings.fields import QT_TRANSLATE_NOOP
 from qwenvoice.ui.i18n import Retranslator, translate
 
+# Marked so lupdate extracts them (they were shown untranslated: tr() of a variable finds nothing).
 STATE_TEXT = {
-    PLAYBACK_IDLE: "idle",
-    PREBUFFERING: "prebuffering",
-    PLAYING: "playing",
-    FLUSHED: "flushed",
+    PLAYBACK_IDLE: QT_TRANSLATE_NOOP("PlaybackPanel", "idle"),
+    PREBUFFERING: QT_TRANSLATE_NOOP("PlaybackPanel", "prebuffering"),
+    PLAYING: QT_TRANSLATE_NOOP("PlaybackPanel", "playing"),
+    FLUSHED: QT_TRANSLATE_NOOP("PlaybackPanel", "flushed"),
 }
 STATE_COLOR = {
     PLAYBACK_IDLE: "#7d8797",

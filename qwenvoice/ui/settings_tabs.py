@@ -333,6 +333,9 @@ def build_audio_tab(panel: SettingsPanel, build: TabBuilder) -> None:
     build.row(form, "audio.echo_cancellation")
     build.row(form, "audio.half_duplex")
     build_echo_group(panel, build, page)
+    form = build.group(page, lambda: translate("SettingsPanel", "History"))
+    build.row(form, "audio.keep_audio")
+    build.hint(form, lambda: translate("SettingsPanel", "Applies from the next conversation."))
     page.addStretch(1)
 
 

@@ -23,11 +23,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from qwenvoice.settings.fields import QT_TRANSLATE_NOOP
 from qwenvoice.ui import filedialogs
 from qwenvoice.ui.i18n import Retranslator, translate
 
 SAVE_FILTERS = {".wav": "WAV audio", ".mp3": "MP3 audio", ".opus": "Opus audio"}
-MODES = (("server_commit", "Server decides segments (server_commit)"), ("commit", "One segment per paragraph (commit)"))
+# Marked so lupdate extracts them (translate() of a variable finds nothing, so they stayed English).
+MODES = (("server_commit", QT_TRANSLATE_NOOP("StudioPanel", "Server decides segments (server_commit)")),
+         ("commit", QT_TRANSLATE_NOOP("StudioPanel", "One segment per paragraph (commit)")))
 
 
 class StudioPanel(QWidget):

@@ -141,6 +141,42 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Delete…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Delete this conversation: transcript, audio and events</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Delete all…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>1 turn</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 turns</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Delete conversation</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Delete “%1” with its audio and events? This cannot be undone.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Delete all conversations</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Delete all %1 saved conversations with their audio and events? This cannot be undone.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Export the session bundle into</source>
         <translation type="unfinished"></translation>
     </message>
@@ -312,6 +348,22 @@
 </context>
 <context>
     <name>PlaybackPanel</name>
+    <message>
+        <source>idle</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>prebuffering</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>playing</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>flushed</source>
+        <translation type="unfinished"></translation>
+    </message>
     <message>
         <source>Playback</source>
         <translation type="unfinished"></translation>
@@ -512,6 +564,18 @@
     </message>
     <message>
         <source>Turn detection:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>All of it, silences included</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>My speech and the replies (not the silences)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>None (transcript only)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -787,6 +851,14 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>History</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Applies from the next conversation.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Echo</source>
         <translation type="unfinished"></translation>
     </message>
@@ -824,6 +896,10 @@
     </message>
     <message>
         <source>Dark</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Saved conversations keep:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1097,6 +1173,14 @@
 </context>
 <context>
     <name>StudioPanel</name>
+    <message>
+        <source>Server decides segments (server_commit)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>One segment per paragraph (commit)</source>
+        <translation type="unfinished"></translation>
+    </message>
     <message>
         <source>Type or paste text to speak…</source>
         <translation type="unfinished"></translation>

@@ -141,6 +141,42 @@
         <translation>选择一个对话</translation>
     </message>
     <message>
+        <source>Delete…</source>
+        <translation>删除…</translation>
+    </message>
+    <message>
+        <source>Delete this conversation: transcript, audio and events</source>
+        <translation>删除此对话：文字记录、音频和事件</translation>
+    </message>
+    <message>
+        <source>Delete all…</source>
+        <translation>全部删除…</translation>
+    </message>
+    <message>
+        <source>1 turn</source>
+        <translation>1 轮</translation>
+    </message>
+    <message>
+        <source>%1 turns</source>
+        <translation>%1 轮</translation>
+    </message>
+    <message>
+        <source>Delete conversation</source>
+        <translation>删除对话</translation>
+    </message>
+    <message>
+        <source>Delete “%1” with its audio and events? This cannot be undone.</source>
+        <translation>删除“%1”及其音频和事件？此操作无法撤销。</translation>
+    </message>
+    <message>
+        <source>Delete all conversations</source>
+        <translation>删除全部对话</translation>
+    </message>
+    <message>
+        <source>Delete all %1 saved conversations with their audio and events? This cannot be undone.</source>
+        <translation>删除全部 %1 个已保存的对话及其音频和事件？此操作无法撤销。</translation>
+    </message>
+    <message>
         <source>Export the session bundle into</source>
         <translation>将会话包导出到</translation>
     </message>
@@ -324,6 +360,22 @@
 </context>
 <context>
     <name>PlaybackPanel</name>
+    <message>
+        <source>idle</source>
+        <translation>空闲</translation>
+    </message>
+    <message>
+        <source>prebuffering</source>
+        <translation>预缓冲中</translation>
+    </message>
+    <message>
+        <source>playing</source>
+        <translation>播放中</translation>
+    </message>
+    <message>
+        <source>flushed</source>
+        <translation>已清空</translation>
+    </message>
     <message>
         <source>Playback</source>
         <translation>播放</translation>
@@ -525,6 +577,18 @@
     <message>
         <source>Turn detection:</source>
         <translation>轮次检测：</translation>
+    </message>
+    <message>
+        <source>All of it, silences included</source>
+        <translation>全部（包括静音）</translation>
+    </message>
+    <message>
+        <source>My speech and the replies (not the silences)</source>
+        <translation>我的语音和回复（不含静音）</translation>
+    </message>
+    <message>
+        <source>None (transcript only)</source>
+        <translation>不保存（仅文字记录）</translation>
     </message>
     <message>
         <source>Workspace ID:</source>
@@ -799,6 +863,14 @@
         <translation>助手说话时关闭麦克风（用按钮或按键打断）</translation>
     </message>
     <message>
+        <source>History</source>
+        <translation>历史</translation>
+    </message>
+    <message>
+        <source>Applies from the next conversation.</source>
+        <translation>从下一次对话开始生效。</translation>
+    </message>
+    <message>
         <source>Echo</source>
         <translation>回声</translation>
     </message>
@@ -837,6 +909,10 @@
     <message>
         <source>Dark</source>
         <translation>深色</translation>
+    </message>
+    <message>
+        <source>Saved conversations keep:</source>
+        <translation>保存的对话保留：</translation>
     </message>
     <message>
         <source>Theme:</source>
@@ -1109,6 +1185,14 @@
 </context>
 <context>
     <name>StudioPanel</name>
+    <message>
+        <source>Server decides segments (server_commit)</source>
+        <translation>由服务端决定分段 (server_commit)</translation>
+    </message>
+    <message>
+        <source>One segment per paragraph (commit)</source>
+        <translation>每段一个片段 (commit)</translation>
+    </message>
     <message>
         <source>Type or paste text to speak…</source>
         <translation>输入或粘贴要朗读的文字…</translation>

@@ -38,6 +38,10 @@ async def make_controller(tmp_path, monkeypatch):
 async def test_vad_turn_produces_user_and_assistant_turns(make_controller):
     async with ScriptedServer(Script(), token=TOKEN) as server:
         c = make_controller(server.url)
+        # The audio is fed faster than real time, ahead of the server's speech events: keep all of it
+        # (keeping speech only is tested with paced audio in tests/session/test_saved_audio.py).
+        c.voice.load_settings()
+        c.settings.audio.keep_audio = "all"
         changes: list[int] = []
         c.turn_changed.connect(changes.append)
         await c.start()

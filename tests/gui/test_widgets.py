@@ -17,6 +17,7 @@ from qwenvoice.session.metrics import SessionMetrics
 from qwenvoice.session.status import (
     ERROR,
     INFO,
+    PLAYBACK_IDLE,
     PLAYING,
     PREBUFFERING,
     READY,
@@ -367,3 +368,109 @@ def test_studio_save_offers_the_extension_of_the_format_sent(qtbot, monkeypatch,
     panel.save_button.click()
     assert (Path(asked[0][0]).name, asked[0][1]) == (f"speech{suffix}", f"{kind} (*{suffix})")
     assert ctl.saved == [tmp_path / f"mine{suffix}", tmp_path / f"typed-without-one{suffix}"]
+
+
+def test_history_lists_no_empty_conversation_and_counts_turns(qtbot, tmp_path):
+    live = Conversation.create(tmp_path)  # a launch where nothing was said yet
+    crashed = Conversation.create(tmp_path)
+    crashed.log_event_line('{"type": "session.created"}')  # left by a crash before any turn
+    said = Conversation.create(tmp_path)
+    said.user_text("hello")
+    said.close()
+    panel = HistoryPanel(lambda: tmp_path)
+    qtbot.addWidget(panel)
+    panel.show()
+    assert panel.list.count() == 1
+    assert "1 turn\n" in panel.list.item(0).text() and "hello" in panel.list.item(0).text()
+    live.close()  # closed with no turn: its folder goes
+    assert not live.folder.exists() and said.folder.exists()
+
+
+def test_history_deletes_one_and_all_after_asking_never_the_live_one(qtbot, tmp_path):
+    convs = []
+    for text in ("first", "second", "third"):
+        conv = Conversation.create(tmp_path)
+        conv.user_text(text)
+        convs.append(conv)
+    for conv in convs[:2]:
+        conv.close()
+    live = convs[2]  # still being recorded
+    panel = HistoryPanel(lambda: tmp_path, live_id=lambda: live.conversation_id)
+    qtbot.addWidget(panel)
+    panel.show()
+    asked: list[str] = []
+    answer = [False]
+    panel.confirm = lambda title, question: asked.append(question) or answer[0]
+    ids = [s.conversation_id for s in panel.summaries]
+    panel.list.setCurrentRow(ids.index(live.conversation_id))
+    assert not panel.delete_button.isEnabled() and not panel.delete_selected()
+    panel.list.setCurrentRow(ids.index(convs[0].conversation_id))
+    assert panel.delete_button.isEnabled()
+    panel.delete_button.click()  # the user says no
+    assert len(asked) == 1 and "first" in asked[0] and convs[0].folder.exists()
+    answer[0] = True
+    panel.delete_button.click()
+    assert not convs[0].folder.exists() and panel.list.count() == 2
+    assert not panel.export_button.isEnabled()  # nothing open any more
+    panel.delete_all_button.click()
+    assert "1" in asked[-1] and not convs[1].folder.exists() and live.folder.exists()
+    assert panel.list.count() == 1 and not panel.delete_all_button.isEnabled()
+    live.close()
+
+
+def test_inspector_keeps_the_set_up_after_minutes_of_microphone_and_counts_appends(qtbot):
+    log = EventLog()
+    panel = InspectorPanel(log)
+    qtbot.addWidget(panel)
+    panel.hide_audio.setChecked(False)
+    panel.show()
+    log.add(IN, {"type": "session.created", "session": {"id": "s"}})
+    log.add(OUT, {"type": "session.update", "session": {"voice": "Cherry"}})
+    log.add(IN, {"type": "session.updated", "session": {}})
+    panel.pull()
+    for second in range(150):  # two and a half minutes of hands-free: 50 appends a second
+        for _ in range(50):
+            log.add(OUT, {"type": "input_audio_buffer.append", "audio": "A" * 856}, size=900)
+        log.add(IN, {"type": "response.text.delta", "delta": "x"})
+        if second == 3:
+            log.add(IN, {"type": "error", "error": {"message": "bad"}})
+        if second % 10 == 0:
+            panel.pull()
+    panel.pull()
+    shown = [panel.model.data(panel.model.index(row, 2)) for row in range(panel.model.rowCount())]
+    assert shown[:4] == ["session.created", "session.update", "session.updated", "input_audio_buffer.append ×50"]
+    assert "error" in shown
+    assert shown[-2:] == ["input_audio_buffer.append ×50", "response.text.delta"]
+    assert panel.model.data(panel.model.index(3, 3)) == str(50 * 900)
+    # a run still counting is shown with its new count at the next pull
+    log.add(OUT, {"type": "input_audio_buffer.append", "audio": "A"}, size=900)
+    log.add(OUT, {"type": "input_audio_buffer.append", "audio": "A"}, size=900)
+    panel.pull()
+    last = panel.model.rowCount() - 1
+    assert panel.model.data(panel.model.index(last, 2)) == "input_audio_buffer.append ×2"
+
+
+def test_playback_state_and_studio_modes_follow_chinese(qtbot):
+    from unittest.mock import MagicMock
+
+    from qwenvoice.ui.i18n import LanguageManager
+    from qwenvoice.ui.studio import StudioPanel
+
+    panel = PlaybackPanel(lambda: PlaybackStatus(state=PLAYBACK_IDLE))
+    qtbot.addWidget(panel)
+    ctl = MagicMock()
+    ctl.tts_description.return_value = "voice Cherry"
+    ctl.speech_duration_s.return_value = 0.0
+    studio = StudioPanel(ctl)
+    qtbot.addWidget(studio)
+    panel.refresh()
+    assert panel.state_label.text() == "idle"
+    manager = LanguageManager.current() or LanguageManager()
+    manager.apply("zh_CN")
+    try:
+        qtbot.waitUntil(lambda: panel.state_label.text() == "空闲", timeout=2000)
+        modes = [studio.mode.itemText(i) for i in range(studio.mode.count())]
+        assert all(any("\u4e00" <= ch <= "\u9fff" for ch in m) for m in modes), modes
+    finally:
+        manager.apply("en")
+    qtbot.waitUntil(lambda: panel.state_label.text() == "idle", timeout=2000)

@@ -179,6 +179,10 @@ async def test_a_server_error_that_echoes_the_key_is_shown_and_saved_without_it(
         try:
             await session.start()
             await until(lambda: any("reported an error" in text for _, text in rec.notices), what=lambda: rec.notices)
+            # Read while the conversation runs: ended with no turn, its folder is removed.
+            saved = list((tmp_path / "data").rglob("events.jsonl"))
+            assert len(saved) == 1
+            text = saved[0].read_text(encoding="utf-8")
         finally:
             await session.shutdown()
     shown = [text for _, text in rec.notices if "reported an error" in text]
@@ -188,9 +192,6 @@ async def test_a_server_error_that_echoes_the_key_is_shown_and_saved_without_it(
     records = [r.to_json() for r in session.eventlog.records()]
     assert any('"error"' in r and "is not allowed to use this model" in r for r in records)
     assert all(TOKEN not in r for r in records)
-    saved = list((tmp_path / "data").rglob("events.jsonl"))
-    assert len(saved) == 1
-    text = saved[0].read_text(encoding="utf-8")
     assert "is not allowed to use this model" in text and TOKEN not in text
 
 

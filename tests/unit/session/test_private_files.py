@@ -102,12 +102,14 @@ async def test_what_exists_is_tightened_when_the_session_starts(tmp_path, monkey
         config_dir=tmp_path / "config", reconnect=False))
     try:
         await session.start()
+        # The new conversation is private while it runs (ended with no turn, it is removed).
+        new = [p for p in (tmp_path / "data" / "conversations").iterdir() if p != old]
+        assert len(new) == 1 and mode(new[0]) == 0o700 and mode(new[0] / "transcript.jsonl") == 0o600
     finally:
         await session.shutdown()
+    assert not new[0].exists()
     assert mode(tmp_path / "data" / "conversations") == 0o700 and mode(old) == 0o700
     for name in ("transcript.jsonl", "user.wav", "events.jsonl"):
         assert mode(old / name) == 0o600, name
     assert mode(logs) == 0o700 and mode(logs / "offline-server.log") == 0o600
     assert mode(outside) == 0o644 and mode(shared_dir) == 0o755
-    new = [p for p in (tmp_path / "data" / "conversations").iterdir() if p != old]
-    assert len(new) == 1 and mode(new[0]) == 0o700 and mode(new[0] / "transcript.jsonl") == 0o600
