@@ -104,7 +104,9 @@ async def _speak(args: argparse.Namespace, job: SpeechSession, target: Target, p
     if result.usage.characters or result.usage.total_tokens:
         usage = UsageTotals()
         usage.add(result.usage)
-        print(f"usage: {usage.summary()}, ≈ ${usage.estimated_cost_usd(job.model):.4f} at list prices")
+        cost = "free (offline)" if target.local is not None else \
+            f"≈ ${usage.estimated_cost_usd(job.model):.4f} at list prices"
+        print(f"usage: {usage.summary()}, {cost}")
     if exit_code == EXIT_OK and not result.pcm:
         print("qwenvoice: the server sent no audio", file=sys.stderr)
         exit_code = EXIT_SERVER_ERROR

@@ -491,6 +491,7 @@ def test_speak_without_a_key_falls_back_to_the_offline_server_and_stops_it(tmp_p
     )
     assert run.returncode == 0, run.stderr
     assert "using the offline server" in run.stderr
+    assert "free (offline)" in run.stdout and "$" not in run.stdout  # the local server costs nothing
     rate, channels, frames = read_wav(out)
     assert (rate, channels) == (24000, 1) and len(frames) > 24000  # more than half a second of speech
     samples = np.frombuffer(frames, dtype="<i2").astype(np.float64)
